@@ -1,0 +1,94 @@
+/**
+ * The control API: Fastify on 127.0.0.1 by default. /health is open; every
+ * other route needs the bearer token. Every error, including Fastify's own
+ * (bad JSON, oversized body, unknown route), leaves in one shape:
+ * {error:{code, message}} with a status derived from the code.
+ */
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import { z } from 'zod';
+import { OutlastError, type ErrorCode } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ServiceStatus } from '../service/service.ts';
+import { bearerMatches } from './auth.ts';
+
+/** What the API can see and ask of the supervisor. */
+export interface ApiController {
+  token: string;
+  supervisorStatus(): { pid: number; version: string; startedAt: string; name: string };
+  serviceStatus(): ServiceStatus;
+  /** Starts a graceful restart; throws an OutlastError when it cannot. */
+  restart(target: 'service' | 'supervisor'): void;
+}
+
+/** Options for {@link createApi}. */
+export interface ApiOptions {
+  bodyLimit: number;
+  logger: Logger;
+}
+
+const restartBody = z
+  .strictObject({ target: z.enum(['service', 'supervisor']).default('service') })
+  .default({ target: 'service' });
+
+function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status >= 400 && status < 500) return 'BAD_REQUEST';
+  return 'INTERNAL';
+}
+
+function toApiError(err: FastifyError | OutlastError | Error): OutlastError {
+  if (err instanceof OutlastError) return err;
+  const status = (err as FastifyError).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new OutlastError(codeForStatus(status), err.message, { cause: err });
+  }
+  return new OutlastError('INTERNAL', 'internal error', { cause: err });
+}
+
+/** Builds the Fastify app (not yet listening). */
+export function createApi(controller: ApiController, options: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true });
+
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/health' || request.url.startsWith('/health?')) return;
+    if (!bearerMatches(request.headers.authorization, controller.token)) {
+      throw new OutlastError('UNAUTHORIZED', 'missing or wrong bearer token (see <stateDir>/token)');
+    }
+  });
+
+  app.setErrorHandler(async (err: FastifyError | OutlastError, _request, reply) => {
+    const error = toApiError(err);
+    if (error.code === 'INTERNAL') options.logger.error({ err }, 'API request failed');
+    return reply.status(error.httpStatus).send(error.toJSON());
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const error = new OutlastError('NOT_FOUND', `no route ${request.method} ${request.url}`);
+    return reply.status(404).send(error.toJSON());
+  });
+
+  app.get('/health', async (_request, reply) => {
+    const { state, pid } = controller.serviceStatus();
+    const healthy = state === 'ready';
+    return reply.status(healthy ? 200 : 503).send({ status: healthy ? 'ok' : state, service: { state, pid } });
+  });
+
+  app.get('/status', async () => ({
+    supervisor: controller.supervisorStatus(),
+    service: controller.serviceStatus(),
+  }));
+
+  app.post('/restart', async (request, reply) => {
+    const parsed = restartBody.safeParse(request.body ?? undefined);
+    if (!parsed.success) {
+      const problem = parsed.error.issues[0];
+      throw new OutlastError('BAD_REQUEST', `bad body: ${problem?.path.join('.') || 'body'}: ${problem?.message ?? 'invalid'}`);
+    }
+    controller.restart(parsed.data.target);
+    return reply.status(202).send({ accepted: true, target: parsed.data.target });
+  });
+
+  return app;
+}

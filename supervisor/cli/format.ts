@@ -1,0 +1,32 @@
+/**
+ * Human output for the client commands. `--json` prints the raw API answer
+ * instead, so these strings are free to change.
+ */
+import type { ServiceStatus } from '../service/service.ts';
+
+/** 1234 → "1.2 s", 75000 → "1 min 15 s". */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.floor(s % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** The `outlast status` text. */
+export function formatStatus(status: {
+  supervisor: { pid: number; version: string; startedAt: string; name: string };
+  service: ServiceStatus;
+}): string {
+  const { supervisor, service } = status;
+  const lines = [
+    `supervisor  pid ${supervisor.pid}, outlast ${supervisor.version}, started ${supervisor.startedAt}`,
+    `service     ${supervisor.name}: ${service.state}${service.pid === null ? '' : `, pid ${service.pid}`}, up ${formatDuration(service.uptimeMs)}, ${service.restarts} restart${service.restarts === 1 ? '' : 's'}`,
+  ];
+  if (service.lastExit !== null) lines.push(`last exit   ${service.lastExit.description} at ${service.lastExit.at}`);
+  if (service.reason !== null) lines.push(`reason      ${service.reason}`);
+  if (service.healthFailures > 0) lines.push(`health      ${service.healthFailures} failed check(s) in a row`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,53 @@
+/**
+ * `outlast run`: binds the real Host, the logger and the sinks, then hands
+ * over to runSupervisor.
+ */
+import type { Host } from '../host/host.ts';
+import { loadConfig, type RunFlags } from '../config/load.ts';
+import { createLogger } from '../log/logger.ts';
+import { safeSink, type Sink } from '../log/safe-sink.ts';
+import { runSupervisor } from '../supervisor.ts';
+
+/** Flags of `outlast run` beyond the config overrides. */
+export interface RunCommandFlags extends RunFlags {
+  /** Print a short "where is the API, how do I try it" banner. */
+  banner?: boolean;
+}
+
+function banner(sink: Sink, info: { name: string; pid: number; apiUrl: string; tokenPath: string }): void {
+  const auth = `-H "Authorization: Bearer $(cat ${info.tokenPath})"`;
+  sink.write(
+    [
+      '',
+      `  outlast is supervising "${info.name}" (supervisor pid ${info.pid})`,
+      `  API:    ${info.apiUrl}`,
+      `  token:  ${info.tokenPath}`,
+      '  try:',
+      `    curl -s ${info.apiUrl}/health`,
+      `    curl -s ${auth} ${info.apiUrl}/status`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Runs the supervisor in the foreground and returns its exit code. */
+export async function runCommand(host: Host, flags: RunCommandFlags): Promise<number> {
+  const config = await loadConfig(host.fs, host.cwd, flags);
+  const stdout = safeSink(process.stdout);
+  const stderr = safeSink(process.stderr);
+  const level = (host.env.OUTLAST_LOG_LEVEL as typeof config.log.level | undefined) ?? config.log.level;
+  // Our own log lines go to stderr: stdout carries only the service's output.
+  const logger = createLogger({
+    level: flags.logLevel === undefined && host.env.OUTLAST_LOG_LEVEL !== undefined ? level : config.log.level,
+    sink: stderr,
+    pretty: process.stderr.isTTY === true && host.env.OUTLAST_LOG_FORMAT !== 'json',
+    base: { name: config.name },
+  });
+  return runSupervisor(host, config, {
+    logger,
+    stdout,
+    stderr,
+    ...(flags.banner === true ? { onStarted: (info) => banner(stderr, info) } : {}),
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * Turns a config file plus command-line flags into one validated Config.
+ * Flags override the file; relative paths in the file resolve against the
+ * file's own directory, relative paths on the command line against the cwd.
+ */
+import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
+import type { z } from 'zod';
+import { OutlastError } from '../errors.ts';
+import type { HostFs } from '../host/host.ts';
+import { configSchema, type Config } from './schema.ts';
+
+/** The flags of `outlast run` that override the config file. */
+export interface RunFlags {
+  config?: string | undefined;
+  stateDir?: string | undefined;
+  apiHost?: string | undefined;
+  apiPort?: string | undefined;
+  healthUrl?: string | undefined;
+  stopTimeout?: string | undefined;
+  name?: string | undefined;
+  restart?: string | undefined;
+  logLevel?: string | undefined;
+  /** Everything after `--`. */
+  command?: readonly string[] | undefined;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function child(parent: Json, key: string): Json {
+  const existing = parent[key];
+  if (isObject(existing)) return existing;
+  const fresh: Json = {};
+  parent[key] = fresh;
+  return fresh;
+}
+
+/** A flag that should be a number stays a string when it isn't one, so the error names it. */
+function numeric(raw: string): number | string {
+  return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let cursor = input;
+  for (const key of path) {
+    if (!isObject(cursor) && !Array.isArray(cursor)) return undefined;
+    cursor = (cursor as Record<PropertyKey, unknown>)[key];
+  }
+  return cursor;
+}
+
+function keyName(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(root)';
+}
+
+/** One readable line per problem, each naming the key and the value found there. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
+  return issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const path = [...issue.path, key];
+        return `unknown key "${keyName(path)}" (value ${describe(valueAt(input, path))})`;
+      });
+    }
+    const value = valueAt(input, issue.path);
+    return [`"${keyName(issue.path)}" ${issue.message.replace(/^Invalid input: /, '')} (got ${describe(value)})`];
+  });
+}
+
+/** Applies the flags on top of the raw file object. */
+export function mergeFlags(raw: Json, flags: RunFlags, cwd: string): Json {
+  const merged: Json = structuredClone(raw);
+  if (flags.name !== undefined) merged.name = flags.name;
+  if (flags.stateDir !== undefined) merged.stateDir = resolve(cwd, flags.stateDir);
+  if (flags.logLevel !== undefined) child(merged, 'log').level = flags.logLevel;
+  if (flags.apiHost !== undefined) child(merged, 'api').host = flags.apiHost;
+  if (flags.apiPort !== undefined) child(merged, 'api').port = numeric(flags.apiPort);
+  const service = child(merged, 'service');
+  if (flags.command !== undefined && flags.command.length > 0) {
+    service.command = [...flags.command];
+    if (flags.config === undefined) service.cwd = cwd;
+  }
+  if (flags.healthUrl !== undefined) child(service, 'health').url = flags.healthUrl;
+  if (flags.stopTimeout !== undefined) service.stopTimeoutMs = numeric(flags.stopTimeout);
+  if (flags.restart !== undefined) child(service, 'restart').policy = flags.restart;
+  return merged;
+}
+
+function defaultName(command: readonly string[]): string {
+  const program = basename(command[0] ?? 'service');
+  const cleaned = program.slice(0, program.length - extname(program).length).replace(/[^A-Za-z0-9._-]/g, '-');
+  return /^[A-Za-z0-9]/.test(cleaned) ? cleaned : 'service';
+}
+
+/** Validates a merged object into a Config; throws CONFIG_INVALID naming each bad key. */
+export function parseConfig(input: unknown, baseDir: string, source: string, cwd: string = baseDir): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const problems = formatIssues(result.error.issues, input);
+    throw new OutlastError('CONFIG_INVALID', `invalid config (${source}):\n  ${problems.join('\n  ')}`, {
+      details: { source, problems },
+    });
+  }
+  const config = result.data;
+  // The default state dir belongs to where outlast was started, not to the file.
+  const stateBase = isObject(input) && input.stateDir !== undefined ? baseDir : cwd;
+  const stateDir = isAbsolute(config.stateDir) ? config.stateDir : resolve(stateBase, config.stateDir);
+  const serviceCwd = resolve(baseDir, config.service.cwd ?? '.');
+  return {
+    ...config,
+    name: config.name ?? defaultName(config.service.command),
+    stateDir,
+    service: { ...config.service, cwd: serviceCwd },
+  };
+}
+
+async function readConfigFile(fs: HostFs, path: string): Promise<Json> {
+  let text: string;
+  try {
+    text = await fs.readFile(path);
+  } catch (err) {
+    throw new OutlastError('CONFIG_INVALID', `cannot read config file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new OutlastError('CONFIG_INVALID', `config file ${path} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (!isObject(parsed)) {
+    throw new OutlastError('CONFIG_INVALID', `config file ${path} must hold a JSON object, got ${describe(parsed)}`);
+  }
+  return parsed;
+}
+
+/**
+ * Loads the config file named by `--config` (if any), applies the flags and
+ * validates the result. Without a config file, a command after `--` is required.
+ */
+export async function loadConfig(fs: HostFs, cwd: string, flags: RunFlags): Promise<Config> {
+  if (flags.config === undefined) {
+    if (flags.command === undefined || flags.command.length === 0) {
+      throw new OutlastError('BAD_REQUEST', 'nothing to run: give a command after "--" or a config file with --config');
+    }
+    return parseConfig(mergeFlags({}, flags, cwd), cwd, 'command line');
+  }
+  const path = resolve(cwd, flags.config);
+  const raw = await readConfigFile(fs, path);
+  return parseConfig(mergeFlags(raw, flags, cwd), dirname(path), path, cwd);
+}

@@ -1,0 +1,103 @@
+/**
+ * The configuration schema. A config is validated once, here, into a fully
+ * defaulted and typed object; nothing downstream re-checks or re-defaults.
+ */
+import { z } from 'zod';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** Signals a person may name as the service's stop signal. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
+
+const ms = z.number().int().nonnegative();
+const positiveMs = z.number().int().positive();
+const port = z.number().int().min(0).max(65535);
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+const tcpCheck = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.min(1),
+});
+
+const healthSchema = z
+  .strictObject({
+    /** Ready and healthy when a GET answers 2xx/3xx. */
+    url: httpUrl.optional(),
+    /** Ready and healthy when a TCP connection opens. */
+    tcp: tcpCheck.optional(),
+    intervalMs: positiveMs.default(5000),
+    timeoutMs: positiveMs.default(2000),
+    /** Consecutive failed checks after which a running child is restarted. */
+    failureThreshold: z.number().int().min(1).default(3),
+    /** How long a fresh child has to become ready. */
+    readyTimeoutMs: positiveMs.default(30_000),
+  })
+  .refine((h) => h.url === undefined || h.tcp === undefined, {
+    error: 'set either health.url or health.tcp, not both',
+  });
+
+const backoffSchema = z.strictObject({
+  initialMs: ms.default(500),
+  maxMs: ms.default(30_000),
+  factor: z.number().min(1).default(2),
+  /** Fraction of each delay that is randomised (0 = none, 0.5 = ±50 %). */
+  jitter: z.number().min(0).max(1).default(0.2),
+});
+
+const restartSchema = z.strictObject({
+  /** always: respawn on any exit; on-failure: not after exit 0; never: exit with the child. */
+  policy: z.enum(['always', 'on-failure', 'never']).default('always'),
+  backoff: backoffSchema.prefault({}),
+  /** A child that stayed up this long resets the backoff. */
+  resetAfterMs: ms.default(30_000),
+  /** This many crashes within windowMs put the service in the `errored` state. */
+  maxCrashes: z.number().int().min(1).default(5),
+  windowMs: positiveMs.default(60_000),
+});
+
+const serviceSchema = z.strictObject({
+  command: z.array(z.string().min(1)).min(1, { error: 'needs at least the program to run' }),
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string(), z.string()).default({}),
+  /** Pass the supervisor's own environment to the child, under `env`. */
+  inheritEnv: z.boolean().default(true),
+  health: healthSchema.prefault({}),
+  stopSignal: z.enum(STOP_SIGNALS).default('SIGTERM'),
+  /** The drain budget: time between the stop signal and SIGKILL to the group. */
+  stopTimeoutMs: ms.default(10_000),
+  restart: restartSchema.prefault({}),
+});
+
+const apiSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port; supervisor.json says which. */
+  port: port.default(7070),
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: z.number().int().positive().default(64 * 1024),
+});
+
+/** The whole config file. */
+export const configSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be letters, digits, ".", "_" or "-"' })
+    .optional(),
+  stateDir: z.string().min(1).default('.outlast'),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  service: serviceSchema,
+  api: apiSchema.prefault({}),
+});
+
+/** A config as written: optional fields may be missing. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** A validated config, every default filled in. */
+export type Config = z.output<typeof configSchema> & { name: string };
+/** The service part of a validated config. */
+export type ServiceConfig = Config['service'];
+/** The restart policy part of a validated config. */
+export type RestartConfig = ServiceConfig['restart'];
+/** The health part of a validated config. */
+export type HealthConfig = ServiceConfig['health'];
+/** Log levels accepted by `log.level` and `--log-level`. */
+export type LogLevel = (typeof LOG_LEVELS)[number];

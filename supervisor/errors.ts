@@ -1,0 +1,84 @@
+/**
+ * The one error class of outlast. Every failure that crosses a module boundary
+ * carries a stable `code`; the HTTP status and the CLI exit code are derived
+ * from that code here, and nowhere else.
+ */
+
+/** Each stable error code with the HTTP status and CLI exit code it maps to. */
+export const ERROR_CODES = {
+  // Bad input from a person or a client: sysexits EX_USAGE / EX_CONFIG.
+  BAD_REQUEST: { http: 400, exit: 64 },
+  CONFIG_INVALID: { http: 400, exit: 78 },
+  UNAUTHORIZED: { http: 401, exit: 77 },
+  NOT_FOUND: { http: 404, exit: 66 },
+  PAYLOAD_TOO_LARGE: { http: 413, exit: 64 },
+  CONFLICT: { http: 409, exit: 75 },
+  NOT_SUPPORTED: { http: 501, exit: 69 },
+  // The supervisor is not there to talk to: EX_UNAVAILABLE.
+  NOT_RUNNING: { http: 503, exit: 69 },
+  API_UNREACHABLE: { http: 503, exit: 69 },
+  // The command given to `outlast run` cannot be started, as a shell reports it.
+  COMMAND_NOT_FOUND: { http: 500, exit: 127 },
+  COMMAND_NOT_EXECUTABLE: { http: 500, exit: 126 },
+  // The API port or another resource is taken: EX_UNAVAILABLE.
+  ADDRESS_IN_USE: { http: 500, exit: 69 },
+  STATE_DIR_UNUSABLE: { http: 500, exit: 73 },
+  TIMEOUT: { http: 504, exit: 75 },
+  INTERNAL: { http: 500, exit: 70 },
+} as const satisfies Record<string, { http: number; exit: number }>;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options for {@link OutlastError}. */
+export interface OutlastErrorOptions {
+  cause?: unknown;
+  /** Structured facts a client may act on (the holder of a lock, the bad key…). */
+  details?: Record<string, unknown>;
+}
+
+/** An error with a stable code, a human message, and optional details. */
+export class OutlastError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: OutlastErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OutlastError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  /** The HTTP status this error is answered with. */
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  /** The exit code the CLI ends with for this error. */
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  /** The wire shape shared by the API and `--json` output. */
+  toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+/** Whether `value` is a known error code. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Wraps anything thrown into an OutlastError, keeping the original as `cause`. */
+export function toOutlastError(err: unknown, fallback: ErrorCode = 'INTERNAL'): OutlastError {
+  if (err instanceof OutlastError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new OutlastError(fallback, message, { cause: err });
+}

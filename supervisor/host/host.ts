@@ -1,0 +1,96 @@
+/**
+ * The Host: every side effect outlast performs, as one object of functions.
+ * Core logic takes a Host; the CLI binds the real one (node-host.ts) at the
+ * edge, and unit tests hand in a fake.
+ */
+import type { Readable } from 'node:stream';
+
+/** How a child process ended. */
+export type ChildExit =
+  | { kind: 'exited'; code: number }
+  | { kind: 'signaled'; signal: NodeJS.Signals }
+  /** The command could not be started at all (ENOENT, EACCES…). */
+  | { kind: 'spawn-failed'; errno: string; message: string };
+
+/** Options for {@link Host.spawn}. */
+export interface SpawnOptions {
+  cwd: string;
+  /** The complete environment of the child; nothing is inherited implicitly. */
+  env: Record<string, string>;
+  /** Start the child as the leader of a new process group (and session). */
+  detached: boolean;
+}
+
+/** A running child, as the core sees it. */
+export interface ChildHandle {
+  /** Undefined when the spawn failed before a process existed. */
+  readonly pid: number | undefined;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  /** Settles exactly once, when the process is gone (or never started). */
+  readonly exited: Promise<ChildExit>;
+}
+
+/** The file-system calls the core needs. All paths are absolute. */
+export interface HostFs {
+  readFile(path: string): Promise<string>;
+  /** Writes via a temp file, fsync, rename, and fsync of the directory. */
+  writeFileAtomic(path: string, data: string, mode?: number): Promise<void>;
+  mkdir(path: string, mode?: number): Promise<void>;
+  rm(path: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  /** Permission bits of an existing file, or undefined when it is missing. */
+  mode(path: string): Promise<number | undefined>;
+}
+
+/** Wall and monotonic time, and waiting. */
+export interface HostClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Milliseconds from an arbitrary origin; never goes backwards. */
+  monotonic(): number;
+  /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** An HTTP request made by a client command. */
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+/** Network calls used by probes and by the CLI client. */
+export interface HostNet {
+  /** Sends a request and reads the whole answer; rejects on a network error or timeout. */
+  httpRequest(request: HttpRequest): Promise<{ status: number; body: string }>;
+  /** GET `url`; resolves with the status, rejects on a network error or timeout. */
+  httpGet(url: string, timeoutMs: number): Promise<number>;
+  /** Resolves when a TCP connection to host:port opens within the timeout. */
+  tcpConnect(host: string, port: number, timeoutMs: number): Promise<void>;
+}
+
+/** Every side effect, in one place. */
+export interface Host {
+  spawn(file: string, args: readonly string[], options: SpawnOptions): ChildHandle;
+  /** Sends a signal to one process. False when it no longer exists. */
+  kill(pid: number, signal: NodeJS.Signals | 0): boolean;
+  /** Sends a signal to a whole process group. False when the group is empty. */
+  killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean;
+  /** Subscribes to a signal delivered to this process; returns the unsubscribe. */
+  onSignal(signal: NodeJS.Signals, handler: (signal: NodeJS.Signals) => void): () => void;
+  readonly fs: HostFs;
+  readonly clock: HostClock;
+  readonly net: HostNet;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly pid: number;
+  readonly ppid: number;
+  readonly cwd: string;
+  /** A uniform number in [0, 1): jitter and tokens take randomness from here. */
+  random(): number;
+  randomToken(bytes: number): string;
+  /** Ends this process. Only the CLI entry may call it. */
+  exit(code: number): never;
+}

@@ -1,0 +1,174 @@
+/**
+ * The real Host, bound to Node's process, file system, network and execa.
+ * This is the only module of the core that touches those directly.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { dirname, basename, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { execa } from 'execa';
+import type { ChildExit, ChildHandle, Host, HostFs, HttpRequest, SpawnOptions } from './host.ts';
+
+function spawnChild(file: string, args: readonly string[], options: SpawnOptions): ChildHandle {
+  const proc = execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    detached: options.detached,
+    // A background process group that reads the terminal gets SIGTTIN; the
+    // service has no use for our stdin anyway.
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    // We own the child's lifetime (graceful stop, group kill); execa's exit
+    // hook would SIGTERM it behind our back.
+    cleanup: false,
+  });
+  const exited: Promise<ChildExit> = proc.then((result): ChildExit => {
+    if (result.signal !== undefined) return { kind: 'signaled', signal: result.signal };
+    if (result.exitCode !== undefined) return { kind: 'exited', code: result.exitCode };
+    const errno = typeof result.code === 'string' ? result.code : 'UNKNOWN';
+    return { kind: 'spawn-failed', errno, message: result.shortMessage ?? errno };
+  });
+  return { pid: proc.pid, stdout: proc.stdout, stderr: proc.stderr, exited };
+}
+
+function sendSignal(target: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(target, signal);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return false;
+    // EPERM on a probe means the process exists but is not ours.
+    if (code === 'EPERM' && signal === 0) return true;
+    throw err;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+const nodeFs: HostFs = {
+  readFile: (path) => readFile(path, 'utf8'),
+  async writeFileAtomic(path, data, mode = 0o644) {
+    // Write-then-rename keeps readers from ever seeing a half-written file; the
+    // fsyncs make the rename survive a power cut, not only a crash.
+    const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await open(tmp, 'w', mode);
+    try {
+      await handle.writeFile(data, 'utf8');
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await fsyncDir(dirname(path));
+  },
+  async mkdir(path, mode = 0o755) {
+    await mkdir(path, { recursive: true, mode });
+  },
+  async rm(path) {
+    await rm(path, { force: true, recursive: true });
+  },
+  async exists(path) {
+    try {
+      await access(path, fsConstants.F_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  async mode(path) {
+    try {
+      return (await stat(path)).mode & 0o7777;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  },
+};
+
+async function httpRequest(request: HttpRequest): Promise<{ status: number; body: string }> {
+  const res = await fetch(request.url, {
+    method: request.method,
+    headers: request.headers ?? {},
+    body: request.body ?? null,
+    signal: AbortSignal.timeout(request.timeoutMs),
+    redirect: 'manual',
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+async function httpGet(url: string, timeoutMs: number): Promise<number> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+  // Drain the body so the keep-alive socket is released, not leaked.
+  await res.arrayBuffer().catch(() => undefined);
+  return res.status;
+}
+
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve();
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/**
+ * Creates the Host bound to the real machine. `exit` is handed in by the CLI
+ * entry, the one place allowed to end the process.
+ */
+export function createNodeHost(exit: (code: number) => never): Host {
+  return {
+    spawn: spawnChild,
+    kill: (pid, signal) => sendSignal(pid, signal),
+    killGroup: (pgid, signal) => sendSignal(-pgid, signal),
+    onSignal(signal, handler) {
+      const listener = (sig: NodeJS.Signals): void => handler(sig);
+      process.on(signal, listener);
+      return () => process.off(signal, listener);
+    },
+    fs: nodeFs,
+    clock: {
+      now: () => Date.now(),
+      monotonic: () => performance.now(),
+      sleep: (ms, signal) => delay(ms, undefined, signal === undefined ? undefined : { signal }),
+    },
+    net: { httpRequest, httpGet, tcpConnect },
+    env: process.env,
+    pid: process.pid,
+    ppid: process.ppid,
+    cwd: process.cwd(),
+    random: Math.random,
+    randomToken: (bytes) => randomBytes(bytes).toString('base64url'),
+    exit,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The supervisor's logger: pino JSON lines by default, pretty on a terminal.
+ * Behaviour is chosen once, at construction, so the hot path stays a plain
+ * pino call.
+ */
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { LogLevel } from '../config/schema.ts';
+import { sinkStream, type Sink } from './safe-sink.ts';
+
+export type { Logger } from 'pino';
+
+/** Options for {@link createLogger}. */
+export interface LoggerOptions {
+  level: LogLevel;
+  sink: Sink;
+  /** Human-readable output instead of JSON lines (for a terminal). */
+  pretty: boolean;
+  /** Fields on every line, e.g. the service name. */
+  base?: Record<string, unknown>;
+}
+
+/** Creates the supervisor logger writing to `sink`. */
+export function createLogger(options: LoggerOptions): Logger {
+  const base = { pid: process.pid, ...options.base };
+  if (options.pretty) {
+    const stream = pretty({
+      destination: sinkStream(options.sink),
+      sync: true,
+      colorize: true,
+      ignore: 'pid,hostname',
+      translateTime: 'HH:MM:ss.l',
+    });
+    return pino({ level: options.level, base }, stream);
+  }
+  return pino({ level: options.level, base, timestamp: pino.stdTimeFunctions.isoTime }, {
+    write: (line: string) => options.sink.write(line),
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * `outlast run`, read top to bottom: prepare the state dir, open the API,
+ * publish supervisor.json, start the service, route signals, and wind down.
+ * It returns the exit code; the CLI entry is what exits.
+ */
+import { OutlastError } from './errors.ts';
+import type { Config } from './config/schema.ts';
+import type { ChildExit, Host } from './host/host.ts';
+import type { Logger } from './log/logger.ts';
+import type { Sink } from './log/safe-sink.ts';
+import { createApi } from './api/server.ts';
+import { isLoopback } from './api/auth.ts';
+import { Service } from './service/service.ts';
+import { exitCodeFor } from './service/exit-code.ts';
+import {
+  clearSupervisorInfo,
+  ensureStateDir,
+  ensureToken,
+  findRunningSupervisor,
+  statePaths,
+  writeSupervisorInfo,
+  type SupervisorInfo,
+} from './state/state-dir.ts';
+import { VERSION } from './version.ts';
+
+/** Signals passed on to the child untouched. */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'];
+/** Signals that stop the supervisor gracefully. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+
+/** Where the supervisor writes, and who hears that it is up. */
+export interface SupervisorIo {
+  logger: Logger;
+  stdout: Sink;
+  stderr: Sink;
+  /** Called once the API listens and the service has been started. */
+  onStarted?: (info: SupervisorInfo & { tokenPath: string }) => void;
+}
+
+/**
+ * The exit code after a stop we asked for: 0 when the child stopped within
+ * its budget (by exiting, or by dying of the stop signal itself), otherwise
+ * the child's own code, so a forced SIGKILL shows up as 137.
+ */
+export function stopExitCode(exit: ChildExit | undefined, stopSignal: NodeJS.Signals, forced: boolean): number {
+  if (exit === undefined) return 0;
+  if (!forced && exit.kind === 'signaled' && exit.signal === stopSignal) return 0;
+  return exitCodeFor(exit);
+}
+
+async function refuseSecondSupervisor(host: Host, stateDir: string): Promise<void> {
+  const running = await findRunningSupervisor(host, stateDir);
+  if (running !== undefined) {
+    throw new OutlastError('CONFLICT', `another outlast (pid ${running.pid}) is running with state dir ${stateDir}`, {
+      details: { pid: running.pid, apiUrl: running.apiUrl },
+    });
+  }
+}
+
+function apiUrlOf(address: string, port: number): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return `http://${host}:${port}`;
+}
+
+/** Runs the supervisor until the service ends or a stop signal arrives; returns the exit code. */
+export async function runSupervisor(host: Host, config: Config, io: SupervisorIo): Promise<number> {
+  const { logger } = io;
+  await ensureStateDir(host, config.stateDir);
+  await refuseSecondSupervisor(host, config.stateDir);
+  const token = await ensureToken(host, config.stateDir);
+  if (!isLoopback(config.api.host)) {
+    logger.warn({ host: config.api.host }, 'the control API listens beyond loopback; every route but /health needs the token');
+  }
+
+  const startedAt = new Date(host.clock.now()).toISOString();
+  const service = new Service({ host, config: config.service, logger, stdout: io.stdout, stderr: io.stderr });
+  let stopping: Promise<number> | undefined;
+
+  const api = createApi(
+    {
+      token,
+      supervisorStatus: () => ({ pid: host.pid, version: VERSION, startedAt, name: config.name }),
+      serviceStatus: () => service.status(),
+      restart(target) {
+        if (target === 'supervisor') {
+          throw new OutlastError('NOT_SUPPORTED', 'restarting the supervisor itself is not available in this version');
+        }
+        const { state } = service.status();
+        if (stopping !== undefined || state === 'stopping' || state === 'stopped' || state === 'exited') {
+          throw new OutlastError('CONFLICT', `cannot restart: the service is ${state}`, { details: { state } });
+        }
+        service.restart('api').catch((err: unknown) => logger.error({ err }, 'restart failed'));
+      },
+    },
+    { bodyLimit: config.api.bodyLimit, logger },
+  );
+
+  let apiUrl: string;
+  try {
+    await api.listen({ host: config.api.host, port: config.api.port });
+    const address = api.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the API has no TCP address');
+    apiUrl = apiUrlOf(address.address, address.port);
+  } catch (err) {
+    await api.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new OutlastError('ADDRESS_IN_USE', `API port ${config.api.host}:${config.api.port} is in use; pick another with --api-port (0 = any free port)`, { cause: err });
+    }
+    throw new OutlastError('INTERNAL', `cannot start the API on ${config.api.host}:${config.api.port}: ${(err as Error).message}`, { cause: err });
+  }
+
+  const info: SupervisorInfo = { pid: host.pid, apiUrl, startedAt, version: VERSION, name: config.name };
+  await writeSupervisorInfo(host, config.stateDir, info);
+  logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
+
+  let stopRequested!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => (stopRequested = resolve));
+  const stop = (reason: string): void => {
+    if (stopping !== undefined) return;
+    logger.info({ reason }, 'supervisor stopping');
+    stopping = service.stop(reason).then((outcome) =>
+      stopExitCode(outcome?.exit, config.service.stopSignal, outcome?.forced ?? false),
+    );
+    void stopping.then(stopRequested);
+  };
+
+  const unsubscribe: Array<() => void> = [];
+  for (const signal of STOP_SIGNALS) {
+    unsubscribe.push(
+      host.onSignal(signal, (sig) => {
+        if (stopping === undefined) {
+          stop(`received ${sig}`);
+          return;
+        }
+        // A second Ctrl-C means "now": skip the rest of the drain budget.
+        const pid = service.status().pid;
+        logger.warn({ signal: sig, childPid: pid }, 'second stop signal: killing the service group now');
+        if (pid !== null) host.killGroup(pid, 'SIGKILL');
+      }),
+    );
+  }
+  for (const signal of FORWARDED_SIGNALS) {
+    unsubscribe.push(
+      host.onSignal(signal, (sig) => {
+        const pid = service.status().pid;
+        logger.info({ signal: sig, childPid: pid }, pid === null ? 'signal received with no child to forward to' : 'forwarding signal to the service');
+        if (pid !== null) host.kill(pid, sig);
+      }),
+    );
+  }
+
+  service.start();
+  io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
+
+  const code = await Promise.race([service.done.then((exit) => exitCodeFor(exit)), stopped]);
+  for (const off of unsubscribe) off();
+  await api.close();
+  await clearSupervisorInfo(host, config.stateDir);
+  logger.info({ exitCode: code }, 'bye');
+  return code;
+}

@@ -1,0 +1,20 @@
+/**
+ * outlast's own version, read once from the package.json that ships with this
+ * code (two levels up when running from dist/, one level up from source).
+ */
+import { readFileSync } from 'node:fs';
+
+function readVersion(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'outlast' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // Not this one; try the next candidate.
+    }
+  }
+  return '0.0.0-unknown';
+}
+
+/** The running outlast's version. */
+export const VERSION: string = readVersion();
