@@ -12,6 +12,8 @@ import { createApi } from './api/server.ts';
 import { isLoopback } from './api/auth.ts';
 import { Service } from './service/service.ts';
 import { exitCodeFor } from './service/exit-code.ts';
+import { stopForeignGroup } from './service/stop.ts';
+import { clearChildRecord, findOrphan, writeChildRecord } from './state/child-record.ts';
 import {
   clearSupervisorInfo,
   ensureStateDir,
@@ -60,6 +62,32 @@ async function refuseSecondSupervisor(host: Host, stateDir: string): Promise<voi
 function apiUrlOf(address: string, port: number): string {
   const host = address.includes(':') ? `[${address}]` : address;
   return `http://${host}:${port}`;
+}
+
+/** Ends the child a SIGKILLed predecessor left behind, so two copies never serve at once. */
+async function endOrphan(host: Host, config: Config, logger: Logger): Promise<void> {
+  const orphan = await findOrphan(host, config.stateDir);
+  if (orphan === undefined) return;
+  logger.warn({ childPid: orphan.pid, previousSupervisor: orphan.supervisorPid }, 'a previous supervisor left its service running: stopping it');
+  const forced = await stopForeignGroup(host, orphan.pid, config.service.stopSignal, config.service.stopTimeoutMs);
+  if (forced) logger.warn({ childPid: orphan.pid }, 'the orphaned service did not stop within budget: SIGKILLed');
+}
+
+/** Keeps child.json in step with the service's child; writes are serialised in event order. */
+function trackChild(host: Host, stateDir: string, service: Service, logger: Logger): void {
+  let chain: Promise<void> = Promise.resolve();
+  const gone = new Set(['exited', 'stopped', 'finished', 'errored']);
+  service.onEvent((event) => {
+    const pid = event.pid;
+    if (event.type === 'spawned' && typeof pid === 'number') {
+      chain = chain.then(() => writeChildRecord(host, stateDir, pid));
+    } else if (gone.has(event.type)) {
+      chain = chain.then(() => clearChildRecord(host, stateDir));
+    } else {
+      return;
+    }
+    chain = chain.catch((err: unknown) => logger.warn({ err }, 'cannot update child.json'));
+  });
 }
 
 /** Runs the supervisor until the service ends or a stop signal arrives; returns the exit code. */
@@ -150,6 +178,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     );
   }
 
+  await endOrphan(host, config, logger);
+  trackChild(host, config.stateDir, service, logger);
   service.start();
   io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
 

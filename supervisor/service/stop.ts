@@ -85,3 +85,15 @@ export async function stopGroup(
 export function reapGroup(host: Host, pgid: number): boolean {
   return host.killGroup(pgid, 'SIGKILL');
 }
+
+/**
+ * Stops a process group that is not our child (an orphan of a supervisor that
+ * was SIGKILLed): the stop signal, the budget, then SIGKILL. True when the
+ * group had to be force-killed.
+ */
+export async function stopForeignGroup(host: Host, pgid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<boolean> {
+  if (!host.killGroup(pgid, signal)) return false;
+  if (await groupGone(host, pgid, host.clock.monotonic() + timeoutMs)) return false;
+  host.killGroup(pgid, 'SIGKILL');
+  return true;
+}

@@ -1,0 +1,136 @@
+/**
+ * Runs the real `outlast` CLI as a child process for integration tests, and
+ * cleans up after it: every process and temp dir a test starts is gone when
+ * the test ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { alive, waitFor } from './wait.ts';
+
+/** The repo root. */
+export const ROOT = resolve(import.meta.dirname, '../..');
+/** The CLI entry. */
+export const BIN = join(ROOT, 'bin/outlast.js');
+/** The configurable test service. */
+export const SVC = join(ROOT, 'test/fixtures/services/svc.mjs');
+
+/** A running `outlast` process. */
+export interface RunningCli {
+  proc: ChildProcess;
+  stateDir: string;
+  stdout(): string;
+  stderr(): string;
+  /** Parsed pino lines from stderr. */
+  logs(): Array<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const cleanups: Array<() => void | Promise<void>> = [];
+
+/** Kills whatever the tests started and removes temp dirs. Call from afterEach. */
+export async function cleanup(): Promise<void> {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+}
+
+/** A temp dir removed at cleanup. */
+export function tempDir(prefix = 'outlast-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Kills a pid at cleanup if it is still alive (a grandchild a test learned of). */
+export function killLater(pid: number): void {
+  cleanups.push(() => {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+}
+
+/** Starts `outlast <args>` with a temp state dir unless one is given. */
+export function startCli(args: string[], options: { env?: Record<string, string>; stateDir?: string; stdio?: 'pipe' | 'shell-pipe' } = {}): RunningCli {
+  const stateDir = options.stateDir ?? tempDir();
+  const withState = args[0] === 'run' && !args.includes('--state-dir') ? ['run', '--state-dir', stateDir, ...args.slice(1)] : args;
+  const proc = spawn(process.execPath, [BIN, ...withState], {
+    cwd: ROOT,
+    env: { ...process.env, OUTLAST_LOG_FORMAT: 'json', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  cleanups.push(async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    // A failed test must not leak processes: ask nicely, then kill the
+    // supervisor and the service group it recorded in child.json.
+    proc.kill('SIGTERM');
+    const done = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
+    if (done) return;
+    const child = readChildPid(stateDir);
+    proc.kill('SIGKILL');
+    if (child !== undefined) {
+      try {
+        process.kill(-child, 'SIGKILL');
+      } catch {
+        // group already gone
+      }
+    }
+  });
+  return {
+    proc,
+    stateDir,
+    stdout: () => out,
+    stderr: () => err,
+    logs: () =>
+      err
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    exited,
+  };
+}
+
+function readChildPid(stateDir: string): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(stateDir, 'child.json'), 'utf8')) as { pid?: number }).pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What supervisor.json says, once it exists. */
+export async function supervisorInfo(cli: RunningCli): Promise<{ pid: number; apiUrl: string }> {
+  return waitFor(() => {
+    const info = JSON.parse(readFileSync(join(cli.stateDir, 'supervisor.json'), 'utf8')) as { pid: number; apiUrl: string };
+    return info.pid === cli.proc.pid ? info : undefined;
+  }, 'supervisor.json', 15_000);
+}
+
+/** The API token of a state dir. */
+export function token(stateDir: string): string {
+  return readFileSync(join(stateDir, 'token'), 'utf8').trim();
+}
+
+/** Calls the API with the token. */
+export async function api(cli: RunningCli, method: string, path: string, init: { body?: string; headers?: Record<string, string>; auth?: boolean } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const { apiUrl } = await supervisorInfo(cli);
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.auth !== false) headers.authorization = `Bearer ${token(cli.stateDir)}`;
+  const res = await fetch(`${apiUrl}${path}`, { method, headers, body: init.body ?? null });
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
+
+/** The service part of GET /status. */
+export async function serviceStatus(cli: RunningCli): Promise<{ state: string; pid: number | null; restarts: number; reason: string | null }> {
+  const { json } = await api(cli, 'GET', '/status');
+  return json.service as { state: string; pid: number | null; restarts: number; reason: string | null };
+}
+
+/** The arguments to run the test service under node. */
+export function svcCommand(): string[] {
+  return ['--', process.execPath, SVC];
+}
