@@ -95,9 +95,14 @@ export function mergeFlags(raw: Json, flags: RunFlags, cwd: string): Json {
   return merged;
 }
 
+const INTERPRETERS = /^(node|nodejs|bun|deno|python[\d.]*|ruby|perl|php|sh|bash|dash|java)$/;
+
+/** `node server.js` → "server", `./api` → "api": the script names a service better than its interpreter. */
 function defaultName(command: readonly string[]): string {
-  const program = basename(command[0] ?? 'service');
-  const cleaned = program.slice(0, program.length - extname(program).length).replace(/[^A-Za-z0-9._-]/g, '-');
+  const [program = 'service', ...args] = command;
+  const script = INTERPRETERS.test(basename(program)) ? args.find((a) => !a.startsWith('-')) : undefined;
+  const base = basename(script ?? program);
+  const cleaned = base.slice(0, base.length - extname(base).length).replace(/[^A-Za-z0-9._-]/g, '-');
   return /^[A-Za-z0-9]/.test(cleaned) ? cleaned : 'service';
 }
 

@@ -1,0 +1,121 @@
+/**
+ * Exit codes as tini passes them through, config errors, and the EPIPE case:
+ * all through the real CLI.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, cleanup, ROOT, startCli, tempDir } from '../support/supervisor.ts';
+import { alive, waitFor } from '../support/wait.ts';
+
+afterEach(cleanup);
+
+async function runToEnd(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const cli = startCli(['run', '--api-port', '0', ...args]);
+  const { code } = await cli.exited;
+  return { code, stderr: cli.stderr() };
+}
+
+describe('exit-code passthrough', () => {
+  it("passes the child's own code through", async () => {
+    expect((await runToEnd(['--restart', 'never', '--', 'sh', '-c', 'exit 3'])).code).toBe(3);
+  });
+
+  it('ends with 0 when the child succeeds under on-failure', async () => {
+    expect((await runToEnd(['--restart', 'on-failure', '--', 'sh', '-c', 'exit 0'])).code).toBe(0);
+  });
+
+  it('maps a child killed by a signal to 128+signal', async () => {
+    expect((await runToEnd(['--restart', 'never', '--', 'sh', '-c', 'kill -9 $$'])).code).toBe(137);
+    expect((await runToEnd(['--restart', 'never', '--', 'sh', '-c', 'kill -15 $$'])).code).toBe(143);
+  });
+
+  it('ends with 127 when the command is not found, even under restart always', async () => {
+    const res = await runToEnd(['--', 'outlast-no-such-command-here']);
+    expect(res.code).toBe(127);
+    expect(res.stderr).toMatch(/ENOENT/);
+  });
+
+  it('ends with 126 when the command cannot be executed', async () => {
+    const file = join(tempDir(), 'not-executable.sh');
+    writeFileSync(file, '#!/bin/sh\necho hi\n');
+    chmodSync(file, 0o644);
+    expect((await runToEnd(['--', file])).code).toBe(126);
+  });
+});
+
+describe('config errors', () => {
+  function run(config: unknown): { code: number | null; stderr: string } {
+    const file = join(tempDir(), 'outlast.json');
+    writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
+    const res = spawnSync(process.execPath, [BIN, 'run', '--config', file], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+    return { code: res.status, stderr: res.stderr };
+  }
+
+  it('names an unknown key and its value', () => {
+    const res = run({ service: { command: ['true'], stopTimeoutMS: 5 } });
+    expect(res.code).toBe(78);
+    expect(res.stderr).toContain('unknown key "service.stopTimeoutMS" (value 5)');
+  });
+
+  it('names a wrongly typed key and its value', () => {
+    const res = run({ service: { command: ['true'], stopTimeoutMs: 'ten seconds' } });
+    expect(res.code).toBe(78);
+    expect(res.stderr).toMatch(/"service\.stopTimeoutMs" expected number, received string \(got "ten seconds"\)/);
+  });
+
+  it('says when the file is not JSON', () => {
+    const res = run('{ "service": ');
+    expect(res.code).toBe(78);
+    expect(res.stderr).toMatch(/is not valid JSON/);
+  });
+
+  it('validates flags too', () => {
+    const res = spawnSync(process.execPath, [BIN, 'run', '--api-port', 'eighty', '--', 'true'], { cwd: ROOT, encoding: 'utf8' });
+    expect(res.status).toBe(78);
+    expect(res.stderr).toMatch(/"api\.port" expected number, received string \(got "eighty"\)/);
+  });
+
+  it('asks for a command when there is neither config nor command', () => {
+    const res = spawnSync(process.execPath, [BIN, 'run'], { cwd: ROOT, encoding: 'utf8' });
+    expect(res.status).toBe(64);
+    expect(res.stderr).toMatch(/nothing to run/);
+  });
+});
+
+describe('EPIPE on our own stdout', () => {
+  it('`outlast run -- sh -c yes | head -1` leaves the supervisor and child running and healthy', async () => {
+    const stateDir = tempDir();
+    const shell = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" run --state-dir "${stateDir}" --api-port 0 -- sh -c yes | head -1`], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, OUTLAST_LOG_FORMAT: 'json' },
+    });
+    let out = '';
+    shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const info = await waitFor(() => JSON.parse(readFileSync(join(stateDir, 'supervisor.json'), 'utf8')) as { pid: number; apiUrl: string }, 'supervisor.json');
+    try {
+      await waitFor(() => out === 'y\n', 'head printed one line');
+      const token = readFileSync(join(stateDir, 'token'), 'utf8').trim();
+      // Give the pipe time to break and a few thousand more writes to fail.
+      const deadline = Date.now() + 1500;
+      let child = 0;
+      while (Date.now() < deadline) {
+        const status = (await (await fetch(`${info.apiUrl}/status`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+          service: { state: string; pid: number; restarts: number };
+        };
+        expect(status.service.state).toBe('ready');
+        expect(status.service.restarts).toBe(0);
+        child = status.service.pid;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(alive(info.pid)).toBe(true);
+      expect(alive(child)).toBe(true);
+      expect((await fetch(`${info.apiUrl}/health`)).status).toBe(200);
+    } finally {
+      process.kill(info.pid, 'SIGTERM');
+      await new Promise((r) => shell.once('exit', r));
+    }
+  });
+});
