@@ -1,0 +1,156 @@
+/**
+ * A fake Host for unit tests of pure logic: virtual time, scripted children,
+ * an in-memory file system, and a record of every signal sent.
+ */
+import { PassThrough } from 'node:stream';
+import type { ChildExit, ChildHandle, Host, SpawnOptions } from '../../supervisor/host/host.ts';
+
+interface Sleeper {
+  at: number;
+  resolve: () => void;
+}
+
+/** A child the test controls. */
+export interface FakeChild extends ChildHandle {
+  file: string;
+  args: readonly string[];
+  options: SpawnOptions;
+  exit(exit: ChildExit): void;
+}
+
+/** The fake host, with handles for the test. */
+export interface FakeHost extends Host {
+  children: FakeChild[];
+  signals: Array<{ target: 'pid' | 'group'; id: number; signal: NodeJS.Signals | 0 }>;
+  files: Map<string, { data: string; mode: number }>;
+  /** Moves virtual time forward, waking sleepers in order. */
+  advance(ms: number): Promise<void>;
+  /** Makes the next spawn fail as if exec returned this errno. */
+  failNextSpawn(errno: string): void;
+  /** Pids (or group ids) that `kill(…, 0)` reports alive. */
+  living: Set<number>;
+}
+
+/** Creates a fresh fake host. */
+export function createFakeHost(env: Record<string, string> = {}): FakeHost {
+  let now = 1_000_000;
+  let nextPid = 1000;
+  let spawnFailure: string | undefined;
+  const sleepers: Sleeper[] = [];
+  const host: FakeHost = {
+    children: [],
+    signals: [],
+    files: new Map(),
+    living: new Set(),
+    spawn(file, args, options) {
+      if (spawnFailure !== undefined) {
+        const errno = spawnFailure;
+        spawnFailure = undefined;
+        return { pid: undefined, stdout: null, stderr: null, exited: Promise.resolve({ kind: 'spawn-failed', errno, message: `spawn ${file} ${errno}` }) };
+      }
+      const pid = nextPid++;
+      let settle!: (exit: ChildExit) => void;
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      const child: FakeChild = {
+        pid,
+        file,
+        args,
+        options,
+        stdout,
+        stderr,
+        exited: new Promise((r) => (settle = r)),
+        exit(exit) {
+          host.living.delete(pid);
+          stdout.end();
+          stderr.end();
+          settle(exit);
+        },
+      };
+      host.living.add(pid);
+      host.children.push(child);
+      return child;
+    },
+    kill(pid, signal) {
+      host.signals.push({ target: 'pid', id: pid, signal });
+      return host.living.has(pid);
+    },
+    killGroup(pgid, signal) {
+      host.signals.push({ target: 'group', id: pgid, signal });
+      return host.living.has(pgid);
+    },
+    onSignal: () => () => undefined,
+    fs: {
+      async readFile(path) {
+        const file = host.files.get(path);
+        if (file === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+        return file.data;
+      },
+      async writeFileAtomic(path, data, mode = 0o644) {
+        host.files.set(path, { data, mode });
+      },
+      async mkdir() {},
+      async rm(path) {
+        host.files.delete(path);
+      },
+      async exists(path) {
+        return host.files.has(path);
+      },
+      async mode(path) {
+        return host.files.get(path)?.mode;
+      },
+    },
+    clock: {
+      now: () => now,
+      monotonic: () => now,
+      sleep(ms, signal) {
+        return new Promise((resolve, reject) => {
+          if (signal?.aborted) return reject(signal.reason as Error);
+          const sleeper = { at: now + ms, resolve };
+          sleepers.push(sleeper);
+          signal?.addEventListener('abort', () => {
+            sleepers.splice(sleepers.indexOf(sleeper), 1);
+            reject(signal.reason as Error);
+          });
+        });
+      },
+    },
+    net: {
+      httpRequest: () => Promise.reject(new Error('no network in unit tests')),
+      httpGet: () => Promise.reject(new Error('no network in unit tests')),
+      tcpConnect: () => Promise.reject(new Error('no network in unit tests')),
+    },
+    env,
+    pid: 42,
+    ppid: 1,
+    cwd: '/srv',
+    random: () => 0.5,
+    randomToken: (bytes) => 't'.repeat(bytes),
+    exit(code): never {
+      throw new Error(`exit(${code}) called in a unit test`);
+    },
+    async advance(ms) {
+      const target = now + ms;
+      for (;;) {
+        await flush();
+        sleepers.sort((a, b) => a.at - b.at);
+        const next = sleepers[0];
+        if (next === undefined || next.at > target) break;
+        sleepers.shift();
+        now = next.at;
+        next.resolve();
+      }
+      now = target;
+      await flush();
+    },
+    failNextSpawn(errno) {
+      spawnFailure = errno;
+    },
+  };
+  return host;
+}
+
+/** Lets pending promise callbacks run. */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
