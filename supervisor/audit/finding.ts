@@ -84,3 +84,8 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule),
   );
 }
+
+/** The earliest of `items` in source order: by file, then line. */
+export function earliest<T extends { file: string; line: number }>(items: readonly T[]): T | undefined {
+  return [...items].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line)[0];
+}

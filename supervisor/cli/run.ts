@@ -36,12 +36,12 @@ export async function runCommand(host: Host, flags: RunCommandFlags): Promise<nu
   const config = await loadConfig(host.fs, host.cwd, flags);
   const stdout = safeSink(process.stdout);
   const stderr = safeSink(process.stderr);
-  const level = (host.env.OUTLAST_LOG_LEVEL as typeof config.log.level | undefined) ?? config.log.level;
+  const pretty = process.stderr.isTTY === true && host.env.OUTLAST_LOG_FORMAT !== 'json';
   // Our own log lines go to stderr: stdout carries only the service's output.
   const logger = createLogger({
-    level: flags.logLevel === undefined && host.env.OUTLAST_LOG_LEVEL !== undefined ? level : config.log.level,
+    level: config.log.level,
     sink: stderr,
-    pretty: process.stderr.isTTY === true && host.env.OUTLAST_LOG_FORMAT !== 'json',
+    pretty: pretty ? (await import('pino-pretty')).default : undefined,
     base: { name: config.name },
   });
   return runSupervisor(host, config, {

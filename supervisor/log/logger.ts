@@ -4,7 +4,7 @@
  * pino call.
  */
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyOptions } from 'pino-pretty';
 import type { LogLevel } from '../config/schema.ts';
 import { sinkStream, type Sink } from './safe-sink.ts';
 
@@ -14,8 +14,12 @@ export type { Logger } from 'pino';
 export interface LoggerOptions {
   level: LogLevel;
   sink: Sink;
-  /** Human-readable output instead of JSON lines (for a terminal). */
-  pretty: boolean;
+  /**
+   * Human-readable output for a terminal: pass pino-pretty's factory. It is
+   * handed in rather than imported here so a supervisor logging JSON never
+   * loads it (it costs memory for as long as the supervisor lives).
+   */
+  pretty?: ((options: PrettyOptions) => NodeJS.WritableStream) | undefined;
   /** Fields on every line, e.g. the service name. */
   base?: Record<string, unknown>;
 }
@@ -23,8 +27,8 @@ export interface LoggerOptions {
 /** Creates the supervisor logger writing to `sink`. */
 export function createLogger(options: LoggerOptions): Logger {
   const base = { pid: process.pid, ...options.base };
-  if (options.pretty) {
-    const stream = pretty({
+  if (options.pretty !== undefined) {
+    const stream = options.pretty({
       destination: sinkStream(options.sink),
       sync: true,
       colorize: true,

@@ -22,11 +22,14 @@ export type CrashDecision =
 export const NO_CRASHES: CrashHistory = { consecutive: 0, recent: [] };
 
 /**
- * The delay before restart attempt `attempt` (1-based): initial × factor^(attempt-1),
+ * The delay before restart attempt `attempt` (1-based). The first crash after
+ * a stable run restarts at once: that is a fault, not a loop, and every
+ * millisecond is downtime. From the second in a row: initial × factor^(n-2),
  * capped at maxMs, then spread by ±jitter using `random` in [0, 1).
  */
 export function backoffDelay(attempt: number, backoff: RestartConfig['backoff'], random: number): number {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.max(0, attempt - 1));
+  if (attempt <= 1) return 0;
+  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** (attempt - 2));
   const spread = base * backoff.jitter * (2 * random - 1);
   return Math.max(0, Math.round(Math.min(backoff.maxMs, base + spread)));
 }

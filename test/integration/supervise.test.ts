@@ -24,8 +24,8 @@ describe('crash restart', () => {
       .logs()
       .filter((l) => l.msg === 'restarting after backoff')
       .map((l) => l.delayMs as number);
-    // jitter 0: 200, 400, 800, ... each attempt doubles.
-    expect(delays.slice(0, 3)).toEqual([200, 400, 800]);
+    // jitter 0: the first restart is immediate, then 200, 400, ... doubling.
+    expect(delays.slice(0, 3)).toEqual([0, 200, 400]);
     expect(cli.logs().some((l) => l.msg === 'service exited with code 1')).toBe(true);
   });
 

@@ -11,15 +11,15 @@ const policy: RestartConfig = {
 };
 
 describe('backoffDelay', () => {
-  it('doubles from the initial delay and stops at the cap', () => {
-    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, policy.backoff, 0.5))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  it('restarts the first crash at once, then doubles from the initial delay up to the cap', () => {
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(n, policy.backoff, 0.5))).toEqual([0, 100, 200, 400, 800, 1000, 1000]);
   });
 
   it('spreads each delay by at most ±jitter', () => {
     const jittery = { ...policy.backoff, jitter: 0.2 };
-    expect(backoffDelay(3, jittery, 0)).toBe(320);
-    expect(backoffDelay(3, jittery, 0.999999)).toBe(480);
-    expect(backoffDelay(3, jittery, 0.5)).toBe(400);
+    expect(backoffDelay(4, jittery, 0)).toBe(320);
+    expect(backoffDelay(4, jittery, 0.999999)).toBe(480);
+    expect(backoffDelay(4, jittery, 0.5)).toBe(400);
   });
 
   it('never exceeds the cap even with jitter', () => {
@@ -37,13 +37,13 @@ describe('onCrash', () => {
       delays.push(d.delayMs);
       history = d.history;
     }
-    expect(delays).toEqual([100, 200, 400]);
+    expect(delays).toEqual([0, 100, 200]);
   });
 
   it('resets the backoff after a stable uptime', () => {
     const history = { consecutive: 5, recent: [] };
     const d = onCrash(history, 100_000, 10_000, policy, 0.5);
-    expect(d).toMatchObject({ action: 'restart', delayMs: 100, history: { consecutive: 1 } });
+    expect(d).toMatchObject({ action: 'restart', delayMs: 0, history: { consecutive: 1 } });
   });
 
   it('gives up after maxCrashes within the window', () => {

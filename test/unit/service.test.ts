@@ -2,6 +2,7 @@
  * The Service state machine against the fake Host: scripted children and
  * virtual time, so backoff and stop budgets are checked without waiting.
  */
+import type { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../supervisor/config/load.ts';
 import { createLogger } from '../../supervisor/log/logger.ts';
@@ -13,7 +14,7 @@ function setup(service: Record<string, unknown> = {}): { host: FakeHost; svc: Se
   const host = createFakeHost();
   const config = parseConfig({ service: { command: ['app'], ...service } }, '/srv', 'test');
   const out = memorySink();
-  const logger = createLogger({ level: 'silent', sink: memorySink(), pretty: false });
+  const logger = createLogger({ level: 'silent', sink: memorySink() });
   const svc = new Service({ host, config: config.service, logger, stdout: out, stderr: out });
   return { host, svc, out };
 }
@@ -38,13 +39,17 @@ describe('Service', () => {
     const { host, svc } = setup({ restart: { backoff: { initialMs: 1000, jitter: 0 } } });
     svc.start();
     host.children[0]!.exit({ kind: 'exited', code: 1 });
+    await host.advance(0);
+    // The first crash restarts at once; the second in a row waits initialMs.
+    expect(host.children).toHaveLength(2);
+    host.children[1]!.exit({ kind: 'exited', code: 1 });
     await flush();
     expect(svc.status().state).toBe('backoff');
     await host.advance(999);
-    expect(host.children).toHaveLength(1);
-    await host.advance(1);
     expect(host.children).toHaveLength(2);
-    expect(svc.status()).toMatchObject({ state: 'ready', restarts: 1, lastExit: { code: 1 } });
+    await host.advance(1);
+    expect(host.children).toHaveLength(3);
+    expect(svc.status()).toMatchObject({ state: 'ready', restarts: 2, lastExit: { code: 1 } });
   });
 
   it('stops with the stop signal to the group and escalates to SIGKILL after the budget', async () => {
@@ -65,10 +70,10 @@ describe('Service', () => {
     const { host, svc, out } = setup();
     svc.start();
     const child = host.children[0]!;
-    child.stdout!.write('hel');
+    (child.stdout as PassThrough).write('hel');
     await flush();
     expect(out.text()).toBe('');
-    child.stdout!.write('lo\nwor');
+    (child.stdout as PassThrough).write('lo\nwor');
     await flush();
     expect(out.text()).toBe('hello\n');
     child.exit({ kind: 'exited', code: 0 });

@@ -34,9 +34,9 @@ export function collectImports(ast: File): ImportMap {
       for (const specifier of node.specifiers) imports.set(specifier.local.name, normalize(node.source.value));
       return false;
     }
-    if (node.type !== 'VariableDeclarator' || node.init == null) return undefined;
+    if (node.type !== 'VariableDeclarator' || node.init == null) return;
     const module = requiredModule(node.init);
-    if (module === undefined) return undefined;
+    if (module === undefined) return;
     if (node.id.type === 'Identifier') imports.set(node.id.name, module);
     if (node.id.type === 'ObjectPattern') {
       for (const property of node.id.properties) {
@@ -45,19 +45,21 @@ export function collectImports(ast: File): ImportMap {
         if (local !== undefined) imports.set(local, module);
       }
     }
-    return undefined;
   });
   return imports;
 }
 
-/** Each `const NAME = [...]` of the file, to read signal lists like `for (const s of SIGNALS)`. */
-export function collectArrays(ast: File): ReadonlyMap<string, Node> {
-  const arrays = new Map<string, Node>();
+/**
+ * Each `NAME = [...]` and `NAME = '...'` of the file, to read signal names
+ * kept in constants, like `for (const s of SIGNALS)`.
+ */
+export function collectConstants(ast: File): ReadonlyMap<string, Node> {
+  const constants = new Map<string, Node>();
   visit(ast.program, (node) => {
     if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier' && node.init != null) {
       const init = unwrap(node.init);
-      if (init.type === 'ArrayExpression') arrays.set(node.id.name, init);
+      if (init.type === 'ArrayExpression' || stringValue(init) !== undefined) constants.set(node.id.name, init);
     }
   });
-  return arrays;
+  return constants;
 }
