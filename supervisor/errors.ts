@@ -23,6 +23,16 @@ export const ERROR_CODES = {
   // The API port or another resource is taken: EX_UNAVAILABLE.
   ADDRESS_IN_USE: { http: 500, exit: 69 },
   STATE_DIR_UNUSABLE: { http: 500, exit: 73 },
+  // Updates.
+  UPDATE_IN_PROGRESS: { http: 409, exit: 75 },
+  RESTART_BLOCKED: { http: 409, exit: 75 },
+  DOWNGRADE_REFUSED: { http: 409, exit: 65 },
+  VERSION_MARKED_BAD: { http: 409, exit: 65 },
+  UPDATES_NOT_CONFIGURED: { http: 501, exit: 69 },
+  NOTHING_TO_ROLL_BACK: { http: 409, exit: 65 },
+  VERIFY_FAILED: { http: 422, exit: 65 },
+  VERSION_NOT_FOUND: { http: 404, exit: 66 },
+  SOURCE_UNAVAILABLE: { http: 502, exit: 69 },
   TIMEOUT: { http: 504, exit: 75 },
   INTERNAL: { http: 500, exit: 70 },
 } as const satisfies Record<string, { http: number; exit: number }>;

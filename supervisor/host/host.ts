@@ -41,6 +41,16 @@ export interface HostFs {
   exists(path: string): Promise<boolean>;
   /** Permission bits of an existing file, or undefined when it is missing. */
   mode(path: string): Promise<number | undefined>;
+  /** Creates a symlink at `path` pointing to `target` (relative targets stay relative). */
+  symlink(target: string, path: string): Promise<void>;
+  /** The target of a symlink, or undefined when `path` is missing or not a link. */
+  readlink(path: string): Promise<string | undefined>;
+  /** Renames atomically within one file system (replaces `to`). */
+  rename(from: string, to: string): Promise<void>;
+  /** Entry names of a directory; empty when it is missing. */
+  readdir(path: string): Promise<string[]>;
+  /** Makes a directory's entries (renames, new links) durable. */
+  fsyncDir(path: string): Promise<void>;
 }
 
 /** Wall and monotonic time, and waiting. */
@@ -72,6 +82,18 @@ export interface HostNet {
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<void>;
 }
 
+/** Cross-process file locks (proper-lockfile: a lock dir whose mtime is kept fresh). */
+export interface HostLocks {
+  /**
+   * Takes the lock on `path` without waiting. Rejects with code ELOCKED when
+   * another live process holds it; a lock whose holder stopped refreshing it
+   * for `staleMs` is taken over. Resolves with the release function.
+   */
+  acquire(path: string, options: { staleMs: number; onCompromised: (err: Error) => void }): Promise<() => Promise<void>>;
+  /** Removes a lock left by a process known to be dead. */
+  breakLock(path: string): Promise<void>;
+}
+
 /** Every side effect, in one place. */
 export interface Host {
   spawn(file: string, args: readonly string[], options: SpawnOptions): ChildHandle;
@@ -82,6 +104,7 @@ export interface Host {
   /** Subscribes to a signal delivered to this process; returns the unsubscribe. */
   onSignal(signal: NodeJS.Signals, handler: (signal: NodeJS.Signals) => void): () => void;
   readonly fs: HostFs;
+  readonly locks: HostLocks;
   readonly clock: HostClock;
   readonly net: HostNet;
   readonly env: Readonly<Record<string, string | undefined>>;

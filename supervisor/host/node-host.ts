@@ -4,12 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, basename, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
-import type { ChildExit, ChildHandle, Host, HostFs, HttpRequest, SpawnOptions } from './host.ts';
+import lockfile from 'proper-lockfile';
+import type { ChildExit, ChildHandle, Host, HostFs, HostLocks, HttpRequest, SpawnOptions } from './host.ts';
 
 function spawnChild(file: string, args: readonly string[], options: SpawnOptions): ChildHandle {
   const proc = execa(file, args, {
@@ -103,6 +104,39 @@ const nodeFs: HostFs = {
       throw err;
     }
   },
+  symlink: (target, path) => symlink(target, path),
+  async readlink(path) {
+    try {
+      return await readlink(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EINVAL') return undefined;
+      throw err;
+    }
+  },
+  rename: (from, to) => rename(from, to),
+  async readdir(path) {
+    try {
+      return await readdir(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  },
+  fsyncDir,
+};
+
+const nodeLocks: HostLocks = {
+  acquire: (path, options) =>
+    lockfile.lock(path, {
+      realpath: false,
+      stale: options.staleMs,
+      // Refresh well inside the stale window so a busy event loop is not mistaken for death.
+      update: Math.max(1000, Math.floor(options.staleMs / 3)),
+      retries: 0,
+      onCompromised: options.onCompromised,
+    }),
+  breakLock: (path) => rm(`${path}.lock`, { recursive: true, force: true }),
 };
 
 async function httpRequest(request: HttpRequest): Promise<{ status: number; body: string }> {
@@ -157,6 +191,7 @@ export function createNodeHost(exit: (code: number) => never): Host {
       return () => process.off(signal, listener);
     },
     fs: nodeFs,
+    locks: nodeLocks,
     clock: {
       now: () => Date.now(),
       monotonic: () => performance.now(),

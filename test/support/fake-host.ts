@@ -23,6 +23,7 @@ export interface FakeHost extends Host {
   children: FakeChild[];
   signals: Array<{ target: 'pid' | 'group'; id: number; signal: NodeJS.Signals | 0 }>;
   files: Map<string, { data: string; mode: number }>;
+  links: Map<string, string>;
   /** Moves virtual time forward, waking sleepers in order. */
   advance(ms: number): Promise<void>;
   /** Makes the next spawn fail as if exec returned this errno. */
@@ -41,6 +42,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     children: [],
     signals: [],
     files: new Map(),
+    links: new Map(),
     living: new Set(),
     spawn(file, args, options) {
       if (spawnFailure !== undefined) {
@@ -98,6 +100,40 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       },
       async mode(path) {
         return host.files.get(path)?.mode;
+      },
+      async symlink(target, path) {
+        host.links.set(path, target);
+      },
+      async readlink(path) {
+        return host.links.get(path);
+      },
+      async rename(from, to) {
+        const link = host.links.get(from);
+        if (link !== undefined) {
+          host.links.delete(from);
+          host.links.set(to, link);
+          return;
+        }
+        const file = host.files.get(from);
+        if (file === undefined) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' });
+        host.files.delete(from);
+        host.files.set(to, file);
+      },
+      async readdir(path) {
+        const prefix = path.endsWith('/') ? path : `${path}/`;
+        const names = [...host.files.keys(), ...host.links.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0]!);
+        return [...new Set(names)];
+      },
+      async fsyncDir() {},
+    },
+    locks: {
+      async acquire(path) {
+        if (host.files.has(`${path}.lock`)) throw Object.assign(new Error('Lock file is already being held'), { code: 'ELOCKED' });
+        host.files.set(`${path}.lock`, { data: '', mode: 0o755 });
+        return async () => void host.files.delete(`${path}.lock`);
+      },
+      async breakLock(path) {
+        host.files.delete(`${path}.lock`);
       },
     },
     clock: {

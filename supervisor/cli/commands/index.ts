@@ -1,0 +1,2 @@
+export { registerRun } from './run.ts';
+export { registerRestart, registerStatus } from './status.ts';
