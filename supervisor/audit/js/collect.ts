@@ -30,7 +30,11 @@ export interface SignalSite {
   handler: Node | undefined;
   /** A library (close-with-grace, terminus) owns the handler and its forced exit. */
   managed: boolean;
-  /** The signal was a variable this audit could not resolve; the file names SIGTERM elsewhere. */
+  /**
+   * The signal is a variable this audit cannot read (a parameter of a helper,
+   * as in `onSignal(signal, fn)`); `signals` is then empty until the service
+   * is joined.
+   */
   guessed: boolean;
 }
 
@@ -50,6 +54,8 @@ export interface JsFileFacts {
   releasedTimers: string[];
   /** A library that tracks and ends connections wraps a server (stoppable, http-terminator…). */
   tracksConnections: boolean;
+  /** The file spells out 'SIGTERM' as a string. */
+  mentionsSigterm: boolean;
 }
 
 const LISTENER_METHODS = new Set(['on', 'once', 'addListener', 'prependListener', 'prependOnceListener']);
@@ -92,17 +98,12 @@ interface SignalContext {
   constants: ReadonlyMap<string, Node>;
   /** Local names of the process object: `process` and imports of node:process. */
   processNames: ReadonlySet<string>;
-  mentionsSigterm: boolean;
 }
 
 function signalContext(ast: File, imports: ImportMap): SignalContext {
-  let mentionsSigterm = false;
-  visit(ast.program, (node) => {
-    if (stringValue(node) === 'SIGTERM') mentionsSigterm = true;
-  });
   const processNames = new Set(['process', 'globalThis.process']);
   for (const [name, module] of imports) if (module === 'process') processNames.add(name);
-  return { constants: collectConstants(ast), processNames, mentionsSigterm };
+  return { constants: collectConstants(ast), processNames };
 }
 
 function isSignalRegistration(receiver: Node, method: string, context: SignalContext): boolean {
@@ -117,10 +118,7 @@ function signalSite(file: string, node: Node, ancestors: readonly Node[], contex
     const [event, handler] = call.args;
     if (event === undefined) return undefined;
     const names = signalsOf(event, ancestors, context.constants);
-    // A variable that cannot be read (a parameter of a helper) counts as
-    // SIGTERM when the file spells SIGTERM out somewhere: presence is enough
-    // to silence no-sigterm-handler, and the guessed site is not audited further.
-    if (names === undefined) return context.mentionsSigterm ? { file, line, signals: ['SIGTERM'], handler, managed: false, guessed: true } : undefined;
+    if (names === undefined) return { file, line, signals: [], handler, managed: false, guessed: true };
     const signals = names.filter((name) => name.startsWith('SIG'));
     return signals.length === 0 ? undefined : { file, line, signals, handler, managed: false, guessed: false };
   }
@@ -137,8 +135,9 @@ function signalSite(file: string, node: Node, ancestors: readonly Node[], contex
 export function collectFacts(file: string, ast: File): JsFileFacts {
   const imports = collectImports(ast);
   const context = signalContext(ast, imports);
-  const facts: JsFileFacts = { servers: [], signals: [], bindings: [], functions: [], releasedTimers: [], tracksConnections: false };
+  const facts: JsFileFacts = { servers: [], signals: [], bindings: [], functions: [], releasedTimers: [], tracksConnections: false, mentionsSigterm: false };
   visit(ast.program, (node, ancestors) => {
+    if (stringValue(node) === 'SIGTERM') facts.mentionsSigterm = true;
     if (isFunction(node)) {
       const name = functionName(node);
       if (name !== undefined) facts.functions.push([name, { file, fn: node }]);
@@ -147,6 +146,7 @@ export function collectFacts(file: string, ast: File): JsFileFacts {
     if (bound !== undefined) {
       const value = unwrap(bound.value);
       if (isFunction(value)) facts.functions.push([bound.name, { file, fn: value }]);
+      // `const server = app.listen(…)`: express and koa return the http.Server.
       const kind = creationOf(value, imports)?.kind ?? (methodCall(value)?.method === 'listen' ? 'http' : undefined);
       if (kind !== undefined) facts.bindings.push([bound.name, kind]);
     }

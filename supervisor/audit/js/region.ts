@@ -83,7 +83,7 @@ function iteratesClients(node: Node | undefined): boolean {
 }
 
 /** The functions a handler argument or callee names: inline, by name, bound, or made by a factory. */
-export function resolveFunctions(node: Node | undefined, file: string, service: JsService): FunctionEntry[] {
+function resolveFunctions(node: Node | undefined, file: string, service: JsService): FunctionEntry[] {
   if (node === undefined) return [];
   const bare = unwrap(node);
   if (isFunction(bare)) return [{ file, fn: bare }];
@@ -137,7 +137,8 @@ export function scanRegion(site: SignalSite, service: JsService): Region {
   };
 
   const scan = (entry: FunctionEntry, context: Context): void => {
-    const flags = `${context.sync}:${context.always}:${context.timer?.line}:${context.clients}`;
+    const timer = context.timer === undefined ? -1 : region.timers.indexOf(context.timer);
+    const flags = `${context.sync}:${context.always}:${timer}:${context.clients}`;
     const done = seen.get(entry.fn) ?? new Set();
     if (done.has(flags)) return;
     seen.set(entry.fn, done.add(flags));
@@ -145,8 +146,8 @@ export function scanRegion(site: SignalSite, service: JsService): Region {
     visit(entry.fn.body, (node, ancestors) => {
       const parent = ancestors.at(-1);
       if (isFunction(node)) {
-        const timer = parent === undefined ? undefined : timers.get(parent);
-        scan({ file: entry.file, fn: node }, { file: entry.file, sync: false, always: false, timer: timer ?? context.timer, clients: context.clients || iteratesClients(parent) });
+        const armed = parent === undefined ? undefined : timers.get(parent);
+        scan({ file: entry.file, fn: node }, { file: entry.file, sync: false, always: false, timer: armed ?? context.timer, clients: context.clients || iteratesClients(parent) });
         return false;
       }
       const call = asCall(node);

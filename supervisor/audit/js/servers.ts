@@ -75,5 +75,5 @@ export function kindOfName(name: string | undefined, bound: ReadonlyMap<string, 
   }
   if (WS_NAME.test(name)) return 'ws';
   if (SERVER_NAME.test(name)) return 'http';
-  return name === 'app' ? 'app' : undefined;
+  return name === 'app' || name === 'api' ? 'app' : undefined;
 }

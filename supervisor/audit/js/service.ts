@@ -29,9 +29,14 @@ export function joinFacts(files: readonly JsFileFacts[]): JsService {
     for (const [name, kind] of file.bindings) bindings.set(name, (bindings.get(name) ?? new Set()).add(kind));
   }
   const kindOf = (name: string | undefined): ServerKind | undefined => kindOfName(name, bindings);
+  // A registration whose signal is a variable counts as SIGTERM when the
+  // service spells SIGTERM out somewhere (a STOP_SIGNALS list handed to a
+  // helper): enough to silence no-sigterm-handler, while the rules leave the
+  // guessed handler itself alone.
+  const guess = files.some((file) => file.mentionsSigterm) ? ['SIGTERM'] : [];
   return {
     servers: files.flatMap((file) => file.servers).filter((site) => site.listener === undefined || LISTENING_KINDS.has(kindOf(site.listener))),
-    signals: files.flatMap((file) => file.signals),
+    signals: files.flatMap((file) => file.signals).map((site) => (site.guessed ? { ...site, signals: guess } : site)),
     functions,
     releasedTimers: new Set(files.flatMap((file) => file.releasedTimers)),
     tracksConnections: files.some((file) => file.tracksConnections),

@@ -17,7 +17,10 @@ export interface PyServer {
 export interface PyHandler {
   file: string;
   line: number;
+  /** Empty when `guessed`. */
   signals: string[];
+  /** The signal is a variable this scan cannot read; the rules decide what it counts as. */
+  guessed: boolean;
   /** Names of functions the handler runs, by their last dotted part. */
   calls: string[];
   /** A lambda handler's logical line, where its body is. */
@@ -42,6 +45,8 @@ export interface PyFacts {
   /** Receivers of serve_forever() called outside a thread, like `httpd` or `self.server`. */
   mainThreadServers: string[];
   functions: PyFunction[];
+  /** SIGTERM is named in code (not in a string or comment). */
+  mentionsSigterm: boolean;
 }
 
 const SERVERS: Array<[RegExp, string]> = [
@@ -95,28 +100,21 @@ function signalNames(arg: string, at: number, lines: readonly PyLine[]): string[
 /** What a handler argument runs: a lambda's line, or the functions it names. */
 function handlerCalls(arg: string, line: PyLine): Pick<PyHandler, 'calls' | 'inline'> | undefined {
   if (/\bSIG_(?:DFL|IGN)\b/.test(arg)) return undefined;
-  if (arg.startsWith('lambda')) return { calls: [], inline: line };
+  if (/^lambda\b/.test(arg)) return { calls: [], inline: line };
   const name = arg.match(/^(?:functools\.)?partial\(\s*([\w.]+)/)?.[1] ?? arg.match(/^([\w.]+)\s*(?:\(|$)/)?.[1];
   return { calls: name === undefined ? [] : [name.split('.').at(-1) ?? name], inline: undefined };
 }
 
-interface FileContext {
-  mentionsSigterm: boolean;
-  registration: RegExp;
-}
-
-function registrations(file: string, lines: readonly PyLine[], at: number, context: FileContext): PyHandler[] {
+function registrations(file: string, lines: readonly PyLine[], at: number, registration: RegExp): PyHandler[] {
   const line = lines[at];
   if (line === undefined) return [];
   const handlers: PyHandler[] = [];
-  for (const match of line.text.matchAll(context.registration)) {
+  for (const match of line.text.matchAll(registration)) {
     const [event, handler] = callArgs(line.text, match.index + match[0].length - 1);
     if (event === undefined || handler === undefined) continue;
-    // An unreadable signal variable counts as SIGTERM when the file names
-    // SIGTERM in code elsewhere; presence is all it is used for.
-    const signals = signalNames(event, at, lines) ?? (context.mentionsSigterm ? ['SIGTERM'] : []);
+    const signals = signalNames(event, at, lines);
     const runs = handlerCalls(handler, line);
-    if (runs !== undefined && signals.length > 0) handlers.push({ file, line: lineAt(line, match.index), signals, ...runs });
+    if (runs !== undefined) handlers.push({ file, line: lineAt(line, match.index), signals: signals ?? [], guessed: signals === undefined, ...runs });
   }
   return handlers;
 }
@@ -126,11 +124,8 @@ export function pythonFacts(file: string, source: string): PyFacts {
   const lines = pythonLines(source);
   const code = lines.map((line) => line.text).join('\n');
   const listens = /\.listen\s*\(/.test(code);
-  const facts: PyFacts = { servers: [], managed: MANAGED.test(code), handlers: [], interrupts: [], mainThreadServers: [], functions: [] };
-  const context: FileContext = {
-    mentionsSigterm: /\bSIGTERM\b/.test(code),
-    registration: /\bfrom\s+signal\s+import\b/.test(code) ? BARE_REGISTRATION : REGISTRATION,
-  };
+  const facts: PyFacts = { servers: [], managed: MANAGED.test(code), handlers: [], interrupts: [], mainThreadServers: [], functions: [], mentionsSigterm: /\bSIGTERM\b/.test(code) };
+  const registration = /\bfrom\s+signal\s+import\b/.test(code) ? BARE_REGISTRATION : REGISTRATION;
   const threadTargets = new Set([...code.matchAll(/\btarget\s*=\s*(?:[\w.]+\.)?(\w+)/g)].map((match) => match[1]));
   let enclosing: { name: string; indent: number } | undefined;
   lines.forEach((line, at) => {
@@ -141,14 +136,15 @@ export function pythonFacts(file: string, source: string): PyFacts {
       facts.functions.push({ file, name: def[1], body: lines.slice(at + 1, end === -1 ? undefined : end) });
       enclosing ??= { name: def[1], indent: line.indent };
     }
-    const server = SERVERS.find(([pattern]) => pattern.test(line.text)) ?? (listens && ACCEPT.test(line.text) ? [ACCEPT, 'socket accept() loop'] : undefined);
+    // A def line is a definition (asyncio's own start_server), not a use.
+    const server = def !== null ? undefined : SERVERS.find(([pattern]) => pattern.test(line.text)) ?? (listens && ACCEPT.test(line.text) ? [ACCEPT, 'socket accept() loop'] : undefined);
     if (server !== undefined) facts.servers.push({ file, line: lineAt(line, line.text.search(server[0])), what: server[1] });
     const serve = line.text.match(/([\w.]+)\.serve_forever\s*\(/);
     // serve_forever() blocks the thread it runs on; only on the main thread
     // does a signal handler interrupt it (signal handlers run on the main thread).
     if (serve?.[1] !== undefined && !inThreadCall(line.text, serve.index ?? 0) && !threadTargets.has(enclosing?.name)) facts.mainThreadServers.push(serve[1]);
     if (/\bexcept\b[^:]*\bKeyboardInterrupt\b/.test(line.text)) facts.interrupts.push({ file, line: line.line });
-    facts.handlers.push(...registrations(file, lines, at, context));
+    facts.handlers.push(...registrations(file, lines, at, registration));
   });
   return facts;
 }

@@ -8,7 +8,7 @@ import type { SourceFile } from '../sources.ts';
 import { inThreadCall, pythonFacts, type PyFacts, type PyFunction, type PyHandler } from './facts.ts';
 import { lineAt, type PyLine } from './source.ts';
 
-function missingSigterm(files: readonly PyFacts[]): Finding[] {
+function missingSigterm(files: readonly PyFacts[], handlers: readonly PyHandler[]): Finding[] {
   const findings: Finding[] = [];
   const server = earliest(files.flatMap((file) => file.servers));
   if (server !== undefined) {
@@ -16,7 +16,7 @@ function missingSigterm(files: readonly PyFacts[]): Finding[] {
       `${server.what} serves here, but nothing in the service handles SIGTERM: the default action ends the process at once, cutting requests and skipping finally blocks and atexit hooks; as PID 1 in a container SIGTERM is ignored until the runtime's SIGKILL.`));
   }
   const sigint = earliest([
-    ...files.flatMap((file) => file.handlers.filter((handler) => handler.signals.includes('SIGINT'))),
+    ...handlers.filter((handler) => handler.signals.includes('SIGINT')),
     ...files.flatMap((file) => file.interrupts),
   ]);
   if (sigint !== undefined) {
@@ -66,9 +66,13 @@ function deadlocks(handler: PyHandler, functions: ReadonlyMap<string, PyFunction
 /** Audits the Python files of one service. */
 export function auditPython(sources: readonly SourceFile[]): Finding[] {
   const files = sources.map((source) => pythonFacts(source.path, source.text));
-  const handlers = files.flatMap((file) => file.handlers);
+  // A registration whose signal is a variable counts as SIGTERM when the
+  // service names SIGTERM in code somewhere: enough to silence the missing
+  // handler, and the deadlock check does not depend on the signal.
+  const guess = files.some((file) => file.mentionsSigterm) ? ['SIGTERM'] : [];
+  const handlers = files.flatMap((file) => file.handlers).map((handler) => (handler.guessed ? { ...handler, signals: guess } : handler));
   const handlesSigterm = files.some((file) => file.managed) || handlers.some((handler) => handler.signals.includes('SIGTERM'));
-  const findings = handlesSigterm ? [] : missingSigterm(files);
+  const findings = handlesSigterm ? [] : missingSigterm(files, handlers);
   const serving = new Set(files.flatMap((file) => file.mainThreadServers).map((receiver) => receiver.split('.').at(-1) ?? receiver));
   if (serving.size === 0) return findings;
   const functions = new Map<string, PyFunction[]>();
