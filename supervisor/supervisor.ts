@@ -24,6 +24,9 @@ import {
   type SupervisorInfo,
 } from './state/state-dir.ts';
 import { VERSION } from './version.ts';
+import { EventBus } from './events.ts';
+import { createSource } from './update/sources/index.ts';
+import { Updater } from './update/updater.ts';
 
 /** Signals passed on to the child untouched. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'];
@@ -64,6 +67,13 @@ function apiUrlOf(address: string, port: number): string {
   return `http://${host}:${port}`;
 }
 
+/** The environment hooks (install, preflight) run with: the service's own. */
+function serviceEnv(host: Host, config: Config): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (config.service.inheritEnv) for (const [k, v] of Object.entries(host.env)) if (v !== undefined) env[k] = v;
+  return { ...env, ...config.service.env };
+}
+
 /** Ends the child a SIGKILLed predecessor left behind, so two copies never serve at once. */
 async function endOrphan(host: Host, config: Config, logger: Logger): Promise<void> {
   const orphan = await findOrphan(host, config.stateDir);
@@ -90,6 +100,65 @@ function trackChild(host: Host, stateDir: string, service: Service, logger: Logg
   });
 }
 
+/** Opens the API; returns its URL. */
+async function listenApi(api: ReturnType<typeof createApi>, config: Config): Promise<string> {
+  try {
+    await api.listen({ host: config.api.host, port: config.api.port });
+    const address = api.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the API has no TCP address');
+    return apiUrlOf(address.address, address.port);
+  } catch (err) {
+    await api.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new OutlastError('ADDRESS_IN_USE', `API port ${config.api.host}:${config.api.port} is in use; pick another with --api-port (0 = any free port)`, { cause: err });
+    }
+    throw new OutlastError('INTERNAL', `cannot start the API on ${config.api.host}:${config.api.port}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The stop path: the first stop signal drains, a second one kills. */
+interface Lifecycle {
+  /** Settles with the exit code once a requested stop is complete. */
+  stopped: Promise<number>;
+  isStopping(): boolean;
+  /** Removes the signal handlers. */
+  off(): void;
+}
+
+function routeSignals(host: Host, config: Config, service: Service, logger: Logger): Lifecycle {
+  let stopping: Promise<number> | undefined;
+  let stopRequested!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => (stopRequested = resolve));
+  const handlers: Array<() => void> = [];
+  for (const signal of STOP_SIGNALS) {
+    handlers.push(
+      host.onSignal(signal, (sig) => {
+        if (stopping === undefined) {
+          logger.info({ reason: `received ${sig}` }, 'supervisor stopping');
+          stopping = service.stop(`received ${sig}`).then((outcome) => stopExitCode(outcome?.exit, config.service.stopSignal, outcome?.forced ?? false));
+          void stopping.then(stopRequested);
+          return;
+        }
+        // A second Ctrl-C means "now": skip the rest of the drain budget.
+        const pid = service.status().pid;
+        logger.warn({ signal: sig, childPid: pid }, 'second stop signal: killing the service group now');
+        if (pid !== null) host.killGroup(pid, 'SIGKILL');
+      }),
+    );
+  }
+  for (const signal of FORWARDED_SIGNALS) {
+    handlers.push(
+      host.onSignal(signal, (sig) => {
+        const pid = service.status().pid;
+        logger.info({ signal: sig, childPid: pid }, pid === null ? 'signal received with no child to forward to' : 'forwarding signal to the service');
+        if (pid !== null) host.kill(pid, sig);
+      }),
+    );
+  }
+  return { stopped, isStopping: () => stopping !== undefined, off: () => handlers.forEach((off) => off()) };
+}
+
 /** Runs the supervisor until the service ends or a stop signal arrives; returns the exit code. */
 export async function runSupervisor(host: Host, config: Config, io: SupervisorIo): Promise<number> {
   const { logger } = io;
@@ -101,20 +170,51 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   }
 
   const startedAt = new Date(host.clock.now()).toISOString();
-  const service = new Service({ host, config: config.service, logger, stdout: io.stdout, stderr: io.stderr });
-  let stopping: Promise<number> | undefined;
+  const events = new EventBus(() => host.clock.now());
+  let updater: Updater | undefined;
+  const service = new Service({
+    host,
+    config: config.service,
+    logger,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    spawnContext: () => updater?.spawnContext() ?? {},
+  });
+  service.onEvent(({ type, at, ...data }) => events.emit(`service_${type}`, { ...data, at: new Date(at).toISOString() }));
+  if (config.updates !== undefined) {
+    updater = new Updater({
+      host,
+      stateDir: config.stateDir,
+      config: config.updates,
+      busy: config.service.busy,
+      source: createSource(config.updates.source),
+      service,
+      logger,
+      events,
+      env: serviceEnv(host, config),
+    });
+  }
+  const lifecycle = routeSignals(host, config, service, logger);
 
   const api = createApi(
     {
       token,
       supervisorStatus: () => ({ pid: host.pid, version: VERSION, startedAt, name: config.name }),
       serviceStatus: () => service.status(),
+      async statusExtras() {
+        if (updater === undefined) return {};
+        const last = await updater.lastOperation();
+        const lastUpdate = last === undefined ? null : { id: last.id, kind: last.kind, state: last.state, from: last.from, to: last.to, endedAt: last.endedAt ?? null, error: last.error ?? null };
+        return { service: { version: updater.currentVersion ?? null }, lastUpdate };
+      },
+      updater,
+      events,
       restart(target) {
         if (target === 'supervisor') {
           throw new OutlastError('NOT_SUPPORTED', 'restarting the supervisor itself is not available in this version');
         }
         const { state } = service.status();
-        if (stopping !== undefined || state === 'stopping' || state === 'stopped' || state === 'exited') {
+        if (lifecycle.isStopping() || state === 'stopping' || state === 'stopped' || state === 'exited') {
           throw new OutlastError('CONFLICT', `cannot restart: the service is ${state}`, { details: { state } });
         }
         service.restart('api').catch((err: unknown) => logger.error({ err }, 'restart failed'));
@@ -125,68 +225,28 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
 
   let apiUrl: string;
   try {
-    await api.listen({ host: config.api.host, port: config.api.port });
-    const address = api.server.address();
-    if (address === null || typeof address === 'string') throw new Error('the API has no TCP address');
-    apiUrl = apiUrlOf(address.address, address.port);
+    apiUrl = await listenApi(api, config);
   } catch (err) {
+    lifecycle.off();
+    throw err;
+  }
+  try {
+    const info: SupervisorInfo = { pid: host.pid, apiUrl, startedAt, version: VERSION, name: config.name };
+    await writeSupervisorInfo(host, config.stateDir, info);
+    logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
+    await endOrphan(host, config, logger);
+    if (updater !== undefined) await updater.prepare();
+    // A stop signal during a long first install means: do not start at all.
+    if (lifecycle.isStopping()) return await lifecycle.stopped;
+    trackChild(host, config.stateDir, service, logger);
+    service.start();
+    io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
+    const code = await Promise.race([service.done.then((exit) => exitCodeFor(exit)), lifecycle.stopped]);
+    logger.info({ exitCode: code }, 'bye');
+    return code;
+  } finally {
+    lifecycle.off();
     await api.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new OutlastError('ADDRESS_IN_USE', `API port ${config.api.host}:${config.api.port} is in use; pick another with --api-port (0 = any free port)`, { cause: err });
-    }
-    throw new OutlastError('INTERNAL', `cannot start the API on ${config.api.host}:${config.api.port}: ${(err as Error).message}`, { cause: err });
+    await clearSupervisorInfo(host, config.stateDir);
   }
-
-  const info: SupervisorInfo = { pid: host.pid, apiUrl, startedAt, version: VERSION, name: config.name };
-  await writeSupervisorInfo(host, config.stateDir, info);
-  logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
-
-  let stopRequested!: (code: number) => void;
-  const stopped = new Promise<number>((resolve) => (stopRequested = resolve));
-  const stop = (reason: string): void => {
-    if (stopping !== undefined) return;
-    logger.info({ reason }, 'supervisor stopping');
-    stopping = service.stop(reason).then((outcome) =>
-      stopExitCode(outcome?.exit, config.service.stopSignal, outcome?.forced ?? false),
-    );
-    void stopping.then(stopRequested);
-  };
-
-  const unsubscribe: Array<() => void> = [];
-  for (const signal of STOP_SIGNALS) {
-    unsubscribe.push(
-      host.onSignal(signal, (sig) => {
-        if (stopping === undefined) {
-          stop(`received ${sig}`);
-          return;
-        }
-        // A second Ctrl-C means "now": skip the rest of the drain budget.
-        const pid = service.status().pid;
-        logger.warn({ signal: sig, childPid: pid }, 'second stop signal: killing the service group now');
-        if (pid !== null) host.killGroup(pid, 'SIGKILL');
-      }),
-    );
-  }
-  for (const signal of FORWARDED_SIGNALS) {
-    unsubscribe.push(
-      host.onSignal(signal, (sig) => {
-        const pid = service.status().pid;
-        logger.info({ signal: sig, childPid: pid }, pid === null ? 'signal received with no child to forward to' : 'forwarding signal to the service');
-        if (pid !== null) host.kill(pid, sig);
-      }),
-    );
-  }
-
-  await endOrphan(host, config, logger);
-  trackChild(host, config.stateDir, service, logger);
-  service.start();
-  io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
-
-  const code = await Promise.race([service.done.then((exit) => exitCodeFor(exit)), stopped]);
-  for (const off of unsubscribe) off();
-  await api.close();
-  await clearSupervisorInfo(host, config.stateDir);
-  logger.info({ exitCode: code }, 'bye');
-  return code;
 }

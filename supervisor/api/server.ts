@@ -7,17 +7,25 @@
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import { z } from 'zod';
 import { OutlastError, type ErrorCode } from '../errors.ts';
+import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ServiceStatus } from '../service/service.ts';
+import type { Updater } from '../update/updater.ts';
 import { bearerMatches } from './auth.ts';
+import { registerEventsRoute } from './events-route.ts';
+import { registerUpdateRoutes } from './update-routes.ts';
 
 /** What the API can see and ask of the supervisor. */
 export interface ApiController {
   token: string;
   supervisorStatus(): { pid: number; version: string; startedAt: string; name: string };
   serviceStatus(): ServiceStatus;
+  /** Extra fields for `/status` (the running version, the last update). */
+  statusExtras(): Promise<Record<string, unknown>>;
   /** Starts a graceful restart; throws an OutlastError when it cannot. */
   restart(target: 'service' | 'supervisor'): void;
+  updater: Updater | undefined;
+  events: EventBus;
 }
 
 /** Options for {@link createApi}. */
@@ -49,7 +57,8 @@ function toApiError(err: FastifyError | OutlastError | Error): OutlastError {
 
 /** Builds the Fastify app (not yet listening). */
 export function createApi(controller: ApiController, options: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true });
+  // forceCloseConnections: an open /events stream must not hold up shutdown.
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true, forceCloseConnections: true });
 
   app.addHook('onRequest', async (request) => {
     if (request.url === '/health' || request.url.startsWith('/health?')) return;
@@ -75,10 +84,14 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
     return reply.status(healthy ? 200 : 503).send({ status: healthy ? 'ok' : state, service: { state, pid } });
   });
 
-  app.get('/status', async () => ({
-    supervisor: controller.supervisorStatus(),
-    service: controller.serviceStatus(),
-  }));
+  app.get('/status', async () => {
+    const { service: serviceExtras, ...rest } = (await controller.statusExtras()) as { service?: Record<string, unknown> };
+    return {
+      supervisor: controller.supervisorStatus(),
+      service: { ...controller.serviceStatus(), ...serviceExtras },
+      ...rest,
+    };
+  });
 
   app.post('/restart', async (request, reply) => {
     const parsed = restartBody.safeParse(request.body ?? undefined);
@@ -90,5 +103,7 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
     return reply.status(202).send({ accepted: true, target: parsed.data.target });
   });
 
+  registerUpdateRoutes(app, controller.updater);
+  registerEventsRoute(app, controller.events);
   return app;
 }

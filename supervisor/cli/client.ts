@@ -10,10 +10,12 @@ import { findRunningSupervisor, readToken, type SupervisorInfo } from '../state/
 export interface ApiClient {
   info: SupervisorInfo;
   call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  /** Follows `/events`; resolves once subscribed, with the close function. */
+  events(onEvent: (type: string, data: Record<string, unknown>) => void): Promise<() => void>;
 }
 
 /** Connects to the supervisor of `stateDir`, or throws NOT_RUNNING. */
-export async function connect(host: Host, stateDir: string, timeoutMs = 5000): Promise<ApiClient> {
+export async function connect(host: Host, stateDir: string, timeoutMs = 10 * 60_000): Promise<ApiClient> {
   const info = await findRunningSupervisor(host, stateDir);
   if (info === undefined) {
     throw new OutlastError('NOT_RUNNING', `no running outlast supervisor for state dir ${stateDir} (start one with: outlast run)`);
@@ -21,6 +23,14 @@ export async function connect(host: Host, stateDir: string, timeoutMs = 5000): P
   const token = await readToken(host, stateDir);
   return {
     info,
+    events: (onEvent) =>
+      host.net.eventStream(`${info.apiUrl}/events`, { authorization: `Bearer ${token}` }, (type, data) => {
+        try {
+          onEvent(type, JSON.parse(data) as Record<string, unknown>);
+        } catch {
+          // A malformed event is skipped; the stream goes on.
+        }
+      }),
     async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
       let res: { status: number; body: string };
       try {

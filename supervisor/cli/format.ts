@@ -18,13 +18,20 @@ export function formatDuration(ms: number | null): string {
 /** The `outlast status` text. */
 export function formatStatus(status: {
   supervisor: { pid: number; version: string; startedAt: string; name: string };
-  service: ServiceStatus;
+  service: ServiceStatus & { version?: string | null };
+  lastUpdate?: { id: string; kind: string; state: string; from: string | null; to: string; endedAt: string | null; error: { message: string } | null } | null;
 }): string {
-  const { supervisor, service } = status;
+  const { supervisor, service, lastUpdate } = status;
+  const version = service.version === undefined || service.version === null ? '' : ` ${service.version}`;
   const lines = [
     `supervisor  pid ${supervisor.pid}, outlast ${supervisor.version}, started ${supervisor.startedAt}`,
-    `service     ${supervisor.name}: ${service.state}${service.pid === null ? '' : `, pid ${service.pid}`}, up ${formatDuration(service.uptimeMs)}, ${service.restarts} restart${service.restarts === 1 ? '' : 's'}`,
+    `service     ${supervisor.name}${version}: ${service.state}${service.pid === null ? '' : `, pid ${service.pid}`}, up ${formatDuration(service.uptimeMs)}, ${service.restarts} restart${service.restarts === 1 ? '' : 's'}`,
   ];
+  if (lastUpdate !== undefined && lastUpdate !== null) {
+    const what = lastUpdate.kind === 'rollback' ? 'rollback' : 'update';
+    const why = lastUpdate.error === null ? '' : `: ${lastUpdate.error.message}`;
+    lines.push(`last ${what} ${what === 'update' ? ' ' : ''}${lastUpdate.from ?? 'nothing'} -> ${lastUpdate.to} ${lastUpdate.state}${lastUpdate.endedAt === null ? '' : ` at ${lastUpdate.endedAt}`}${why}`);
+  }
   if (service.lastExit !== null) lines.push(`last exit   ${service.lastExit.description} at ${service.lastExit.at}`);
   if (service.reason !== null) lines.push(`reason      ${service.reason}`);
   if (service.healthFailures > 0) lines.push(`health      ${service.healthFailures} failed check(s) in a row`);

@@ -106,6 +106,16 @@ function defaultName(command: readonly string[]): string {
   return /^[A-Za-z0-9]/.test(cleaned) ? cleaned : 'service';
 }
 
+/** A local feed or repository path in a config file is relative to the file. */
+function resolveSource<T extends { type: string; path?: string; url?: string }>(source: T, baseDir: string): T {
+  if (source.type === 'dir' && source.path !== undefined) return { ...source, path: resolve(baseDir, source.path) };
+  // A git URL with a scheme (https://, ssh://, file://) or scp form (user@host:repo) stays as written.
+  if (source.type === 'git' && source.url !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source.url) && !/^[^/]+@[^/]+:/.test(source.url)) {
+    return { ...source, url: resolve(baseDir, source.url) };
+  }
+  return source;
+}
+
 /** Validates a merged object into a Config; throws CONFIG_INVALID naming each bad key. */
 export function parseConfig(input: unknown, baseDir: string, source: string, cwd: string = baseDir): Config {
   const result = configSchema.safeParse(input);
@@ -116,6 +126,11 @@ export function parseConfig(input: unknown, baseDir: string, source: string, cwd
     });
   }
   const config = result.data;
+  if (config.updates !== undefined && config.service.cwd !== undefined) {
+    throw new OutlastError('CONFIG_INVALID', `invalid config (${source}):\n  "service.cwd" cannot be set together with "updates": the service runs in <stateDir>/current`, {
+      details: { source, problems: ['"service.cwd" cannot be set together with "updates"'] },
+    });
+  }
   // The default state dir belongs to where outlast was started, not to the file.
   const stateBase = isObject(input) && input.stateDir !== undefined ? baseDir : cwd;
   const stateDir = isAbsolute(config.stateDir) ? config.stateDir : resolve(stateBase, config.stateDir);
@@ -125,6 +140,7 @@ export function parseConfig(input: unknown, baseDir: string, source: string, cwd
     name: config.name ?? defaultName(config.service.command),
     stateDir,
     service: { ...config.service, cwd: serviceCwd },
+    ...(config.updates === undefined ? {} : { updates: { ...config.updates, source: resolveSource(config.updates.source, baseDir) } }),
   };
 }
 

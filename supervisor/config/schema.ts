@@ -3,6 +3,7 @@
  * defaulted and typed object; nothing downstream re-checks or re-defaults.
  */
 import { z } from 'zod';
+import { busySchema, updatesSchema } from '../update/config.ts';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -67,6 +68,8 @@ const serviceSchema = z.strictObject({
   /** The drain budget: time between the stop signal and SIGKILL to the group. */
   stopTimeoutMs: ms.default(10_000),
   restart: restartSchema.prefault({}),
+  /** Asked before an update restarts the service: {busy: n}, 0 = safe. */
+  busy: busySchema.optional(),
 });
 
 const apiSchema = z.strictObject({
@@ -87,6 +90,8 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   service: serviceSchema,
   api: apiSchema.prefault({}),
+  /** Self-updates; when set, the service runs in `<stateDir>/current`. */
+  updates: updatesSchema.optional(),
 });
 
 /** A config as written: optional fields may be missing. */

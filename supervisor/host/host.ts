@@ -49,6 +49,8 @@ export interface HostFs {
   rename(from: string, to: string): Promise<void>;
   /** Entry names of a directory; empty when it is missing. */
   readdir(path: string): Promise<string[]>;
+  /** Appends to a file, creating it. */
+  append(path: string, data: string): Promise<void>;
   /** Makes a directory's entries (renames, new links) durable. */
   fsyncDir(path: string): Promise<void>;
 }
@@ -78,6 +80,11 @@ export interface HostNet {
   httpRequest(request: HttpRequest): Promise<{ status: number; body: string }>;
   /** GET `url`; resolves with the status, rejects on a network error or timeout. */
   httpGet(url: string, timeoutMs: number): Promise<number>;
+  /**
+   * Follows a server-sent-events stream; `onEvent` gets each event's name and
+   * data. Resolves once the stream is open; the returned function closes it.
+   */
+  eventStream(url: string, headers: Record<string, string>, onEvent: (event: string, data: string) => void): Promise<() => void>;
   /** Resolves when a TCP connection to host:port opens within the timeout. */
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { access, appendFile, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, basename, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -123,6 +123,7 @@ const nodeFs: HostFs = {
       throw err;
     }
   },
+  append: (path, data) => appendFile(path, data),
   fsyncDir,
 };
 
@@ -148,6 +149,37 @@ async function httpRequest(request: HttpRequest): Promise<{ status: number; body
     redirect: 'manual',
   });
   return { status: res.status, body: await res.text() };
+}
+
+async function eventStream(url: string, headers: Record<string, string>, onEvent: (event: string, data: string) => void): Promise<() => void> {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  if (res.status !== 200 || res.body === null) {
+    abort.abort();
+    throw new Error(`event stream answered HTTP ${res.status}`);
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  void (async () => {
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+      if (done) return;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
+        }
+        if (data.length > 0) onEvent(event, data.join('\n'));
+      }
+    }
+  })();
+  return () => abort.abort();
 }
 
 async function httpGet(url: string, timeoutMs: number): Promise<number> {
@@ -197,7 +229,7 @@ export function createNodeHost(exit: (code: number) => never): Host {
       monotonic: () => performance.now(),
       sleep: (ms, signal) => delay(ms, undefined, signal === undefined ? undefined : { signal }),
     },
-    net: { httpRequest, httpGet, tcpConnect },
+    net: { httpRequest, httpGet, tcpConnect, eventStream },
     env: process.env,
     pid: process.pid,
     ppid: process.ppid,

@@ -51,6 +51,11 @@ export interface ServiceDeps {
   stderr: Sink;
   /** Extra variables for the child, on top of the configured env. */
   extraEnv?: Record<string, string>;
+  /**
+   * Asked at every spawn: where the child runs and what else its env holds.
+   * Updates use it so each child starts in the release `current` points at.
+   */
+  spawnContext?: () => { cwd?: string; env?: Record<string, string> };
 }
 
 interface Attempt {
@@ -162,13 +167,13 @@ export class Service {
     this.#emit(type, fields);
   }
 
-  #childEnv(): Record<string, string> {
+  #childEnv(contextEnv: Record<string, string> | undefined): Record<string, string> {
     const { host, config, extraEnv } = this.#deps;
     const env: Record<string, string> = {};
     if (config.inheritEnv) {
       for (const [key, value] of Object.entries(host.env)) if (value !== undefined) env[key] = value;
     }
-    return { ...env, ...config.env, ...extraEnv };
+    return { ...env, ...config.env, ...extraEnv, ...contextEnv };
   }
 
   #spawn(): void {
@@ -177,7 +182,9 @@ export class Service {
     if (this.#spawns > 0) this.#restarts += 1;
     this.#spawns += 1;
     this.#healthFailures = 0;
-    const child = host.spawn(file, args, { cwd: config.cwd ?? host.cwd, env: this.#childEnv(), detached: true });
+    const context = this.#deps.spawnContext?.() ?? {};
+    const cwd = context.cwd ?? config.cwd ?? host.cwd;
+    const child = host.spawn(file, args, { cwd, env: this.#childEnv(context.env), detached: true });
     if (child.pid === undefined) {
       void child.exited.then((exit) => this.#onSpawnFailed(exit));
       return;

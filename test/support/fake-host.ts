@@ -124,6 +124,10 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         const names = [...host.files.keys(), ...host.links.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0]!);
         return [...new Set(names)];
       },
+      async append(path, data) {
+        const file = host.files.get(path);
+        host.files.set(path, { data: (file?.data ?? '') + data, mode: file?.mode ?? 0o644 });
+      },
       async fsyncDir() {},
     },
     locks: {
@@ -155,6 +159,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       httpRequest: () => Promise.reject(new Error('no network in unit tests')),
       httpGet: () => Promise.reject(new Error('no network in unit tests')),
       tcpConnect: () => Promise.reject(new Error('no network in unit tests')),
+      eventStream: () => Promise.reject(new Error('no network in unit tests')),
     },
     env,
     pid: 42,

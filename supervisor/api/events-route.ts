@@ -1,0 +1,30 @@
+/**
+ * `GET /events`: server-sent events of the supervisor's bus, so a dashboard
+ * (or `outlast apply --wait`) can follow restarts and updates live.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { EventBus } from '../events.ts';
+
+const HEARTBEAT_MS = 15_000;
+
+/** Registers `/events` on `app`. */
+export function registerEventsRoute(app: FastifyInstance, bus: EventBus): void {
+  app.get('/events', (request, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': outlast events\n\n');
+    const unsubscribe = bus.subscribe((event) => {
+      res.write(`event: ${event.type}\ndata: ${JSON.stringify({ at: event.at, ...event.data })}\n\n`);
+    });
+    // Comments keep proxies and idle timeouts from closing a quiet stream.
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const close = (): void => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    };
+    request.raw.once('close', close);
+    res.once('error', close);
+  });
+}

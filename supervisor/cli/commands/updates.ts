@@ -1,0 +1,104 @@
+/** `outlast check`, `outlast apply` and `outlast rollback`. */
+import type { Command } from 'commander';
+import { OutlastError, isErrorCode } from '../../errors.ts';
+import type { Operation } from '../../update/journal.ts';
+import type { CheckResult } from '../../update/updater.ts';
+import { connect, type ApiClient } from '../client.ts';
+import { output, stateDirOf, stateDirOption, type CliContext } from '../context.ts';
+
+type Accepted = { id: string; from: string | null; to: string };
+
+function progressBar(done: number, total: number | null): string {
+  if (total === null || total === 0) return `${(done / 1048576).toFixed(1)} MiB`;
+  const width = 24;
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round((done / total) * 100)}%`;
+}
+
+/**
+ * Follows an update to its end through `/events`, printing each phase, and
+ * returns the final operation. Subscribing first means no phase is missed.
+ */
+async function applyAndWait(ctx: CliContext, client: ApiClient, body: Record<string, unknown>, json: boolean): Promise<Operation | { upToDate: true }> {
+  const tty = process.stderr.isTTY === true && !json;
+  let id: string | undefined;
+  let finished!: (id: string) => void;
+  const done = new Promise<string>((resolve) => (finished = resolve));
+  const seen: Array<{ id: string; phase: string }> = [];
+  const close = await client.events((type, data) => {
+    if (type === 'update_progress' && tty) {
+      ctx.printError(`\r  fetch ${progressBar(Number(data.done), data.total === null ? null : Number(data.total))}`);
+      return;
+    }
+    if (type !== 'update' || typeof data.id !== 'string') return;
+    const entry = { id: data.id, phase: String(data.phase) };
+    seen.push(entry);
+    const report = (e: { id: string; phase: string }): void => {
+      if (!json && e.phase === 'lock') ctx.printError(`update ${e.id}: ${String(data.from ?? 'nothing')} -> ${String(data.to)}\n`);
+      if (!json) ctx.printError(`${tty ? '\r\x1b[K' : ''}  ${e.phase === 'done' ? `done: ${String(data.state)}` : e.phase}\n`);
+      if (e.phase === 'done') finished(e.id);
+    };
+    if (id === undefined || entry.id === id) report(entry);
+  });
+  try {
+    const answer = await client.call<Accepted | { upToDate: true }>('POST', '/updates/apply', body);
+    if ('upToDate' in answer) return answer;
+    id = answer.id;
+    if (seen.some((e) => e.id === answer.id && e.phase === 'done')) finished(answer.id);
+    await done;
+    return await client.call<Operation>('GET', `/updates/${answer.id}`);
+  } finally {
+    close();
+  }
+}
+
+/** Registers the update commands. */
+export function registerUpdates(program: Command, ctx: CliContext): void {
+  program
+    .command('check')
+    .description('ask the update source for a newer version')
+    .addOption(stateDirOption())
+    .option('--json', 'print the API answer as JSON')
+    .action(async (flags: { stateDir: string; json?: boolean }) => {
+      const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
+      const result = await client.call<CheckResult>('GET', '/updates/check?force=1');
+      const text = result.available ? `update available: ${result.current ?? 'nothing'} -> ${result.latest}\n` : `up to date (${result.current ?? 'nothing installed'})\n`;
+      output(ctx, flags.json, result, text);
+    });
+
+  program
+    .command('apply')
+    .description('install a version (default: the newest allowed) under the update lock')
+    .argument('[version]', 'exact version to install')
+    .option('--force', 'allow a downgrade, a known-bad version, or a busy service')
+    .option('--wait', 'follow the update to its end; exit non-zero on failure or rollback')
+    .addOption(stateDirOption())
+    .option('--json', 'print the API answer as JSON')
+    .action(async (version: string | undefined, flags: { force?: boolean; wait?: boolean; stateDir: string; json?: boolean }) => {
+      const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
+      const body = { ...(version === undefined ? {} : { version }), ...(flags.force === true ? { force: true } : {}) };
+      if (flags.wait !== true) {
+        const answer = await client.call<Accepted | { upToDate: true; version: string }>('POST', '/updates/apply', body);
+        output(ctx, flags.json, answer, 'upToDate' in answer ? `up to date (${answer.version})\n` : `update ${answer.id} started: ${answer.from ?? 'nothing'} -> ${answer.to}\n`);
+        return;
+      }
+      const result = await applyAndWait(ctx, client, body, flags.json === true);
+      if ('upToDate' in result) return output(ctx, flags.json, result, 'up to date\n');
+      output(ctx, flags.json, result, `${result.state}: ${result.from ?? 'nothing'} -> ${result.to}${result.error === undefined ? '' : ` (${result.error.message})`}\n`);
+      if (result.state !== 'committed') {
+        const code = result.error !== undefined && isErrorCode(result.error.code) ? result.error.code : 'VERIFY_FAILED';
+        ctx.setExit(new OutlastError(code, result.error?.message ?? result.state).exitCode);
+      }
+    });
+
+  program
+    .command('rollback')
+    .description('return to the previous version')
+    .addOption(stateDirOption())
+    .option('--json', 'print the API answer as JSON')
+    .action(async (flags: { stateDir: string; json?: boolean }) => {
+      const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
+      const answer = await client.call<Accepted>('POST', '/updates/rollback');
+      output(ctx, flags.json, answer, `rollback ${answer.id} started: ${answer.from ?? 'nothing'} -> ${answer.to}\n`);
+    });
+}

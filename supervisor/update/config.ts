@@ -1,0 +1,45 @@
+/**
+ * The `updates` and `service.busy` parts of the config schema.
+ */
+import semver from 'semver';
+import { z } from 'zod';
+import { sourceSchema } from './sources/schema.ts';
+
+const positiveMs = z.number().int().positive();
+
+/** `updates`: where releases come from and how they are proven. */
+export const updatesSchema = z.strictObject({
+  source: sourceSchema,
+  /** Semver range of acceptable versions, e.g. "^1". */
+  range: z
+    .string()
+    .default('*')
+    .refine((r) => semver.validRange(r) !== null, { error: 'must be a semver range such as "^1" or ">=1.2 <2"' }),
+  prerelease: z.boolean().default(false),
+  /** The version to install on first start; the highest allowed one when missing. */
+  initialVersion: z.string().optional(),
+  install: z.array(z.string().min(1)).min(1).optional(),
+  installTimeoutMs: positiveMs.default(300_000),
+  preflight: z.array(z.string().min(1)).min(1).optional(),
+  preflightTimeoutMs: positiveMs.default(30_000),
+  healthGate: z
+    .strictObject({ timeoutMs: positiveMs.default(30_000), stableForMs: z.number().int().nonnegative().default(5_000) })
+    .prefault({}),
+  /** Releases kept on disk (current and previous are never pruned). */
+  keep: z.number().int().min(2).default(3),
+  /** The largest release accepted, in bytes. */
+  maxBytes: z.number().int().positive().default(512 * 1024 * 1024),
+  /** How long `GET /updates/check` answers from cache. */
+  checkTtlMs: z.number().int().nonnegative().default(60_000),
+});
+
+/** `service.busy`: the restart-safe gate. */
+export const busySchema = z.strictObject({
+  /** Answers {busy: n}; 0 means safe to restart. */
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  maxWaitMs: z.number().int().nonnegative().default(30_000),
+  pollMs: positiveMs.default(500),
+});
+
+/** A validated `updates` block. */
+export type UpdatesConfig = z.output<typeof updatesSchema>;

@@ -1,0 +1,74 @@
+/**
+ * Start-up recovery after a crash (SIGKILL, power loss) at any point of an
+ * update: after it, `current` points at a complete release (or is absent),
+ * no staging dir or temp link is left, the lock is free, and the journal's
+ * last operation has a final state that says what happened.
+ */
+import type { Host } from '../host/host.ts';
+import type { Logger } from '../log/logger.ts';
+import { isFinal, type Journal, type Operation, type OperationPhase } from './journal.ts';
+import { recoverLock } from './lock.ts';
+import { hasRelease, linkedVersion, pointLink, removeRelease, removeStaging, removeTempLinks, type ReleasePaths } from './releases.ts';
+
+const ORDER: readonly OperationPhase[] = ['lock', 'busy-wait', 'fetch', 'install', 'preflight', 'stage', 'switch', 'restart', 'health-gate', 'rollback', 'commit', 'prune', 'done'];
+
+function reached(op: Operation, phase: OperationPhase): boolean {
+  return ORDER.indexOf(op.phase) >= ORDER.indexOf(phase);
+}
+
+/** Points `current` at `version`, or removes it when there is nothing to point at. */
+async function settleCurrent(host: Host, paths: ReleasePaths, version: string | null): Promise<void> {
+  if (version !== null && (await hasRelease(host, paths, version))) {
+    await pointLink(host, paths, paths.current, version);
+  } else {
+    await host.fs.rm(paths.current);
+  }
+}
+
+/** Finishes or undoes an operation the previous process did not end. */
+async function resolveOperation(host: Host, paths: ReleasePaths, op: Operation): Promise<Operation> {
+  const current = (await linkedVersion(host, paths.current)) ?? null;
+  const died = `the supervisor died during ${op.phase}`;
+  if (op.kind === 'rollback') {
+    // A rollback is finished, not undone: the version it left is known bad.
+    await settleCurrent(host, paths, op.to);
+    return { ...op, state: 'rolled-back', phase: 'done', error: { code: 'INTERRUPTED', message: `${died}; rollback to ${op.to} completed at start-up` } };
+  }
+  if (reached(op, 'commit') && op.phase !== 'rollback' && current === op.to) {
+    // The health gate had passed: only the bookkeeping was left.
+    return { ...op, state: 'committed', phase: 'done' };
+  }
+  if (reached(op, 'switch')) {
+    await settleCurrent(host, paths, op.from);
+    if (op.to !== op.from) await removeRelease(host, paths, op.to);
+    return { ...op, state: 'rolled-back', phase: 'done', error: { code: 'INTERRUPTED', message: `${died}, before ${op.to} was proven healthy; back on ${op.from ?? 'no version'}` } };
+  }
+  if (reached(op, 'stage') && current !== op.to) await removeRelease(host, paths, op.to);
+  return { ...op, state: 'failed', phase: 'done', error: { code: 'INTERRUPTED', message: `${died}; nothing was switched` } };
+}
+
+/** Runs recovery; returns the operation it resolved, if any. */
+export async function recoverUpdates(host: Host, paths: ReleasePaths, journal: Journal, logger: Logger): Promise<Operation | undefined> {
+  await host.fs.mkdir(paths.releases, 0o755);
+  await removeTempLinks(host, paths);
+  const leftovers = await removeStaging(host, paths);
+  if (leftovers.length > 0) logger.warn({ leftovers }, 'removed staging leftovers of an interrupted update');
+  let resolved: Operation | undefined;
+  const last = await journal.last();
+  if (last !== undefined && !isFinal(last)) {
+    resolved = await resolveOperation(host, paths, last);
+    resolved.endedAt = new Date(host.clock.now()).toISOString();
+    await journal.write(resolved);
+    logger.warn({ id: resolved.id, state: resolved.state, from: resolved.from, to: resolved.to }, `recovered an interrupted ${resolved.kind}: ${resolved.error?.message ?? resolved.state}`);
+  }
+  // A `current` whose release vanished (disk trouble, hand edits) falls back to `previous`.
+  const current = await linkedVersion(host, paths.current);
+  if (current !== undefined && !(await hasRelease(host, paths, current))) {
+    const previous = await linkedVersion(host, paths.previous);
+    logger.error({ current, previous }, 'current points at a missing release');
+    await settleCurrent(host, paths, previous ?? null);
+  }
+  const holder = await recoverLock(host, paths.stateDir);
+  if (holder !== undefined) logger.warn({ holder }, 'released the update lock of a dead process');
+  return resolved;
+}

@@ -1,0 +1,77 @@
+/**
+ * Steps 3–6 of an update: fetch into a fresh staging dir, run the install
+ * hook, run the preflight, and promote the staging dir to releases/<version>.
+ * Nothing here touches `current`, so any failure leaves the service as it was;
+ * the staging dir is removed on every failure path.
+ */
+import { join } from 'node:path';
+import { OutlastError } from '../errors.ts';
+import type { Host } from '../host/host.ts';
+import type { UpdatesConfig } from './config.ts';
+import type { OperationPhase } from './journal.ts';
+import { createStaging, promoteStaging, type ReleasePaths } from './releases.ts';
+import { runHook } from './run-hook.ts';
+import { cleanVersion } from './selection.ts';
+import type { ReleaseEntry, UpdateSource } from './sources/source.ts';
+
+/** What staging needs. */
+export interface StageDeps {
+  host: Host;
+  paths: ReleasePaths;
+  config: UpdatesConfig;
+  source: UpdateSource;
+  /** Environment for hooks (the service's env plus OUTLAST_VERSION). */
+  env: Record<string, string>;
+  /** Called as each phase starts; may journal it (and fire a failpoint). */
+  enter: (phase: OperationPhase) => Promise<void>;
+  log: (line: string) => void;
+  onProgress?: (done: number, total: number | undefined) => void;
+  signal: AbortSignal;
+}
+
+/** Checks that a preflight's first printed line, if it is a version, is the one expected. */
+export function checkPreflightVersion(stdout: string, version: string): void {
+  const first = stdout.trim().split('\n')[0]?.trim() ?? '';
+  const printed = first === '' ? undefined : cleanVersion(first);
+  if (printed !== undefined && printed !== version) {
+    throw new OutlastError('VERIFY_FAILED', `preflight printed version ${printed}, expected ${version}`, { details: { printed, expected: version } });
+  }
+}
+
+/** Fetches, installs, preflights and promotes `entry`. */
+export async function stageRelease(deps: StageDeps, entry: ReleaseEntry): Promise<void> {
+  const { host, paths, config, source } = deps;
+  await host.fs.mkdir(paths.releases, 0o755);
+  const staging = await createStaging(host, paths, entry.version);
+  try {
+    await deps.enter('fetch');
+    await source.fetch(entry, staging, {
+      signal: deps.signal,
+      maxBytes: config.maxBytes,
+      log: deps.log,
+      ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
+    });
+    const env = { ...deps.env, OUTLAST_VERSION: entry.version };
+    if (config.install !== undefined) {
+      await deps.enter('install');
+      const result = await runHook(host, 'install', config.install, { cwd: staging, env, timeoutMs: config.installTimeoutMs, signal: deps.signal });
+      deps.log(result.output);
+    }
+    if (config.preflight !== undefined) {
+      await deps.enter('preflight');
+      const result = await runHook(host, 'preflight', config.preflight, { cwd: staging, env, timeoutMs: config.preflightTimeoutMs, signal: deps.signal });
+      deps.log(result.output);
+      checkPreflightVersion(result.stdout, entry.version);
+    }
+    await deps.enter('stage');
+    await promoteStaging(host, paths, staging, entry.version);
+  } catch (err) {
+    await host.fs.rm(staging);
+    throw err;
+  }
+}
+
+/** Where an operation's hook output is kept. */
+export function operationLogPath(stateDir: string, id: string): string {
+  return join(stateDir, 'logs', `update-${id}.log`);
+}
