@@ -12,8 +12,9 @@ import { createApi } from './api/server.ts';
 import { isLoopback } from './api/auth.ts';
 import { Service } from './service/service.ts';
 import { exitCodeFor } from './service/exit-code.ts';
-import { stopForeignGroup } from './service/stop.ts';
-import { clearChildRecord, findOrphan, writeChildRecord } from './state/child-record.ts';
+import { stopForeign } from './service/stop.ts';
+import { clearChildRecord, writeChildRecord } from './state/child-record.ts';
+import { findOrphans, STATE_DIR_ENV } from './state/orphans.ts';
 import {
   clearSupervisorInfo,
   ensureStateDir,
@@ -27,6 +28,9 @@ import { VERSION } from './version.ts';
 import { EventBus } from './events.ts';
 import { createSource } from './update/sources/index.ts';
 import { Updater } from './update/updater.ts';
+import { execaRunner } from '../platform/systemctl-runner.ts';
+import { attachNotifier } from './notify/attach.ts';
+import { createNotifier } from './notify/sd-notify.ts';
 
 /** Signals passed on to the child untouched. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'];
@@ -74,13 +78,13 @@ function serviceEnv(host: Host, config: Config): Record<string, string> {
   return { ...env, ...config.service.env };
 }
 
-/** Ends the child a SIGKILLed predecessor left behind, so two copies never serve at once. */
-async function endOrphan(host: Host, config: Config, logger: Logger): Promise<void> {
-  const orphan = await findOrphan(host, config.stateDir);
-  if (orphan === undefined) return;
-  logger.warn({ childPid: orphan.pid, previousSupervisor: orphan.supervisorPid }, 'a previous supervisor left its service running: stopping it');
-  const forced = await stopForeignGroup(host, orphan.pid, config.service.stopSignal, config.service.stopTimeoutMs);
-  if (forced) logger.warn({ childPid: orphan.pid }, 'the orphaned service did not stop within budget: SIGKILLed');
+/** Ends what a SIGKILLed predecessor left behind, so two copies never serve at once. */
+async function endOrphans(host: Host, config: Config, logger: Logger): Promise<void> {
+  const orphans = await findOrphans(host, config.stateDir);
+  if (orphans.length === 0) return;
+  logger.warn({ orphans: orphans.map((o) => o.pid) }, 'a previous supervisor left its service running: stopping it');
+  const forced = await stopForeign(host, orphans, config.service.stopSignal, config.service.stopTimeoutMs);
+  if (forced > 0) logger.warn({ forced }, 'orphaned processes did not stop within budget: SIGKILLed');
 }
 
 /** Keeps child.json in step with the service's child; writes are serialised in event order. */
@@ -178,9 +182,12 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     logger,
     stdout: io.stdout,
     stderr: io.stderr,
+    extraEnv: { [STATE_DIR_ENV]: config.stateDir },
     spawnContext: () => updater?.spawnContext() ?? {},
   });
   service.onEvent(({ type, at, ...data }) => events.emit(`service_${type}`, { ...data, at: new Date(at).toISOString() }));
+  // sd_notify for Type=notify units: READY=1 once healthy, STATUS=, STOPPING=1, WATCHDOG=1 (no-op without NOTIFY_SOCKET).
+  attachNotifier(service, createNotifier(execaRunner('systemd-notify'), host.env, logger, { pid: host.pid }), logger, host.clock);
   if (config.updates !== undefined) {
     updater = new Updater({
       host,
@@ -194,6 +201,10 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
       env: serviceEnv(host, config),
     });
   }
+  // Orphans first (they may still run an old release or a hook in staging),
+  // then recovery, both before the API opens: no client sees a half-recovered store.
+  await endOrphans(host, config, logger);
+  await updater?.recover();
   const lifecycle = routeSignals(host, config, service, logger);
 
   const api = createApi(
@@ -234,8 +245,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     const info: SupervisorInfo = { pid: host.pid, apiUrl, startedAt, version: VERSION, name: config.name };
     await writeSupervisorInfo(host, config.stateDir, info);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
-    await endOrphan(host, config, logger);
-    if (updater !== undefined) await updater.prepare();
+    await updater?.installIfMissing();
     // A stop signal during a long first install means: do not start at all.
     if (lifecycle.isStopping()) return await lifecycle.stopped;
     trackChild(host, config.stateDir, service, logger);

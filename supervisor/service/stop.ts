@@ -87,13 +87,19 @@ export function reapGroup(host: Host, pgid: number): boolean {
 }
 
 /**
- * Stops a process group that is not our child (an orphan of a supervisor that
- * was SIGKILLed): the stop signal, the budget, then SIGKILL. True when the
- * group had to be force-killed.
+ * Stops processes that are not our children (orphans of a supervisor that was
+ * SIGKILLed): the stop signal to each (to its whole group when it leads one),
+ * the budget, then SIGKILL. Returns how many had to be force-killed.
  */
-export async function stopForeignGroup(host: Host, pgid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<boolean> {
-  if (!host.killGroup(pgid, signal)) return false;
-  if (await groupGone(host, pgid, host.clock.monotonic() + timeoutMs)) return false;
-  host.killGroup(pgid, 'SIGKILL');
-  return true;
+export async function stopForeign(host: Host, targets: ReadonlyArray<{ pid: number; leader: boolean }>, signal: NodeJS.Signals, timeoutMs: number): Promise<number> {
+  const send = (t: { pid: number; leader: boolean }, sig: NodeJS.Signals | 0): boolean => (t.leader ? host.killGroup(t.pid, sig) : host.kill(t.pid, sig));
+  for (const target of targets) send(target, signal);
+  const deadline = host.clock.monotonic() + timeoutMs;
+  let alive = targets.filter((t) => send(t, 0));
+  while (alive.length > 0 && host.clock.monotonic() < deadline) {
+    await host.clock.sleep(GROUP_POLL_MS);
+    alive = alive.filter((t) => send(t, 0));
+  }
+  for (const target of alive) send(target, 'SIGKILL');
+  return alive.length;
 }

@@ -89,10 +89,14 @@ export class Updater {
     return this.#background;
   }
 
-  /** Crash recovery, then a first install when nothing is installed yet. */
-  async prepare(): Promise<void> {
+  /** Crash recovery: run before anything else looks at the release store. */
+  async recover(): Promise<void> {
     await recoverUpdates(this.#deps.host, this.#paths, this.#journal, this.#deps.logger);
     this.#current = await linkedVersion(this.#deps.host, this.#paths.current);
+  }
+
+  /** The first install, when nothing is installed yet (may download: the API is already up). */
+  async installIfMissing(): Promise<void> {
     if (this.#current === undefined) await this.#firstInstall();
   }
 
@@ -327,7 +331,7 @@ export class Updater {
     if (state !== undefined) op.state = state;
     await this.#journal.write(op);
     this.#deps.events.emit('update', { id: op.id, state: op.state, phase, from: op.from, to: op.to });
-    this.#failpoint(phase);
+    this.#failpoint(op, phase);
   }
 
   async #end(op: Operation, state: Operation['state'], error?: OutlastError): Promise<void> {
@@ -345,10 +349,12 @@ export class Updater {
 
   /**
    * Test hook: OUTLAST_FAILPOINT=<phase> SIGKILLs this process right after
-   * that phase is journaled, to prove recovery from a kill at that instant.
+   * that phase of a requested update or rollback is journaled, to prove
+   * recovery from a kill at that instant. The first install is exempt, so a
+   * test can get a service running before it pulls the trigger.
    */
-  #failpoint(phase: OperationPhase): void {
+  #failpoint(op: Operation, phase: OperationPhase): void {
     const { host } = this.#deps;
-    if (host.env.OUTLAST_FAILPOINT === phase) host.kill(host.pid, 'SIGKILL');
+    if (host.env.OUTLAST_FAILPOINT === phase && !op.id.startsWith('i')) host.kill(host.pid, 'SIGKILL');
   }
 }

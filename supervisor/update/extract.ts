@@ -1,0 +1,198 @@
+/**
+ * Safe extraction of a release tarball (tar or tar.gz) into a staging dir.
+ *
+ * It takes two passes over the file. The first lists every entry and rejects
+ * the whole tarball, before anything is written, for a `..` component, an
+ * absolute path, a device, fifo or other special entry, a symlink or hardlink
+ * that resolves outside the release, or a file placed below such a link. The
+ * second extracts, and each entry must match what the first pass checked.
+ *
+ * Top-level folder: when every entry lives under one single top-level
+ * directory (npm's `package/`, GitHub's `repo-v1.2.3/`), that directory is
+ * stripped and its contents become the release root. A tarball with files or
+ * several folders at the top is extracted as it is. A release whose content
+ * is itself a single directory must be packed under a wrapper folder, as
+ * `outlast pack` does with `package/`.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { list, ReadEntry, Unpack } from 'tar';
+import { OutlastError, toOutlastError } from '../errors.ts';
+import { findEscape, isAbsoluteAnywhere, splitPath } from './contained-paths.ts';
+
+/** Options for {@link extractSafely}. */
+export interface ExtractOptions {
+  /** Refuse a tarball whose entries add up to more than this (a decompression bomb). */
+  maxUnpackedBytes?: number;
+}
+
+/** One entry as read in the first pass, with its path relative to the release root. */
+interface PlannedEntry {
+  raw: string;
+  type: string;
+  linkpath: string | undefined;
+  size: number;
+  parts: string[];
+  /** For a hardlink: the target, relative to the release root. */
+  linkParts?: string[];
+}
+
+const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+
+function unsafe(entry: string, reason: string): OutlastError {
+  return new OutlastError('VERIFY_FAILED', `unsafe entry "${entry}" in release tarball: ${reason}`, { details: { entry, reason } });
+}
+
+function checkPath(entry: string, path: string, what: string): string[] {
+  if (isAbsoluteAnywhere(path)) throw unsafe(entry, `absolute ${what} "${path}"`);
+  const parts = splitPath(path);
+  if (parts.includes('..')) throw unsafe(entry, `${what} "${path}" contains ".."`);
+  return parts;
+}
+
+function checkEntry(raw: string, type: string, linkpath: string | undefined, size: number): PlannedEntry {
+  if (!ALLOWED_TYPES.has(type)) throw unsafe(raw, `${type} entries are not allowed`);
+  const parts = checkPath(raw, raw, 'path');
+  if (parts.length === 0 && type !== 'Directory') throw unsafe(raw, `a ${type} entry at the release root`);
+  if (type === 'SymbolicLink' && !linkpath) throw unsafe(raw, 'symlink without a target');
+  const entry: PlannedEntry = { raw, type, linkpath, size, parts };
+  if (type === 'Link') entry.linkParts = checkPath(raw, linkpath ?? '', 'hardlink target');
+  return entry;
+}
+
+/** The one top-level directory to strip, if the tarball has exactly one and nothing beside it. */
+function topLevelDir(entries: readonly PlannedEntry[]): string | undefined {
+  const tops = new Set(entries.flatMap((e) => e.parts.slice(0, 1)));
+  const [top] = tops;
+  if (tops.size !== 1 || top === undefined) return undefined;
+  const isDir = entries.every((e) => e.parts.length !== 1 || e.type === 'Directory');
+  return isDir ? top : undefined;
+}
+
+function strip(entries: PlannedEntry[], top: string): void {
+  for (const entry of entries) {
+    entry.parts = entry.parts.slice(1);
+    if (entry.linkParts === undefined) continue;
+    if (entry.linkParts[0] !== top) throw unsafe(entry.raw, `hardlink target "${entry.linkpath}" is outside the release`);
+    entry.linkParts = entry.linkParts.slice(1);
+  }
+}
+
+function isTarError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(TAR_|Z_)/.test(code);
+}
+
+function unreadable(err: unknown): OutlastError {
+  if (err instanceof OutlastError) return err;
+  if (!isTarError(err)) return toOutlastError(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return new OutlastError('VERIFY_FAILED', `release tarball is not a readable tar archive: ${message}`, { cause: err });
+}
+
+/**
+ * The symlink and hardlink maps of the release. A path declared twice where
+ * one declaration is a symlink is refused: files extracted between the two
+ * would land wherever the first link pointed, which the final map no longer
+ * shows. A hardlink must point at a file the tarball has already written.
+ */
+function collectLinks(entries: readonly PlannedEntry[]): { symlinks: Map<string, string>; hardlinks: Map<string, string> } {
+  const symlinks = new Map<string, string>();
+  const hardlinks = new Map<string, string>();
+  const declared = new Map<string, string>();
+  for (const e of entries) {
+    const path = e.parts.join('/');
+    const before = declared.get(path);
+    if (before !== undefined && (before === 'SymbolicLink' || e.type === 'SymbolicLink')) throw unsafe(e.raw, 'a symlink declared twice');
+    if (e.type === 'SymbolicLink' && e.linkpath !== undefined) symlinks.set(path, e.linkpath);
+    if (e.linkParts !== undefined) {
+      const target = e.linkParts.join('/');
+      const kind = declared.get(target);
+      if (kind === undefined || kind === 'Directory') throw unsafe(e.raw, `hardlink to "${e.linkpath}", which is not a file of the release`);
+      hardlinks.set(path, target);
+    }
+    declared.set(path, e.type);
+  }
+  return { symlinks, hardlinks };
+}
+
+/** Pass one: read every header, check each entry and the links between them. */
+async function plan(tarball: string, options: ExtractOptions): Promise<PlannedEntry[]> {
+  const seen: { raw: string; type: string; linkpath: string | undefined; size: number }[] = [];
+  await list({ file: tarball, strict: true, onReadEntry: (e) => seen.push({ raw: e.path, type: e.type, linkpath: e.linkpath, size: e.size }) });
+  const entries = seen.map((e) => checkEntry(e.raw, e.type, e.linkpath, e.size));
+  const top = topLevelDir(entries);
+  if (top !== undefined) strip(entries, top);
+  const total = entries.reduce((sum, e) => sum + e.size, 0);
+  if (options.maxUnpackedBytes !== undefined && total > options.maxUnpackedBytes) {
+    throw new OutlastError('VERIFY_FAILED', `release tarball is oversize: it unpacks to ${total} bytes, the limit is ${options.maxUnpackedBytes}`, {
+      details: { reason: 'oversize', size: total, limit: options.maxUnpackedBytes },
+    });
+  }
+  const { symlinks, hardlinks } = collectLinks(entries);
+  const escape = findEscape(symlinks, hardlinks, entries.map((e) => e.parts.join('/')));
+  if (escape !== undefined) {
+    const entry = entries.find((e) => e.parts.join('/') === escape[0]);
+    throw unsafe(entry?.raw ?? escape[0], escape[1]);
+  }
+  return entries;
+}
+
+/** Pass two: extract exactly the planned entries, each under its checked path. */
+async function unpack(tarball: string, dest: string, entries: readonly PlannedEntry[]): Promise<void> {
+  let index = 0;
+  let failure: Error | undefined;
+  const unpacker = new Unpack({
+    cwd: dest,
+    // Not strict: a failed entry is recorded as a warning and the rest still
+    // run to the end, so no write is in flight when we clean up after it.
+    onwarn: (code, message, data) => {
+      if (code !== 'TAR_ENTRY_INFO') failure ??= Object.assign(new Error(`${code}: ${message}`), { code: data.code ?? code, cause: data });
+    },
+    // Running as root must not hand release files to the archive's uid.
+    preserveOwner: false,
+    filter: (path, entry) => {
+      const planned = entries[index++];
+      if (!(entry instanceof ReadEntry) || planned?.raw !== path || planned.type !== entry.type || planned.linkpath !== entry.linkpath) {
+        failure ??= unsafe(path, 'the tarball changed while it was being extracted');
+        return false;
+      }
+      if (planned.parts.length === 0) return false; // the root itself: keep dest's own mode
+      // node-tar reads path and linkpath after the filter, so what lands on
+      // disk is exactly what the first pass checked, top folder stripped.
+      entry.path = planned.parts.join('/');
+      if (planned.linkParts !== undefined) entry.linkpath = planned.linkParts.join('/');
+      if (entry.mode !== undefined) entry.mode &= 0o777; // no setuid, setgid or sticky bits
+      return true;
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    unpacker.on('close', resolve);
+    unpacker.on('error', reject);
+    createReadStream(tarball).on('error', reject).pipe(unpacker);
+  });
+  if (failure === undefined && index !== entries.length) failure = unsafe(tarball, 'the tarball changed while it was being extracted');
+  if (failure !== undefined) throw failure;
+}
+
+/** Removes everything inside `dir`, leaving `dir` itself. */
+export async function emptyDir(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => []);
+  await Promise.all(names.map((name) => rm(join(dir, name), { recursive: true, force: true })));
+}
+
+/**
+ * Extracts `tarball` into `dest`, an existing empty directory. Throws
+ * VERIFY_FAILED, naming the entry, for anything unsafe or unreadable; on any
+ * failure `dest` is emptied again.
+ */
+export async function extractSafely(tarball: string, dest: string, options: ExtractOptions = {}): Promise<void> {
+  try {
+    const entries = await plan(tarball, options);
+    await unpack(tarball, dest, entries);
+  } catch (err) {
+    await emptyDir(dest);
+    throw unreadable(err);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The http source: a JSON manifest (manifest.ts) fetched over HTTP(S), and
+ * tarballs downloaded with a hard size limit, verified and extracted.
+ *
+ * Only a network error, a timeout or a 5xx is retried, with exponential
+ * backoff: a 4xx will not get better by asking again. For a download the
+ * timeout is a silence: a body that stalls for timeoutMs is retried from the
+ * start, while one that breaks off with an error fails the fetch.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { OutlastError } from '../../errors.ts';
+import { parsePublicKey } from '../signing.ts';
+import { completeEntry, manifestReleases, parseManifest } from './manifest.ts';
+import { admit, readFailure, receiveRelease } from './receive.ts';
+import { oversize, type FetchContext, type ReleaseEntry, type UpdateSource } from './source.ts';
+
+/** The http source's config. */
+export interface HttpSourceConfig {
+  manifest: string;
+  publicKey?: string | undefined;
+  /** Extra attempts after the first, for network errors and 5xx. */
+  retries: number;
+  /** For the manifest: the whole request. For a download: the longest silence. */
+  timeoutMs: number;
+}
+
+/** The side effects of the http source. */
+export interface HttpSourceDeps {
+  fetch: typeof globalThis.fetch;
+  /** Resolves after `ms`, rejects with the signal's reason when aborted. */
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The first retry waits this long; each next one twice as long. */
+  retryBaseMs: number;
+}
+
+const DEFAULT_DEPS: HttpSourceDeps = {
+  fetch: (input, init) => globalThis.fetch(input, init),
+  sleep: (ms, signal) => delay(ms, undefined, { signal }),
+  retryBaseMs: 500,
+};
+
+/** A failure that another attempt may cure. */
+class Transient extends Error {}
+
+/** An abort signal that fires after `ms` without progress; `kick` restarts the count. */
+function watchdog(parent: AbortSignal, ms: number): { signal: AbortSignal; kick: () => void; stop: () => void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const kick = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new Transient(`timed out after ${ms} ms`)), ms);
+  };
+  kick();
+  return { signal: AbortSignal.any([parent, controller.signal]), kick, stop: () => clearTimeout(timer) };
+}
+
+/** One GET; throws Transient for what is worth retrying. */
+async function get(fetch: HttpSourceDeps['fetch'], url: URL, signal: AbortSignal, parent: AbortSignal): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal, headers: { accept: 'application/json, application/octet-stream' } });
+  } catch (err) {
+    if (parent.aborted) throw parent.reason;
+    if (signal.aborted && signal.reason instanceof Transient) throw signal.reason;
+    const failure = readFailure(err, parent, 'request');
+    throw new Transient(failure instanceof Error ? failure.message : String(failure));
+  }
+  if (response.ok) return response;
+  await response.body?.cancel().catch(() => undefined);
+  const message = `answered ${response.status} ${response.statusText}`.trim();
+  if (response.status >= 500) throw new Transient(message);
+  throw new OutlastError('SOURCE_UNAVAILABLE', `GET ${url.href} ${message}`, { details: { url: url.href, status: response.status } });
+}
+
+/** The response body as chunks; none for a bodiless answer. */
+function bodyOf(response: Response): AsyncIterable<Uint8Array> {
+  return response.body ?? (async function* () {})();
+}
+
+/** A manifest larger than this is refused rather than held in memory. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** The manifest's text, refusing one above MAX_MANIFEST_BYTES. */
+async function readManifestBody(response: Response, parent: AbortSignal): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of bodyOf(response)) {
+      bytes += chunk.byteLength;
+      if (bytes > MAX_MANIFEST_BYTES) break;
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (parent.aborted) throw parent.reason;
+    throw new Transient(`broke off: ${(err as Error).message}`);
+  }
+  if (bytes > MAX_MANIFEST_BYTES) {
+    throw new OutlastError('SOURCE_UNAVAILABLE', `manifest at ${response.url} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Creates the http source. */
+export function createHttpSource(config: HttpSourceConfig, deps: Partial<HttpSourceDeps> = {}): UpdateSource {
+  const { fetch, sleep, retryBaseMs } = { ...DEFAULT_DEPS, ...deps };
+  const manifestUrl = new URL(config.manifest);
+  const publicKey = config.publicKey === undefined ? undefined : parsePublicKey(config.publicKey);
+
+  /** Runs `attempt` until it succeeds, throws something final, or the retries run out. */
+  async function withRetries<T>(url: URL, parent: AbortSignal, attempt: (signal: AbortSignal, kick: () => void) => Promise<T>, log?: (line: string) => void): Promise<T> {
+    for (let n = 0; ; n++) {
+      const timer = watchdog(parent, config.timeoutMs);
+      try {
+        return await attempt(timer.signal, timer.kick);
+      } catch (err) {
+        if (!(err instanceof Transient)) throw err;
+        if (n >= config.retries) {
+          throw new OutlastError('SOURCE_UNAVAILABLE', `GET ${url.href} failed after ${n + 1} attempts: ${err.message}`, {
+            details: { url: url.href, attempts: n + 1 },
+          });
+        }
+        const wait = retryBaseMs * 2 ** n;
+        log?.(`GET ${url.href} ${err.message}; retrying in ${wait} ms`);
+        await sleep(wait, parent);
+      } finally {
+        timer.stop();
+      }
+    }
+  }
+
+  async function list(signal: AbortSignal): Promise<ReleaseEntry[]> {
+    const text = await withRetries(manifestUrl, signal, async (attemptSignal) => {
+      const response = await get(fetch, manifestUrl, attemptSignal, signal);
+      return readManifestBody(response, signal);
+    });
+    return manifestReleases(parseManifest(text, manifestUrl.href));
+  }
+
+  async function fetchRelease(wanted: ReleaseEntry, dest: string, ctx: FetchContext): Promise<void> {
+    const entry = await completeEntry(wanted, () => list(ctx.signal));
+    const url = new URL(entry.url, manifestUrl);
+    // A remote manifest must not point the supervisor at its own disk.
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new OutlastError('SOURCE_UNAVAILABLE', `release ${entry.version} has a non-http url "${entry.url}"`, { details: { url: entry.url } });
+    }
+    const limit = admit(entry, ctx, publicKey);
+    await withRetries(url, ctx.signal, async (signal, kick) => {
+      const response = await get(fetch, url, signal, ctx.signal);
+      const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+      if (declared > limit) {
+        await response.body?.cancel().catch(() => undefined);
+        throw oversize(entry.version, limit, 'download of release');
+      }
+      // The attempt's signal: a stalled body is a timeout, retried like one.
+      const attemptCtx: FetchContext = {
+        ...ctx,
+        signal,
+        onProgress: (done, total) => {
+          kick();
+          ctx.onProgress?.(done, total);
+        },
+      };
+      await receiveRelease(bodyOf(response), entry, dest, attemptCtx, limit, `download of ${url.href}`);
+    }, ctx.log);
+  }
+
+  return { kind: 'http', list, fetch: fetchRelease };
+}

@@ -1,0 +1,79 @@
+/**
+ * The release manifest shared by the http and dir sources, and written by
+ * `outlast pack`:
+ *
+ *     {"versions": [{"version": "1.2.3", "url": "app-1.2.3.tgz",
+ *                    "sha256": "<64 hex>", "size": 1234, "signature": "<base64>"}]}
+ *
+ * `url` may be relative to the manifest's own location. `signature` is
+ * optional and described in ../signing.ts. Unknown keys are ignored by the
+ * sources and kept by `outlast pack`, so a later format can add fields
+ * without breaking older supervisors.
+ */
+import semver from 'semver';
+import { z } from 'zod';
+import { formatIssues } from '../../config/load.ts';
+import { OutlastError } from '../../errors.ts';
+import { findRelease, sortReleases, type ReleaseEntry } from './source.ts';
+
+const manifestEntrySchema = z.looseObject({
+  version: z.string().refine((v) => semver.valid(v) === v, { error: 'must be a semver version such as 1.2.3 (no "v")' }),
+  url: z.string().min(1),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits' })
+    .transform((s) => s.toLowerCase()),
+  size: z.number().int().nonnegative(),
+  signature: z.string().min(1).optional(),
+});
+
+/** The manifest file. */
+export const manifestSchema = z.looseObject({ versions: z.array(manifestEntrySchema) }).superRefine((manifest, ctx) => {
+  const seen = new Set<string>();
+  manifest.versions.forEach((entry, index) => {
+    if (seen.has(entry.version)) ctx.addIssue({ code: 'custom', path: ['versions', index, 'version'], message: 'is listed twice' });
+    seen.add(entry.version);
+  });
+});
+
+/** A parsed manifest. */
+export type Manifest = z.output<typeof manifestSchema>;
+
+/** A release as a manifest describes it: everything needed to verify it is there. */
+export type ManifestEntry = Manifest['versions'][number];
+
+/** Parses manifest text read from `where`; SOURCE_UNAVAILABLE naming each problem otherwise. */
+export function parseManifest(text: string, where: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new OutlastError('SOURCE_UNAVAILABLE', `invalid manifest at ${where}: not JSON (${(err as Error).message})`, { cause: err });
+  }
+  const result = manifestSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = formatIssues(result.error.issues, raw);
+    throw new OutlastError('SOURCE_UNAVAILABLE', `invalid manifest at ${where}: ${problems.join('; ')}`, { details: { where, problems } });
+  }
+  return result.data;
+}
+
+/** The manifest's releases as source entries, lowest version first. */
+export function manifestReleases(manifest: Manifest): ReleaseEntry[] {
+  return sortReleases(
+    manifest.versions.map(({ version, url, sha256, size, signature }) => ({ version, url, sha256, size, ...(signature === undefined ? {} : { signature }) })),
+  );
+}
+
+/**
+ * The complete manifest entry for `entry`: as given when it carries url,
+ * sha256 and size, else looked up by version (VERSION_NOT_FOUND when absent).
+ */
+export async function completeEntry(entry: ReleaseEntry, list: () => Promise<ReleaseEntry[]>): Promise<ManifestEntry> {
+  const full = entry.url !== undefined && entry.sha256 !== undefined && entry.size !== undefined ? entry : findRelease(await list(), entry.version);
+  const { version, url, sha256, size, signature } = full;
+  if (url === undefined || sha256 === undefined || size === undefined) {
+    throw new OutlastError('VERIFY_FAILED', `release ${version} has no url, sha256 or size to verify it by`, { details: { version } });
+  }
+  return { version, url, sha256: sha256.toLowerCase(), size, ...(signature === undefined ? {} : { signature }) };
+}
