@@ -1,10 +1,57 @@
 #!/usr/bin/env node
-// The tiny entry of outlast: it must stay free of heavy imports, so that
-// whatever runs first in a new process runs within milliseconds.
+// The tiny entry of outlast. Its first statements write the `first-line`
+// restart-window marker, before any heavy import: if this process is killed
+// while Node loads the rest (Android kills fresh processes within
+// milliseconds), `outlast why` can tell "never ran a line" from "died while
+// starting". So this file stays plain JavaScript with node:fs only.
 //
 // From a git checkout the TypeScript sources run directly (Node strips the
 // types); an installed package runs the compiled dist/ build.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+function flag(argv, name) {
+  const i = argv.indexOf(name);
+  if (i >= 0 && i + 1 < argv.length) return argv[i + 1];
+  const inline = argv.find((a) => a.startsWith(`${name}=`));
+  return inline === undefined ? undefined : inline.slice(name.length + 1);
+}
+
+/** The state dir `outlast run` will use, found without loading the CLI. */
+function stateDirOf(argv) {
+  const end = argv.indexOf('--');
+  const own = end < 0 ? argv : argv.slice(0, end);
+  const explicit = flag(own, '--state-dir');
+  if (explicit !== undefined) return resolve(explicit);
+  const config = flag(own, '--config') ?? flag(own, '-c');
+  if (config !== undefined) {
+    try {
+      const stateDir = JSON.parse(readFileSync(config, 'utf8')).stateDir;
+      if (typeof stateDir === 'string') return isAbsolute(stateDir) ? stateDir : resolve(dirname(resolve(config)), stateDir);
+    } catch {
+      // The CLI will report a bad config properly.
+    }
+  }
+  return resolve('.outlast');
+}
+
+function firstLineMarker(argv) {
+  if (argv[0] !== 'run') return;
+  try {
+    const dir = process.env.OUTLAST_MARKER_DIR ?? join(stateDirOf(argv), 'markers');
+    if (!existsSync(dir)) return;
+    const atMs = Date.now();
+    const marker = { kind: 'first-line', at: new Date(atMs).toISOString(), atMs, pid: process.pid, ppid: process.ppid, restartId: process.env.OUTLAST_RESTART_ID ?? null };
+    const fd = openSync(join(dir, `${atMs}-${process.pid}-first-line-${Math.random().toString(36).slice(2, 6)}.json`), 'wx', 0o644);
+    writeSync(fd, `${JSON.stringify(marker)}\n`);
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch {
+    // Forensics must never be what stops a start.
+  }
+}
+
+firstLineMarker(process.argv.slice(2));
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 const source = new URL('../supervisor/cli/main.ts', import.meta.url);

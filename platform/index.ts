@@ -16,7 +16,7 @@ export type { AncestorProcess, BuildProp, PlatformSnapshot, ProcStatus } from '.
 export { currentSelf, nodeSnapshotIo, readPlatformSnapshot } from './snapshot-reader.ts';
 export type { SelfFacts, SnapshotIo } from './snapshot-reader.ts';
 export { detectPlatform } from './detect.ts';
-export { readPlatform } from './read-platform.ts';
+export { readPlatform, readPlatformOf } from './read-platform.ts';
 export { probeContainer } from './probes/container.ts';
 export { probeSystemd, unitFromCgroupPath } from './probes/systemd.ts';
 export type { CgroupUnit } from './probes/systemd.ts';
@@ -25,5 +25,5 @@ export { parseSystemdDuration } from './systemd-duration.ts';
 export type { SystemdDuration, SystemdDurationResult } from './systemd-duration.ts';
 export { parseSystemdProperties, readSystemdProperties } from './systemd-properties.ts';
 export type { ParsedProperties, ReadPropertiesOptions, SystemdUnitProperties } from './systemd-properties.ts';
-export { execaSystemctl } from './systemctl-runner.ts';
-export type { SystemctlOutcome, SystemctlRunner } from './systemctl-runner.ts';
+export { execaRunner, execaSystemctl } from './systemctl-runner.ts';
+export type { CommandOutcome, CommandRunner, SystemctlOutcome, SystemctlRunner } from './systemctl-runner.ts';

@@ -26,6 +26,11 @@ import {
 } from './state/state-dir.ts';
 import { VERSION } from './version.ts';
 import { EventBus } from './events.ts';
+import { readPlatform } from '../platform/read-platform.ts';
+import { readSystemdProperties } from '../platform/systemd-properties.ts';
+import { rotateMarkers, writeMarker } from './forensics/markers.ts';
+import { SelfRestarter } from './restart/self-restart.ts';
+import type { StrategyOutcome } from './restart/strategy.ts';
 import { createSource } from './update/sources/index.ts';
 import { Updater } from './update/updater.ts';
 import { execaRunner } from '../platform/systemctl-runner.ts';
@@ -131,6 +136,8 @@ interface Lifecycle {
 }
 
 function routeSignals(host: Host, config: Config, service: Service, logger: Logger): Lifecycle {
+  // A marker per caught signal; it never changes how the signal is handled.
+  const mark = (signal: NodeJS.Signals): void => void writeMarker(host, config.stateDir, 'signal', { signal, ppid: host.ppid });
   let stopping: Promise<number> | undefined;
   let stopRequested!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (stopRequested = resolve));
@@ -138,6 +145,7 @@ function routeSignals(host: Host, config: Config, service: Service, logger: Logg
   for (const signal of STOP_SIGNALS) {
     handlers.push(
       host.onSignal(signal, (sig) => {
+        mark(sig);
         if (stopping === undefined) {
           logger.info({ reason: `received ${sig}` }, 'supervisor stopping');
           stopping = service.stop(`received ${sig}`).then((outcome) => stopExitCode(outcome?.exit, config.service.stopSignal, outcome?.forced ?? false));
@@ -154,6 +162,7 @@ function routeSignals(host: Host, config: Config, service: Service, logger: Logg
   for (const signal of FORWARDED_SIGNALS) {
     handlers.push(
       host.onSignal(signal, (sig) => {
+        mark(sig);
         const pid = service.status().pid;
         logger.info({ signal: sig, childPid: pid }, pid === null ? 'signal received with no child to forward to' : 'forwarding signal to the service');
         if (pid !== null) host.kill(pid, sig);
@@ -206,6 +215,31 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   await endOrphans(host, config, logger);
   await updater?.recover();
   const lifecycle = routeSignals(host, config, service, logger);
+  await rotateMarkers(host, config.stateDir);
+  const platform = readPlatform();
+  let restarting: Promise<number> | undefined;
+  let restartRequested!: (code: number) => void;
+  const restarted = new Promise<number>((resolve) => (restartRequested = resolve));
+  let quiesce: () => Promise<void> = async () => undefined;
+  const selfRestarter = new SelfRestarter({
+    host,
+    logger,
+    stateDir: config.stateDir,
+    platform,
+    unitProperties: async () => {
+      const unit = platform.systemd?.unit;
+      if (unit === undefined || unit === null) return undefined;
+      return readSystemdProperties(unit, { scope: platform.systemd?.scope ?? 'system', timeoutMs: 1500 }).catch(() => undefined);
+    },
+    requested: config.restart.strategy,
+    force: config.restart.force,
+    delayMs: config.restart.delayMs,
+    retries: config.restart.retries,
+    quiesce: () => quiesce(),
+  });
+  const choice = await selfRestarter.choice();
+  logger.info({ platform: platform.kind, strategy: choice.name, why: choice.reason }, 'platform detected');
+  if (choice.refused !== undefined) logger.warn({ refused: choice.refused }, 'configured restart strategy refused');
 
   const api = createApi(
     {
@@ -220,15 +254,36 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
       },
       updater,
       events,
-      restart(target) {
+      async restart(target) {
+        if (lifecycle.isStopping() || restarting !== undefined) {
+          throw new OutlastError('CONFLICT', 'the supervisor is stopping or restarting');
+        }
         if (target === 'supervisor') {
-          throw new OutlastError('NOT_SUPPORTED', 'restarting the supervisor itself is not available in this version');
+          const { name } = await selfRestarter.choice();
+          return {
+            strategy: name,
+            after: () => {
+              restarting = selfRestarter.restart('requested through the API').then(
+                (outcome: StrategyOutcome) => {
+                  if (outcome.exitCode >= 0) restartRequested(outcome.exitCode);
+                  else restarting = undefined;
+                  return outcome.exitCode;
+                },
+                (err: unknown) => {
+                  logger.error({ err }, 'supervisor restart failed; staying up');
+                  restarting = undefined;
+                  return -1;
+                },
+              );
+            },
+          };
         }
         const { state } = service.status();
-        if (lifecycle.isStopping() || state === 'stopping' || state === 'stopped' || state === 'exited') {
+        if (state === 'stopping' || state === 'stopped' || state === 'exited') {
           throw new OutlastError('CONFLICT', `cannot restart: the service is ${state}`, { details: { state } });
         }
         service.restart('api').catch((err: unknown) => logger.error({ err }, 'restart failed'));
+        return {};
       },
     },
     { bodyLimit: config.api.bodyLimit, logger },
@@ -248,10 +303,22 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await updater?.installIfMissing();
     // A stop signal during a long first install means: do not start at all.
     if (lifecycle.isStopping()) return await lifecycle.stopped;
+    quiesce = async () => {
+      lifecycle.off();
+      await service.stop('supervisor restart');
+      await api.close();
+      await clearSupervisorInfo(host, config.stateDir);
+    };
     trackChild(host, config.stateDir, service, logger);
+    const offReady = service.onEvent((event) => {
+      if (event.type !== 'ready') return;
+      offReady();
+      void writeMarker(host, config.stateDir, 'ready', { childPid: event.pid, restartId: host.env.OUTLAST_RESTART_ID ?? null });
+    });
     service.start();
     io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
-    const code = await Promise.race([service.done.then((exit) => exitCodeFor(exit)), lifecycle.stopped]);
+    const code = await Promise.race([service.done.then((exit) => exitCodeFor(exit)), lifecycle.stopped, restarted]);
+    await writeMarker(host, config.stateDir, 'exit', { code, restarting: restarting !== undefined });
     logger.info({ exitCode: code }, 'bye');
     return code;
   } finally {

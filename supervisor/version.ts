@@ -2,7 +2,8 @@
  * outlast's own version, read once from the package.json that ships with this
  * code (two levels up when running from dist/, one level up from source).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 function readVersion(): string {
   for (const relative of ['../package.json', '../../package.json']) {
@@ -18,3 +19,15 @@ function readVersion(): string {
 
 /** The running outlast's version. */
 export const VERSION: string = readVersion();
+
+/**
+ * scripts/ shipped with outlast: two levels up from source
+ * (supervisor/x), three from dist/ (dist/supervisor/x).
+ */
+export function scriptsDir(): string {
+  for (const relative of ['../scripts/', '../../scripts/']) {
+    const url = new URL(relative, import.meta.url);
+    if (existsSync(new URL('ctl.sh', url))) return fileURLToPath(url);
+  }
+  return fileURLToPath(new URL('../scripts/', import.meta.url));
+}

@@ -1,5 +1,6 @@
 // hello: the example service outlast supervises in its demo. It answers
-// GET / with its version and GET /health with 200, and drains on SIGTERM.
+// GET / with its version and GET /health with 200, drains on SIGTERM, and
+// tells outlast when it is ready.
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 
@@ -31,11 +32,56 @@ const server = createServer((req, res) => {
   res.end(JSON.stringify({ error: 'not found' }));
 });
 
-server.listen(port, host, () => {
-  console.log(`hello ${version} listening on http://${host}:${port} (pid ${process.pid})`);
-});
+// Which drain to use. This file ships in two shapes: in outlast's checkout
+// (the demo), and as a release tarball unpacked on its own, with no
+// node_modules (the demo's update feed). A static import of outlast would
+// break the second, so the helper is looked for, in order:
+// 1. `outlast/shutdown`, the package export, for a service that installed outlast;
+// 2. outlast's own source, but only inside outlast's checkout (checked by
+//    name, so nothing outside a release is ever loaded from a stray path),
+//    on a Node that strips types (>= 22.18);
+// 3. failing both, the inline drain below, which any Node 18+ runs.
+// Only "not there" falls through: a helper that is there but broken fails loudly.
+const MISSING = new Set(['ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_UNKNOWN_FILE_EXTENSION', 'ENOENT']);
 
-// Drain on SIGTERM: stop accepting, close idle keep-alive sockets at once,
+async function importIfThere(load) {
+  try {
+    return await load();
+  } catch (err) {
+    if (MISSING.has(err?.code)) return undefined;
+    throw err;
+  }
+}
+
+function inOutlastCheckout() {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).name === 'outlast';
+  } catch {
+    return false;
+  }
+}
+
+const helper =
+  (await importIfThere(() => import('outlast/shutdown'))) ??
+  (inOutlastCheckout() ? await importIfThere(() => import('../../supervisor/shutdown/index.ts')) : undefined);
+
+if (helper !== undefined) {
+  // Installed before listen, so every connection is tracked. 8 s of drain
+  // (and the helper's hard exit at 9 s) stay inside outlast's 10 s stop budget.
+  const shutdown = helper.gracefulShutdown(server, { drainMs: 8000 });
+  server.listen(port, host, () => {
+    console.log(`hello ${version} listening on http://${host}:${port} (pid ${process.pid}, drain: outlast/shutdown)`);
+    void shutdown.ready();
+  });
+} else {
+  server.listen(port, host, () => {
+    console.log(`hello ${version} listening on http://${host}:${port} (pid ${process.pid}, drain: inline)`);
+  });
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+// The inline drain: stop accepting, close idle keep-alive sockets at once,
 // let in-flight requests finish, and exit before the supervisor's budget.
 function shutdown(signal) {
   console.log(`hello: ${signal} received, draining`);
@@ -46,5 +92,3 @@ function shutdown(signal) {
     process.exit(0);
   }, 3000).unref();
 }
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);

@@ -22,8 +22,11 @@ export interface ApiController {
   serviceStatus(): ServiceStatus;
   /** Extra fields for `/status` (the running version, the last update). */
   statusExtras(): Promise<Record<string, unknown>>;
-  /** Starts a graceful restart; throws an OutlastError when it cannot. */
-  restart(target: 'service' | 'supervisor'): void;
+  /**
+   * Starts a graceful restart; throws an OutlastError when it cannot. `after`
+   * runs once the 202 has been sent (a supervisor restart closes this API).
+   */
+  restart(target: 'service' | 'supervisor'): Promise<{ strategy?: string; after?: () => void }>;
   updater: Updater | undefined;
   events: EventBus;
 }
@@ -99,8 +102,9 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
       const problem = parsed.error.issues[0];
       throw new OutlastError('BAD_REQUEST', `bad body: ${problem?.path.join('.') || 'body'}: ${problem?.message ?? 'invalid'}`);
     }
-    controller.restart(parsed.data.target);
-    return reply.status(202).send({ accepted: true, target: parsed.data.target });
+    const { strategy, after } = await controller.restart(parsed.data.target);
+    if (after !== undefined) reply.raw.once('finish', after);
+    return reply.status(202).send({ accepted: true, target: parsed.data.target, ...(strategy === undefined ? {} : { strategy }) });
   });
 
   registerUpdateRoutes(app, controller.updater);

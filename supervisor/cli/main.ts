@@ -7,16 +7,19 @@ import { toOutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 import { createNodeHost } from '../host/node-host.ts';
 import { VERSION } from '../version.ts';
-import { registerRestart, registerRun, registerStatus, registerUpdates } from './commands/index.ts';
+import { registerAudit, registerDoctor, registerInstall, registerRelease, registerRestart, registerRun, registerStatus, registerUpdates } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: Array<(program: Command, ctx: CliContext) => void> = [registerRun, registerStatus, registerRestart, registerUpdates];
+const COMMANDS: Array<(program: Command, ctx: CliContext) => void> = [registerRun, registerStatus, registerRestart, registerUpdates, registerRelease, registerDoctor, registerInstall, registerAudit];
 
 function buildProgram(ctx: CliContext): Command {
   const program = new Command('outlast')
     .description("A self-update supervisor whose restarts survive the platform's kill window.")
     .version(VERSION, '-v, --version')
+    // Program options only before the command: `release pack --version V`
+    // must reach the command, not print outlast's own version.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   for (const register of COMMANDS) register(program, ctx);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { busySchema, updatesSchema } from '../update/config.ts';
+import { selfRestartSchema } from '../restart/config.ts';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -90,6 +91,8 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   service: serviceSchema,
   api: apiSchema.prefault({}),
+  /** How the supervisor restarts itself: `auto` follows the platform (see `outlast doctor`). */
+  restart: selfRestartSchema.prefault({}),
   /** Self-updates; when set, the service runs in `<stateDir>/current`. */
   updates: updatesSchema.optional(),
 });

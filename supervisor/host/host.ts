@@ -19,6 +19,8 @@ export interface SpawnOptions {
   env: Record<string, string>;
   /** Start the child as the leader of a new process group (and session). */
   detached: boolean;
+  /** 'ignore' gives the child /dev/null for output (a helper that outlives us must not hold our pipes). */
+  stdio?: 'pipe' | 'ignore';
 }
 
 /** A running child, as the core sees it. */
@@ -49,6 +51,11 @@ export interface HostFs {
   rename(from: string, to: string): Promise<void>;
   /** Entry names of a directory; empty when it is missing. */
   readdir(path: string): Promise<string[]>;
+  /**
+   * Creates `path` (never replacing one) with `data` and fsyncs that one
+   * file: cheaper than writeFileAtomic where a torn file may be skipped.
+   */
+  writeDurable(path: string, data: string): Promise<void>;
   /** Appends to a file, creating it. */
   append(path: string, data: string): Promise<void>;
   /** Makes a directory's entries (renames, new links) durable. */
@@ -118,9 +125,16 @@ export interface Host {
   readonly pid: number;
   readonly ppid: number;
   readonly cwd: string;
+  /** How this process was started: the executable, its flags, and its arguments (argv[1] on). */
+  readonly invocation: { execPath: string; execArgv: readonly string[]; argv: readonly string[] };
   /** A uniform number in [0, 1): jitter and tokens take randomness from here. */
   random(): number;
   randomToken(bytes: number): string;
+  /**
+   * Replaces this process image, keeping the PID (process.execve, Node >=
+   * 22.15). Undefined where the runtime lacks it. `args` includes argv[0].
+   */
+  readonly execve: ((file: string, args: readonly string[], env: Record<string, string>) => never) | undefined;
   /** Ends this process. Only the CLI entry may call it. */
   exit(code: number): never;
 }

@@ -21,8 +21,8 @@ function spawnChild(file: string, args: readonly string[], options: SpawnOptions
     // A background process group that reads the terminal gets SIGTTIN; the
     // service has no use for our stdin anyway.
     stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
+    stdout: options.stdio ?? 'pipe',
+    stderr: options.stdio ?? 'pipe',
     buffer: false,
     reject: false,
     // We own the child's lifetime (graceful stop, group kill); execa's exit
@@ -123,6 +123,15 @@ const nodeFs: HostFs = {
       throw err;
     }
   },
+  async writeDurable(path, data) {
+    const handle = await open(path, 'wx', 0o644);
+    try {
+      await handle.writeFile(data, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
   append: (path, data) => appendFile(path, data),
   fsyncDir,
 };
@@ -208,6 +217,11 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void
   });
 }
 
+function bindExecve(): Host['execve'] {
+  const execve = process.execve?.bind(process);
+  return execve === undefined ? undefined : (file, args, env) => execve(file, args, env);
+}
+
 /**
  * Creates the Host bound to the real machine. `exit` is handed in by the CLI
  * entry, the one place allowed to end the process.
@@ -234,8 +248,10 @@ export function createNodeHost(exit: (code: number) => never): Host {
     pid: process.pid,
     ppid: process.ppid,
     cwd: process.cwd(),
+    invocation: { execPath: process.execPath, execArgv: [...process.execArgv], argv: process.argv.slice(1) },
     random: Math.random,
     randomToken: (bytes) => randomBytes(bytes).toString('base64url'),
+    execve: bindExecve(),
     exit,
   };
 }

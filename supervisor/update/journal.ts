@@ -39,6 +39,8 @@ export interface Operation {
   error?: { code: string; message: string };
   /** Set when the switch to `to` has happened (recovery must undo or finish it). */
   switched: boolean;
+  /** What `previous` pointed at before the switch, so an undo restores both links. */
+  previousBefore?: string | null;
 }
 
 const FINAL: ReadonlySet<OperationState> = new Set(['committed', 'rolled-back', 'failed']);

@@ -8,7 +8,7 @@ import type { Host } from '../host/host.ts';
 import type { Logger } from '../log/logger.ts';
 import { isFinal, type Journal, type Operation, type OperationPhase } from './journal.ts';
 import { recoverLock } from './lock.ts';
-import { hasRelease, linkedVersion, pointLink, removeRelease, removeStaging, removeTempLinks, type ReleasePaths } from './releases.ts';
+import { hasRelease, linkedVersion, pointLink, removeRelease, removeStaging, removeTempLinks, restoreLinks, type ReleasePaths } from './releases.ts';
 
 const ORDER: readonly OperationPhase[] = ['lock', 'busy-wait', 'fetch', 'install', 'preflight', 'stage', 'switch', 'restart', 'health-gate', 'rollback', 'commit', 'prune', 'done'];
 
@@ -39,7 +39,8 @@ async function resolveOperation(host: Host, paths: ReleasePaths, op: Operation):
     return { ...op, state: 'committed', phase: 'done' };
   }
   if (reached(op, 'switch')) {
-    await settleCurrent(host, paths, op.from);
+    if (op.from !== null && (await hasRelease(host, paths, op.from))) await restoreLinks(host, paths, op.from, op.previousBefore ?? null);
+    else await settleCurrent(host, paths, op.from);
     if (op.to !== op.from) await removeRelease(host, paths, op.to);
     return { ...op, state: 'rolled-back', phase: 'done', error: { code: 'INTERRUPTED', message: `${died}, before ${op.to} was proven healthy; back on ${op.from ?? 'no version'}` } };
   }

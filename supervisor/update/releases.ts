@@ -90,6 +90,16 @@ export async function switchCurrent(host: Host, paths: ReleasePaths, version: st
   return old;
 }
 
+/**
+ * Puts both links back as they were before a switch: `current` first (what
+ * serves matters most), then `previous`, or no `previous` when there was none.
+ */
+export async function restoreLinks(host: Host, paths: ReleasePaths, current: string, previous: string | null): Promise<void> {
+  await pointLink(host, paths, paths.current, current);
+  if (previous !== null && (await hasRelease(host, paths, previous))) await pointLink(host, paths, paths.previous, previous);
+  else await host.fs.rm(paths.previous);
+}
+
 /** Removes leftover temporary links from an interrupted switch. */
 export async function removeTempLinks(host: Host, paths: ReleasePaths): Promise<void> {
   for (const name of await host.fs.readdir(paths.stateDir)) {

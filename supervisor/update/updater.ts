@@ -23,7 +23,7 @@ import { watchGate } from './health-gate.ts';
 import { Journal, type Operation, type OperationPhase } from './journal.ts';
 import { acquireUpdateLock, type HeldLock, type LockHolder } from './lock.ts';
 import { recoverUpdates } from './recover.ts';
-import { linkedVersion, pruneReleases, releasePaths, switchCurrent, type ReleasePaths } from './releases.ts';
+import { linkedVersion, pruneReleases, releasePaths, restoreLinks, switchCurrent, type ReleasePaths } from './releases.ts';
 import { latestAllowed, selectVersion, type SelectionRequest } from './selection.ts';
 import { operationLogPath, stageRelease } from './stage.ts';
 import { findRelease, type ReleaseEntry, type UpdateSource } from './sources/source.ts';
@@ -155,6 +155,7 @@ export class Updater {
     } catch (err) {
       await this.#end(op, 'failed', toOutlastError(err));
       await lock.release();
+      this.#announce(op);
       throw err;
     }
     this.#background = this.#switchAndVerify(op, lock);
@@ -185,6 +186,7 @@ export class Updater {
         await this.#end(op, 'failed', toOutlastError(err));
       } finally {
         await lock.release();
+        this.#announce(op);
       }
     })();
     return { id, from: op.from, to: target };
@@ -220,6 +222,7 @@ export class Updater {
   async #switchAndVerify(op: Operation, lock: HeldLock): Promise<void> {
     const { host, stateDir, service, config, logger } = this.#deps;
     try {
+      op.previousBefore = (await linkedVersion(host, this.#paths.previous)) ?? null;
       await this.#enter(op, 'switch');
       await switchCurrent(host, this.#paths, op.to);
       this.#current = op.to;
@@ -232,16 +235,20 @@ export class Updater {
       if (result.ok) {
         await this.#enter(op, 'commit');
         await clearBad(host, stateDir, op.to);
-        await this.#end(op, 'committed');
+        // Pruning happens under the lock, before the commit is announced, so a
+        // client that sees "committed" can start the next operation at once.
         const pruned = await pruneReleases(host, this.#paths, config.keep);
         if (pruned.length > 0) logger.info({ pruned }, 'pruned old releases');
+        await this.#end(op, 'committed');
         return;
       }
       logger.error({ id: op.id, to: op.to, reason: result.reason }, 'the new version failed its health gate: rolling back');
       await this.#enter(op, 'rollback', 'rolling-back');
       await markBad(host, stateDir, op.to, result.reason);
       if (op.from !== null) {
-        await switchCurrent(host, this.#paths, op.from);
+        // Both links go back to where they were: `previous` must not point at
+        // the version just marked bad, or a later rollback would return to it.
+        await restoreLinks(host, this.#paths, op.from, op.previousBefore ?? null);
         this.#current = op.from;
         await service.restart(`rollback from ${op.to}`);
       }
@@ -251,6 +258,7 @@ export class Updater {
       await this.#end(op, 'failed', toOutlastError(err)).catch(() => undefined);
     } finally {
       await lock.release().catch((err: unknown) => logger.error({ err }, 'cannot release the update lock'));
+      this.#announce(op);
     }
   }
 
@@ -276,6 +284,7 @@ export class Updater {
       throw err;
     } finally {
       await lock.release();
+      this.#announce(op);
     }
   }
 
@@ -343,8 +352,12 @@ export class Updater {
     op.endedAt = new Date(this.#deps.host.clock.now()).toISOString();
     if (error !== undefined) op.error = { code: error.code, message: error.message };
     await this.#journal.write(op);
-    this.#deps.events.emit('update', { id: op.id, state, phase: 'done', from: op.from, to: op.to, error: op.error ?? null });
     this.#deps.logger.info({ id: op.id, state, from: op.from, to: op.to, error: op.error }, `update ${op.id} ${state}`);
+  }
+
+  /** Tells listeners an operation ended; called once its lock is released, so they may act on it at once. */
+  #announce(op: Operation): void {
+    this.#deps.events.emit('update', { id: op.id, state: op.state, phase: 'done', from: op.from, to: op.to, error: op.error ?? null });
   }
 
   /**

@@ -16,6 +16,8 @@ const CASES: Record<string, Array<[RuleId, Severity]>> = {
   'node-ws-good': [],
   'node-no-fallback': [['no-hard-exit-fallback', 'medium']],
   'node-timer-not-unrefd': [['timer-not-unrefd', 'medium']],
+  'node-outlast-helper-good': [],
+  'node-own-graceful-no-handler': [['no-sigterm-handler', 'high']],
   'node-sigint-only': [['no-sigterm-handler', 'high'], ['sigint-without-sigterm', 'low']],
   'express-good': [],
   'fastify-good': [],

@@ -132,7 +132,8 @@ describe('automatic rollback', () => {
       expect(op.state).toBe('rolled-back');
       expect((op.error as { message: string }).message).toMatch(/new version/);
       await waitFor(async () => (await serviceVersion(port)) === '1.0.0', 'old version serving again');
-      expect(store(cli.stateDir).current).toBe('releases/1.0.0');
+      // Both links as before the update: a later rollback must not return to the bad version.
+      expect(store(cli.stateDir)).toMatchObject({ current: 'releases/1.0.0', previous: null });
       const bad = JSON.parse(readFileSync(join(cli.stateDir, 'bad-versions.json'), 'utf8')) as Record<string, string>;
       expect(Object.keys(bad)).toEqual(['2.0.0']);
       // Automatic selection now skips it; naming it needs force.

@@ -1,11 +1,11 @@
 // Live detection: real processes in real namespaces, no mocks. Each test runs
 // test/fixtures/platform/print-platform.ts, which prints readPlatform().
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { Platform } from '../../platform/index.ts';
+import { readPlatformOf, type Platform } from '../../platform/index.ts';
 
 const SCRIPT = fileURLToPath(new URL('../fixtures/platform/print-platform.ts', import.meta.url));
 // The repo's Node, which runs .ts files, even when vitest was started by an older system node.
@@ -57,5 +57,18 @@ describe('readPlatform, live', () => {
     const platform = await platformOf(NODE, [SCRIPT]);
     const { stdout } = await execa(NODE, ['-p', "`${process.version} ${typeof process.execve === 'function'}`"]);
     expect(`${platform.node} ${platform.execve}`).toBe(stdout);
+  });
+
+  it("reads another process's platform from /proc: its env and cgroup, not ours", async () => {
+    const termuxEnv = { PREFIX: '/data/data/com.termux/files/usr', TERMUX_VERSION: '0.118.1', ANDROID_ROOT: '/system', ANDROID_DATA: '/data' };
+    const child = spawn('sleep', ['30'], { env: { ...process.env, ...termuxEnv }, stdio: 'ignore' });
+    try {
+      const platform = readPlatformOf(child.pid!);
+      expect(platform.kind).toBe('termux');
+      expect(platform.termux).toMatchObject({ termuxVersion: '0.118.1' });
+      expect(platform.evidence).toContain('termux: TERMUX_VERSION=0.118.1');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -124,6 +124,10 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         const names = [...host.files.keys(), ...host.links.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0]!);
         return [...new Set(names)];
       },
+      async writeDurable(path, data) {
+        if (host.files.has(path)) throw Object.assign(new Error(`EEXIST: ${path}`), { code: 'EEXIST' });
+        host.files.set(path, { data, mode: 0o644 });
+      },
       async append(path, data) {
         const file = host.files.get(path);
         host.files.set(path, { data: (file?.data ?? '') + data, mode: file?.mode ?? 0o644 });
@@ -165,8 +169,10 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     pid: 42,
     ppid: 1,
     cwd: '/srv',
+    invocation: { execPath: '/usr/bin/node', execArgv: [], argv: ['/opt/outlast/bin/outlast.js', 'run'] },
     random: () => 0.5,
     randomToken: (bytes) => 't'.repeat(bytes),
+    execve: undefined,
     exit(code): never {
       throw new Error(`exit(${code}) called in a unit test`);
     },

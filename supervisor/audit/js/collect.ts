@@ -61,6 +61,8 @@ export interface JsFileFacts {
 const LISTENER_METHODS = new Set(['on', 'once', 'addListener', 'prependListener', 'prependOnceListener']);
 const CONNECTION_TRACKERS = new Set(['stoppable', 'createHttpTerminator', 'enableDestroy', 'createTerminus']);
 const MANAGED_HANDLERS = new Set(['closeWithGrace', 'createTerminus']);
+/** outlast's own helper; its name is only trusted in a file that names the module. */
+const OUTLAST_SHUTDOWN = 'outlast/shutdown';
 
 /** The name a declaration, property or assignment gives its value. */
 function boundName(node: Node): { name: string; value: Node } | undefined {
@@ -98,12 +100,23 @@ interface SignalContext {
   constants: ReadonlyMap<string, Node>;
   /** Local names of the process object: `process` and imports of node:process. */
   processNames: ReadonlySet<string>;
+  /** The file imports or requires outlast/shutdown (statically or with import()). */
+  usesOutlastShutdown: boolean;
 }
 
 function signalContext(ast: File, imports: ImportMap): SignalContext {
   const processNames = new Set(['process', 'globalThis.process']);
   for (const [name, module] of imports) if (module === 'process') processNames.add(name);
-  return { constants: collectConstants(ast), processNames };
+  let usesOutlastShutdown = false;
+  visit(ast.program, (node) => {
+    if (stringValue(node) === OUTLAST_SHUTDOWN) usesOutlastShutdown = true;
+  });
+  return { constants: collectConstants(ast), processNames, usesOutlastShutdown };
+}
+
+/** `gracefulShutdown(server)` (or `helper.gracefulShutdown(server)`) of outlast/shutdown. */
+function isOutlastShutdown(node: Node, context: SignalContext): boolean {
+  return context.usesOutlastShutdown && node.type === 'CallExpression' && nameOf(node.callee) === 'gracefulShutdown';
 }
 
 function isSignalRegistration(receiver: Node, method: string, context: SignalContext): boolean {
@@ -128,6 +141,9 @@ function signalSite(file: string, node: Node, ancestors: readonly Node[], contex
     const handler = node.arguments.findLast((arg) => isFunction(unwrap(arg)));
     return { file, line, signals: ['SIGTERM', 'SIGINT'], handler, managed: true, guessed: false };
   }
+  // outlast/shutdown drains, ends every connection and arms its own
+  // unref'd hard exit.
+  if (isOutlastShutdown(node, context)) return { file, line, signals: ['SIGTERM', 'SIGINT'], handler: undefined, managed: true, guessed: false };
   return undefined;
 }
 
@@ -160,6 +176,7 @@ export function collectFacts(file: string, ast: File): JsFileFacts {
     const timer = releasedTimer(node);
     if (timer !== undefined) facts.releasedTimers.push(timer);
     if (node.type === 'CallExpression' && node.callee.type === 'Identifier' && CONNECTION_TRACKERS.has(node.callee.name)) facts.tracksConnections = true;
+    if (isOutlastShutdown(node, context)) facts.tracksConnections = true;
     const site = signalSite(file, node, ancestors, context);
     if (site !== undefined) facts.signals.push(site);
   });

@@ -1,0 +1,74 @@
+/** `outlast doctor`: the platform, the restart strategy and why, and what would kill the service. */
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { readPlatform, readPlatformOf } from '../../../platform/read-platform.ts';
+import { execaRunner } from '../../../platform/systemctl-runner.ts';
+import { loadConfig, parseConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import { diagnose } from '../../doctor/diagnose.ts';
+import { formatDoctor } from '../../doctor/format.ts';
+import { gatherDoctorInput } from '../../doctor/gather.ts';
+import type { Host } from '../../host/host.ts';
+import { outlastEntry } from '../../install/paths.ts';
+import { output, type CliContext } from '../context.ts';
+
+interface DoctorFlags {
+  json?: boolean;
+  config?: string;
+  stateDir?: string;
+  unit?: string;
+  user?: boolean;
+}
+
+/**
+ * The config to check: the file's, or the defaults when there is none. A
+ * default state dir is relative to where `outlast run` started: here, or, for
+ * an installed unit, the config's own dir; both are returned.
+ */
+async function doctorConfig(host: Host, flags: DoctorFlags): Promise<{ config: Config; otherStateDirs: string[] }> {
+  if (flags.config !== undefined) {
+    const config = await loadConfig(host.fs, host.cwd, { config: flags.config, stateDir: flags.stateDir });
+    if (flags.stateDir !== undefined) return { config, otherStateDirs: [] };
+    const path = resolve(host.cwd, flags.config);
+    const installed = await loadConfig(host.fs, dirname(path), { config: path });
+    return { config, otherStateDirs: [installed.stateDir] };
+  }
+  // Without a file, doctor checks the defaults; this command is never run.
+  const defaults = { service: { command: ['-'] }, ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }) };
+  return { config: parseConfig(defaults, host.cwd, 'defaults'), otherStateDirs: [] };
+}
+
+/** Registers `outlast doctor`. */
+export function registerDoctor(program: Command, ctx: CliContext): void {
+  program
+    .command('doctor')
+    .description('explain the platform and the restart strategy, and warn about what would kill the service')
+    .option('--json', 'print the report as JSON')
+    .option('-c, --config <file>', 'JSON config file (for the stop budget, the state dir and restart.strategy)')
+    .option('--state-dir <dir>', 'state dir of the supervisor to look at (default ./.outlast)')
+    .option('--unit <name>', 'the systemd unit to check, when the supervisor does not run in it right now')
+    .option('--user', 'the unit is a user unit (systemctl --user)')
+    .action(async (flags: DoctorFlags) => {
+      const { config, otherStateDirs } = await doctorConfig(ctx.host, flags);
+      const input = await gatherDoctorInput(
+        {
+          host: ctx.host,
+          systemctl: execaRunner('systemctl'),
+          journalctl: execaRunner('journalctl'),
+          platformOf: (pid) => (pid === undefined ? readPlatform() : readPlatformOf(pid)),
+          selfEntry: outlastEntry(),
+        },
+        {
+          stateDir: config.stateDir,
+          otherStateDirs,
+          stopBudgetMs: config.service.stopTimeoutMs,
+          requested: config.restart.strategy,
+          force: config.restart.force,
+          ...(flags.unit === undefined ? {} : { unit: flags.unit }),
+          ...(flags.user === undefined ? {} : { user: flags.user }),
+        },
+      );
+      const report = diagnose(input);
+      output(ctx, flags.json, report, formatDoctor(report));
+    });
+}

@@ -1,0 +1,68 @@
+/** `outlast install systemd|termux|docker`: the platform's native files, to stdout or to --output. */
+import { dirname, join, resolve } from 'node:path';
+import { Argument, type Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { OutlastError } from '../../errors.ts';
+import { generateDocker } from '../../install/docker.ts';
+import { installInput, type Generated, type InstallInput } from '../../install/input.ts';
+import { outlastEntry } from '../../install/paths.ts';
+import { generateSystemdUnit } from '../../install/systemd-unit.ts';
+import { generateTermux } from '../../install/termux.ts';
+import { VERSION } from '../../version.ts';
+import type { CliContext } from '../context.ts';
+
+const GENERATORS: Record<string, (input: InstallInput) => Generated> = {
+  systemd: generateSystemdUnit,
+  termux: (input) => generateTermux(input),
+  docker: generateDocker,
+};
+
+interface InstallFlags {
+  config?: string;
+  output?: string;
+  user?: boolean;
+}
+
+/** Registers `outlast install`. */
+export function registerInstall(program: Command, ctx: CliContext): void {
+  program
+    .command('install')
+    .description("generate the platform's native files (a systemd unit, a Termux service and boot script, Docker snippets)")
+    .addArgument(new Argument('<platform>', 'where outlast will run').choices(Object.keys(GENERATORS)))
+    .option('-c, --config <file>', 'the JSON config the installed outlast runs with (required)')
+    .option('--user', 'systemd: a user unit (systemctl --user) rather than a system one')
+    .option('-o, --output <dir>', 'write the files into this dir instead of printing them')
+    .action(async (platform: string, flags: InstallFlags) => {
+      if (flags.config === undefined) {
+        throw new OutlastError('BAD_REQUEST', `outlast install ${platform} needs --config FILE: the installed outlast runs \`outlast run --config FILE\``);
+      }
+      const { host } = ctx;
+      const configPath = resolve(host.cwd, flags.config);
+      // The installed outlast runs in the config's dir (WorkingDirectory=, `cd` in the run script),
+      // so a default state dir must resolve there, not in the installing shell's cwd.
+      const config = await loadConfig(host.fs, dirname(configPath), { config: configPath });
+      const input = installInput(config, {
+        // The installing process's own node: a unit has no nvm or PATH lookup, so it needs an absolute path.
+        node: process.execPath,
+        entry: outlastEntry(),
+        configPath,
+        path: host.env.PATH,
+        user: flags.user === true,
+        version: VERSION,
+      });
+      const generated = GENERATORS[platform]!(input);
+      if (flags.output === undefined) {
+        for (const file of generated.files) ctx.print(`# ==> ${file.path} <==\n${file.content}\n`);
+        ctx.printError(generated.notes.map((note) => `outlast: ${note}\n`).join(''));
+        return;
+      }
+      const dir = resolve(host.cwd, flags.output);
+      for (const file of generated.files) {
+        const path = join(dir, file.path);
+        await host.fs.mkdir(dirname(path));
+        await host.fs.writeFileAtomic(path, file.content, file.mode);
+        ctx.print(`wrote ${path}\n`);
+      }
+      ctx.print(generated.notes.map((note) => `  ${note}\n`).join(''));
+    });
+}

@@ -1,0 +1,161 @@
+/**
+ * Publisher tooling: `outlast keygen` makes the ed25519 key pair that signs
+ * releases, `outlast release pack` turns a project folder into a tarball and
+ * a (signed) manifest entry of a feed that the dir and http sources read.
+ */
+import { createPrivateKey } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { OutlastError } from '../../errors.ts';
+import type { Host } from '../../host/host.ts';
+import { packRelease, type PackResult } from '../../update/pack.ts';
+import { generateKeyPair } from '../../update/signing.ts';
+import { output, type CliContext } from '../context.ts';
+
+interface KeygenFlags {
+  out: string;
+  name: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+interface PackFlags {
+  version: string;
+  key?: string;
+  feed?: string;
+  out?: string;
+  name?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** A key pair's base name: a plain file name, so `--name ../x` cannot write elsewhere. */
+const KEY_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** Wraps a file-system failure into an error that names the path and what was being done. */
+function fsFailure(err: unknown, what: string): OutlastError {
+  return new OutlastError('BAD_REQUEST', `${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * Writes the key pair, private key first and 0600 from the moment it exists
+ * (writeFileAtomic creates the temp file with the mode). An existing key is
+ * only replaced with `force`: a lost private key orphans every supervisor
+ * configured with its public half.
+ */
+async function keygen(host: Host, flags: KeygenFlags): Promise<{ privateKey: string; publicKey: string; publicKeyBase64: string }> {
+  if (!KEY_NAME.test(flags.name)) {
+    throw new OutlastError('BAD_REQUEST', `--name "${flags.name}" must be a plain file name (letters, digits, ".", "_", "-"), not a path`);
+  }
+  const dir = resolve(host.cwd, flags.out);
+  const privateKey = join(dir, `${flags.name}.key`);
+  const publicKey = join(dir, `${flags.name}.pub`);
+  if (flags.force !== true) {
+    for (const path of [privateKey, publicKey]) {
+      if (await host.fs.exists(path)) {
+        throw new OutlastError('CONFLICT', `${path} already exists; use --force to replace it (releases signed with the old key will no longer verify against the new public key)`, {
+          details: { path },
+        });
+      }
+    }
+  }
+  const keys = generateKeyPair();
+  await host.fs.mkdir(dir, 0o700).catch((err: unknown) => {
+    throw fsFailure(err, `cannot create --out ${dir}`);
+  });
+  await host.fs.writeFileAtomic(privateKey, keys.privateKeyPem, 0o600).catch((err: unknown) => {
+    throw fsFailure(err, `cannot write ${privateKey}`);
+  });
+  await host.fs.writeFileAtomic(publicKey, keys.publicKeyPem, 0o644).catch((err: unknown) => {
+    throw fsFailure(err, `cannot write ${publicKey}`);
+  });
+  return { privateKey, publicKey, publicKeyBase64: keys.publicKeyBase64 };
+}
+
+/**
+ * Checks `--key` before anything is packed, with messages about the flag:
+ * the usual mistakes are a wrong path and the `.pub` half of the pair.
+ */
+async function checkSigningKey(host: Host, path: string): Promise<void> {
+  let pem: string;
+  try {
+    pem = await host.fs.readFile(path);
+  } catch (err) {
+    throw fsFailure(err, `cannot read --key ${path}`);
+  }
+  let type: string | undefined;
+  try {
+    type = createPrivateKey(pem).asymmetricKeyType;
+  } catch (err) {
+    const hint = pem.includes('PUBLIC KEY') ? ': it is a public key; sign with the .key file that outlast keygen wrote next to it' : '';
+    throw new OutlastError('BAD_REQUEST', `--key ${path} is not a PEM private key${hint}`, { cause: err });
+  }
+  if (type !== 'ed25519') throw new OutlastError('BAD_REQUEST', `--key ${path} is a ${type ?? 'unknown'} key; release keys are ed25519 (make one with outlast keygen)`);
+}
+
+function formatPack(result: PackResult, keyPath: string | undefined): string {
+  const { entry } = result;
+  const lines = [
+    `packed ${entry.version}`,
+    `  tarball   ${result.tarball}`,
+    `  size      ${entry.size} bytes (${(entry.size / 1048576).toFixed(2)} MiB)`,
+    `  sha256    ${entry.sha256}`,
+    `  signed    ${keyPath === undefined ? 'no (supervisors configured with a publicKey will refuse it)' : `yes, with ${keyPath}`}`,
+    result.manifest === undefined ? '  manifest  none (give --feed to add the entry to a feed)' : `  manifest  ${result.manifest} (entry "${entry.url}")`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Registers `outlast keygen` and `outlast release pack`. */
+export function registerRelease(program: Command, ctx: CliContext): void {
+  program
+    .command('keygen')
+    .description('write an ed25519 key pair for signing releases, and print the public key for the config')
+    .option('--out <dir>', 'where the key files go', '.')
+    .option('--name <name>', 'base name of the files: NAME.key (private) and NAME.pub (public)', 'outlast-release')
+    .option('--force', 'replace an existing key pair')
+    .option('--json', 'print {privateKey, publicKey, publicKeyBase64} as JSON')
+    .action(async (flags: KeygenFlags) => {
+      const result = await keygen(ctx.host, flags);
+      const text = [
+        `wrote ${result.privateKey} (private, mode 0600: keep it secret; sign with: outlast release pack DIR --version V --key ${result.privateKey})`,
+        `wrote ${result.publicKey}`,
+        'public key for the config, as updates.source.publicKey:',
+        result.publicKeyBase64,
+        '',
+      ].join('\n');
+      output(ctx, flags.json, result, text);
+    });
+
+  const release = program.command('release').description('publisher tooling for update feeds');
+  release
+    .command('pack')
+    .description("pack a project folder into a release tarball and add it, signed with --key, to a feed's manifest.json")
+    .argument('<dir>', 'the project folder (.git, node_modules and .outlast are left out)')
+    .requiredOption('--version <version>', 'the semver version of the release, such as 1.2.3')
+    .option('--key <file>', 'PEM ed25519 private key to sign the manifest entry with (from outlast keygen)')
+    .option('--feed <dir>', 'feed folder whose manifest.json gets the entry (created when missing)')
+    .option('--out <dir>', 'where the tarball goes (default: the feed)')
+    .option('--name <name>', "the tarball's base name (default: package.json's name, else the folder's)")
+    .option('--force', 'replace a version already in the feed, or a tarball already there')
+    .option('--json', 'print {tarball, manifest, entry, signed} as JSON')
+    .action(async (dir: string, flags: PackFlags) => {
+      const { host } = ctx;
+      if (flags.feed === undefined && flags.out === undefined) {
+        throw new OutlastError('BAD_REQUEST', 'outlast release pack needs --feed FEED (tarball plus manifest entry) or --out DIR (tarball only)');
+      }
+      const keyPath = flags.key === undefined ? undefined : resolve(host.cwd, flags.key);
+      if (keyPath !== undefined) await checkSigningKey(host, keyPath);
+      const at = (path: string | undefined): string | undefined => (path === undefined ? undefined : resolve(host.cwd, path));
+      const result = await packRelease({
+        dir: resolve(host.cwd, dir),
+        version: flags.version,
+        keyPath,
+        feed: at(flags.feed),
+        out: at(flags.out),
+        name: flags.name,
+        force: flags.force === true,
+      });
+      output(ctx, flags.json, { ...result, signed: keyPath !== undefined }, formatPack(result, keyPath));
+    });
+}

@@ -1,0 +1,214 @@
+// The installers' generated text: values aligned with the config (the stop
+// budget + 30 s everywhere), quoting that survives odd paths, scripts that
+// sh can parse, and a Docker healthcheck that really probes /health.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../supervisor/config/load.ts';
+import { main } from '../../supervisor/cli/main.ts';
+import { createNodeHost } from '../../supervisor/host/node-host.ts';
+import { generateDocker } from '../../supervisor/install/docker.ts';
+import { installInput, type InstallInput } from '../../supervisor/install/input.ts';
+import { execArg, generateSystemdUnit } from '../../supervisor/install/systemd-unit.ts';
+import { generateTermux } from '../../supervisor/install/termux.ts';
+import { freePort } from '../support/net.ts';
+
+const FACTS = { node: '/usr/bin/node', entry: '/opt/outlast/bin/outlast.js', configPath: '/srv/app/outlast.json', path: '/usr/local/bin:/usr/bin:/bin', user: false, version: '1.2.3' };
+
+function input(config: Record<string, unknown> = {}, facts: Partial<typeof FACTS> = {}): InstallInput {
+  const merged = { ...FACTS, ...facts };
+  return installInput(parseConfig({ name: 'app', service: { command: ['node', 'server.js'] }, ...config }, '/srv/app', 'test'), merged);
+}
+
+/** `Key=Value` lines of a unit (comments and sections left out); repeated keys keep the last value. */
+function keys(unit: string): Record<string, string> {
+  return Object.fromEntries(
+    unit
+      .split('\n')
+      .filter((line) => /^[A-Za-z]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('outlast install systemd', () => {
+  it('generates a notify unit with the absolute node, the entry and the config, and aligned kill settings', () => {
+    const { files } = generateSystemdUnit(input());
+    expect(files.map((f) => [f.path, f.mode])).toEqual([['app.service', 0o644]]);
+    expect(keys(files[0]!.content)).toEqual({
+      Description: 'app, supervised by outlast',
+      Wants: 'network-online.target',
+      After: 'network-online.target',
+      Type: 'notify',
+      NotifyAccess: 'all',
+      ExecStart: '/usr/bin/node /opt/outlast/bin/outlast.js run --config /srv/app/outlast.json',
+      WorkingDirectory: '/srv/app',
+      Environment: '"PATH=/usr/local/bin:/usr/bin:/bin"',
+      Restart: 'always',
+      RestartSec: '1',
+      RestartForceExitStatus: '75',
+      SuccessExitStatus: '75',
+      KillMode: 'mixed',
+      TimeoutStopSec: '40s',
+      TimeoutStartSec: '60s',
+      WantedBy: 'multi-user.target',
+    });
+  });
+
+  it.each([
+    [10_000, '40s'],
+    [45_000, '75s'],
+    [15_500, '46s'],
+    [0, '30s'],
+  ])('sets TimeoutStopSec to a %i ms budget + 30 s: %s', (stopTimeoutMs, expected) => {
+    const { files } = generateSystemdUnit(input({ service: { command: ['x'], stopTimeoutMs } }));
+    expect(keys(files[0]!.content).TimeoutStopSec).toBe(expected);
+  });
+
+  it('makes a user unit wanted by default.target, without system-only ordering', () => {
+    const generated = generateSystemdUnit(input({}, { user: true }));
+    const unit = keys(generated.files[0]!.content);
+    expect(unit.WantedBy).toBe('default.target');
+    expect(unit.After).toBeUndefined();
+    expect(generated.notes.join('\n')).toContain('systemctl --user daemon-reload && systemctl --user enable --now app.service');
+    expect(generated.notes.join('\n')).toContain('loginctl enable-linger');
+  });
+
+  it('gives a first install time to finish before TimeoutStartSec', () => {
+    const updates = { source: { type: 'dir', path: '/srv/releases' }, installTimeoutMs: 120_000 };
+    expect(keys(generateSystemdUnit(input({ updates })).files[0]!.content).TimeoutStartSec).toBe('180s');
+  });
+
+  it('quotes arguments with spaces, and escapes specifiers and variables', () => {
+    expect(execArg('/srv/my app/outlast.json')).toBe('"/srv/my app/outlast.json"');
+    expect(execArg('/srv/100%/x')).toBe('/srv/100%%/x');
+    expect(execArg('/srv/$HOME')).toBe('/srv/$$HOME');
+    expect(execArg('say "hi"')).toBe('"say \\"hi\\""');
+    const unit = keys(generateSystemdUnit(input({}, { configPath: '/srv/my app/outlast.json', path: '/a b:/c%d' })).files[0]!.content);
+    expect(unit.ExecStart).toBe('/usr/bin/node /opt/outlast/bin/outlast.js run --config "/srv/my app/outlast.json"');
+    expect(unit.WorkingDirectory).toBe('/srv/my app');
+    expect(unit.Environment).toBe('"PATH=/a b:/c%%d"');
+  });
+});
+
+describe('outlast install termux', () => {
+  it('writes a runit run script that execs outlast in the foreground, and an svlogd logger', () => {
+    const { files } = generateTermux(input({}, { node: '/data/data/com.termux/files/usr/bin/node' }));
+    expect(files.map((f) => [f.path, f.mode])).toEqual([
+      ['service/app/run', 0o755],
+      ['service/app/log/run', 0o755],
+      ['boot/start-app', 0o755],
+    ]);
+    const run = files[0]!.content.split('\n');
+    expect(run[0]).toBe('#!/data/data/com.termux/files/usr/bin/sh');
+    expect(run).toContain('exec 2>&1');
+    expect(run).toContain('cd /srv/app || exit 1');
+    expect(run).toContain('exec /data/data/com.termux/files/usr/bin/node /opt/outlast/bin/outlast.js run --config /srv/app/outlast.json');
+    expect(files[1]!.content).toContain('exec svlogd -tt /data/data/com.termux/files/usr/var/log/sv/app\n');
+  });
+
+  it('writes a Termux:Boot script: wake lock, runsvdir, sv up, and the watchdog detached', () => {
+    const boot = generateTermux(input({ api: { port: 7171 }, stateDir: '/srv/app/state' })).files[2]!.content.split('\n');
+    expect(boot.filter((l) => !l.startsWith('#'))).toEqual([
+      'termux-wake-lock',
+      '. /data/data/com.termux/files/usr/etc/profile.d/start-services.sh',
+      'sv up app',
+      'mkdir -p /srv/app/state',
+      'OUTLAST_HEALTH_URL=http://127.0.0.1:7171/health OUTLAST_STATE_DIR=/srv/app/state OUTLAST_CONFIG=/srv/app/outlast.json \\',
+      '  setsid /opt/outlast/scripts/watchdog-loop.sh </dev/null >>/srv/app/state/watchdog.log 2>&1 &',
+      '',
+    ]);
+  });
+
+  it('quotes for sh, and every script parses (sh -n)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outlast-termux-'));
+    dirs.push(dir);
+    const generated = generateTermux(input({ stateDir: "/srv/it's here" }, { configPath: '/srv/my app/outlast.json' }));
+    expect(generated.files[0]!.content).toContain("cd '/srv/my app' || exit 1");
+    expect(generated.files[2]!.content).toContain("OUTLAST_STATE_DIR='/srv/it'\\''s here'");
+    for (const [i, file] of generated.files.entries()) {
+      const path = join(dir, `script-${i}`);
+      writeFileSync(path, file.content);
+      const check = spawnSync('sh', ['-n', path], { encoding: 'utf8' });
+      expect(check.status, `${file.path}: ${check.stderr}`).toBe(0);
+    }
+    expect(generated.notes.join('\n')).toContain('sv -w 40 force-stop app');
+  });
+});
+
+describe('outlast install docker', () => {
+  it('writes exec-form CMD behind tini, STOPSIGNAL, and a compose stop grace of budget + 30 s', () => {
+    const { files } = generateDocker(input({ service: { command: ['x'], stopTimeoutMs: 20_000 } }));
+    const dockerfile = files[0]!.content.split('\n');
+    expect(dockerfile).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
+    expect(dockerfile).toContain('CMD ["node", "node_modules/outlast/bin/outlast.js", "run", "--config", "outlast.json"]');
+    expect(dockerfile).toContain('STOPSIGNAL SIGTERM');
+    expect(dockerfile).toContain('HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \\');
+    expect(files[1]!.content).toContain('    stop_grace_period: 50s\n');
+    expect(files[1]!.content).toContain('    restart: unless-stopped\n');
+  });
+
+  it('leaves HEALTHCHECK out when the API port is picked at start', () => {
+    const dockerfile = generateDocker(input({ api: { port: 0 } })).files[0]!.content;
+    expect(dockerfile).not.toMatch(/^HEALTHCHECK/m);
+    expect(dockerfile).toContain('# No HEALTHCHECK: api.port is 0');
+  });
+
+  it("has a HEALTHCHECK command that passes on outlast's 200 and fails on 503", async () => {
+    const port = await freePort();
+    let status = 200;
+    const server = createServer((req, res) => res.writeHead(req.url === '/health' ? status : 404).end());
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const dockerfile = generateDocker(input({ api: { port } })).files[0]!.content.split('\n');
+      const line = dockerfile[dockerfile.findIndex((l) => l.startsWith('HEALTHCHECK')) + 1]!;
+      const [node, ...args] = JSON.parse(line.trim().replace(/^CMD /, '')) as string[];
+      expect(node).toBe('node');
+      expect(await exitCode(process.execPath, args)).toBe(0);
+      status = 503;
+      expect(await exitCode(process.execPath, args)).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+/** Runs a command (without blocking the test's own server) and resolves with its exit code. */
+function exitCode(file: string, args: string[]): Promise<number | null> {
+  return new Promise((resolve) => spawn(file, args, { stdio: 'ignore' }).once('exit', (code) => resolve(code)));
+}
+
+describe('outlast install (CLI)', () => {
+  const host = createNodeHost(() => {
+    throw new Error('exit in a test');
+  });
+
+  it('needs --config', async () => {
+    let err = '';
+    const code = await main(host, ['install', 'systemd'], () => undefined, (t) => (err += t));
+    expect(code).toBe(64);
+    expect(err).toContain('outlast install systemd needs --config FILE');
+  });
+
+  it('writes the files into --output with their modes, and resolves the default state dir next to the config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outlast-install-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'outlast.json'), JSON.stringify({ name: 'svc', service: { command: ['node', 'server.js'] }, api: { port: 7272 } }));
+    let out = '';
+    const code = await main(host, ['install', 'termux', '--config', join(dir, 'outlast.json'), '--output', join(dir, 'out')], (t) => (out += t), () => undefined);
+    expect(code).toBe(0);
+    expect(out).toContain(`wrote ${join(dir, 'out', 'service', 'svc', 'run')}`);
+    expect(statSync(join(dir, 'out', 'boot', 'start-svc')).mode & 0o777).toBe(0o755);
+    const boot = readFileSync(join(dir, 'out', 'boot', 'start-svc'), 'utf8');
+    // The installed outlast runs in the config's dir, so that is where its default state dir is.
+    expect(boot).toContain(`OUTLAST_STATE_DIR=${join(dir, '.outlast')}`);
+    expect(boot).toContain('sv up svc\n');
+  });
+});
