@@ -5,3 +5,4 @@ export { registerRelease } from './release.ts';
 export { registerRun } from './run.ts';
 export { registerRestart, registerStatus } from './status.ts';
 export { registerUpdates } from './updates.ts';
+export { registerWhy } from './why.ts';

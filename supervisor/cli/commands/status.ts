@@ -25,12 +25,15 @@ export function registerStatus(program: Command, ctx: CliContext): void {
 export function registerRestart(program: Command, ctx: CliContext): void {
   program
     .command('restart')
-    .description('gracefully restart the service')
+    .description('gracefully restart the service (or, with --self, the supervisor)')
+    .option('--self', 'restart the supervisor itself with the strategy `outlast doctor` shows')
     .addOption(stateDirOption())
     .option('--json', 'print the API answer as JSON')
-    .action(async (flags: { stateDir: string; json?: boolean }) => {
+    .action(async (flags: { self?: boolean; stateDir: string; json?: boolean }) => {
       const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
-      const answer = await client.call<{ accepted: boolean }>('POST', '/restart', { target: 'service' });
-      output(ctx, flags.json, answer, 'restart requested: the service is being restarted gracefully\n');
+      const target = flags.self === true ? 'supervisor' : 'service';
+      const answer = await client.call<{ accepted: boolean; strategy?: string }>('POST', '/restart', { target });
+      const text = target === 'supervisor' ? `supervisor restart requested (strategy ${answer.strategy ?? 'unknown'}); see: outlast why\n` : 'restart requested: the service is being restarted gracefully\n';
+      output(ctx, flags.json, answer, text);
     });
 }
