@@ -489,7 +489,7 @@ cmd_stop() {
 	now_cs
 	_t0=$NOW_CS
 	_deadline=$((NOW_CS + STOP_TIMEOUT * 100))
-	if ! kill -TERM "$_pid" 2>/dev/null; then
+	if ! kill -s TERM "$_pid" 2>/dev/null; then
 		# Failing because it just exited is fine: the loop sees it gone.
 		! is_ours "$_pid" "$RUN_START" || fail "cannot signal pid $_pid"
 	fi
@@ -510,9 +510,11 @@ cmd_stop() {
 	# loop above would have seen in all but a 0.1 s window.
 	if [ "$P_PGID" = "$_pid" ]; then
 		# It leads its own group (setsid): take its helpers with it.
-		kill -KILL -"$_pid" 2>/dev/null || kill -KILL "$_pid" 2>/dev/null
+		# POSIX wants `--` before a negative pid; busybox rejects it.
+		kill -s KILL -- "-$_pid" 2>/dev/null || kill -s KILL "-$_pid" 2>/dev/null ||
+			kill -s KILL "$_pid" 2>/dev/null
 	else
-		kill -KILL "$_pid" 2>/dev/null
+		kill -s KILL "$_pid" 2>/dev/null
 	fi
 	_deadline=$((NOW_CS + 500))
 	while is_ours "$_pid" "$RUN_START"; do

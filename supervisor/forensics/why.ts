@@ -33,6 +33,12 @@ export interface Verdict {
 
 const ms = (from: Marker, to: Marker): number => Math.round(to.atMs - from.atMs);
 
+/** A marker field as text (fields are whatever the writer put there). */
+export function field(value: unknown, fallback = ''): string {
+  if (value === undefined || value === null) return fallback;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 function ending(markers: Marker[], run: Marker): Marker | undefined {
   return markers.find((m) => m.pid === run.pid && m.atMs >= run.atMs && (m.kind === 'exit' || m.kind === 'signal' || m.kind === 'planned-stop'));
 }
@@ -41,7 +47,7 @@ function ending(markers: Marker[], run: Marker): Marker | undefined {
 function fate(markers: Marker[], start: Marker, alive: (pid: number) => boolean): Verdict | undefined {
   const end = ending(markers, start);
   if (end !== undefined) {
-    const how = end.kind === 'signal' ? `received ${String(end.signal)}` : end.kind === 'planned-stop' ? 'stopped as planned' : `exited (code ${String(end.code ?? 0)})`;
+    const how = end.kind === 'signal' ? `received ${field(end.signal)}` : end.kind === 'planned-stop' ? 'stopped as planned' : `exited (code ${field(end.code, '0')})`;
     return { code: 'stopped', summary: `the last run (pid ${start.pid}) ${how} at ${end.at}`, evidence: [start, end] };
   }
   if (alive(start.pid)) return undefined;
@@ -64,7 +70,7 @@ export function explain(markers: readonly Marker[], alive: (pid: number) => bool
   const after = all.filter((m) => m.atMs >= pre.atMs);
   // The new process is whichever wrote a first-line after the pre-restart (the same pid for reexec).
   const first = after.find((m) => m.kind === 'first-line');
-  const strategy = String(pre.strategy ?? 'unknown');
+  const strategy = field(pre.strategy, 'unknown');
   if (first === undefined) {
     if (alive(pre.pid) && strategy !== 'reexec') {
       return { code: 'restart-in-progress', summary: `restart (${strategy}) requested at ${pre.at}; the old process ${pre.pid} is still up`, evidence: [pre] };
@@ -79,7 +85,7 @@ export function explain(markers: readonly Marker[], alive: (pid: number) => bool
   if (ready === undefined) {
     if (alive(first.pid)) return { code: 'restart-in-progress', summary: `pid ${first.pid} started ${ms(pre, first)} ms after the restart request and is not ready yet`, evidence: [pre, first] };
     const end = ending(after, first);
-    const how = end === undefined ? 'with no exit or signal marker (killed untrappably)' : `after ${end.kind}${end.kind === 'signal' ? ` ${String(end.signal)}` : ''}`;
+    const how = end === undefined ? 'with no exit or signal marker (killed untrappably)' : `after ${end.kind}${end.kind === 'signal' ? ` ${field(end.signal)}` : ''}`;
     return {
       code: 'died-in-startup',
       summary: `the new process (pid ${first.pid}) ran its first line ${ms(pre, first)} ms after the restart request but died in runtime start-up, before it was ready, ${how}`,
@@ -93,7 +99,7 @@ export function explain(markers: readonly Marker[], alive: (pid: number) => bool
   if (later !== undefined) return { ...later, evidence: [pre, first, ready, ...later.evidence.slice(1)] };
   return {
     code: 'clean-restart',
-    summary: `clean restart (${strategy}${pre.reason === undefined ? '' : `, ${String(pre.reason)}`}): pid ${pre.pid} → ${first.pid}, ready ${ms(pre, ready)} ms after the request`,
+    summary: `clean restart (${strategy}${pre.reason === undefined ? '' : `, ${field(pre.reason)}`}): pid ${pre.pid} → ${first.pid}, ready ${ms(pre, ready)} ms after the request`,
     downtimeMs: ms(pre, ready),
     evidence: [pre, first, ready],
   };

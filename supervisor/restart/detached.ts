@@ -27,7 +27,7 @@ export const detached: RestartStrategy = {
     await host.fs.rm(armed);
     await host.fs.mkdir(join(stateDir, 'logs'), 0o755);
     const args = [
-      join(settings.scriptsDir, 'detached-restart.sh'),
+      join(settings.scriptsDir, 'detached-restart.mjs'),
       '--old-pid', String(host.pid),
       '--old-start', (await processStartTime(host, host.pid)) ?? '',
       '--delay-ms', String(settings.delayMs),
@@ -39,7 +39,9 @@ export const detached: RestartStrategy = {
       relaunch.execPath,
       ...relaunch.args,
     ];
-    const helper = host.spawn('sh', args, {
+    // The helper is Node (the runtime we already have): it must wait out the
+    // kill window without starting any process, even a `sleep`.
+    const helper = host.spawn(relaunch.execPath, args, {
       cwd: relaunch.cwd,
       env: { ...relaunch.env, OUTLAST_RESTART_ID: request.id },
       detached: true,

@@ -13,9 +13,13 @@ import { alive, waitFor } from '../support/wait.ts';
 afterEach(cleanup);
 const json = { 'content-type': 'application/json' };
 const started: number[] = [];
-afterEach(() => {
-  // Supervisors started by ctl.sh are not our children: stop them by pid.
-  for (const pid of started.splice(0)) if (alive(pid)) process.kill(pid, 'SIGTERM');
+afterEach(async () => {
+  // Supervisors started by ctl.sh are not our children: stop them by pid, and
+  // wait, so their state dir can be removed after them.
+  for (const pid of started.splice(0)) {
+    if (alive(pid)) process.kill(pid, 'SIGTERM');
+    await waitFor(() => !alive(pid), `pid ${pid} to stop`, 15_000);
+  }
 });
 
 function configWith(restart: Record<string, unknown>): string {

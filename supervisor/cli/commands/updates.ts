@@ -34,7 +34,7 @@ async function applyAndWait(ctx: CliContext, client: ApiClient, body: Record<str
     const entry = { id: data.id, phase: String(data.phase) };
     seen.push(entry);
     const report = (e: { id: string; phase: string }): void => {
-      if (!json && e.phase === 'lock') ctx.printError(`update ${e.id}: ${String(data.from ?? 'nothing')} -> ${String(data.to)}\n`);
+      if (!json && e.phase === 'lock') ctx.printError(`update ${e.id}: ${typeof data.from === 'string' ? data.from : 'nothing'} -> ${typeof data.to === "string" ? data.to : "?"}\n`);
       if (!json) ctx.printError(`${tty ? '\r\x1b[K' : ''}  ${e.phase === 'done' ? `done: ${String(data.state)}` : e.phase}\n`);
       if (e.phase === 'done') finished(e.id);
     };

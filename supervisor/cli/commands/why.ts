@@ -1,7 +1,7 @@
 /** `outlast why`: the verdict on the last restart, from the markers on disk. */
 import type { Command } from 'commander';
 import { readMarkers } from '../../forensics/markers.ts';
-import { explain } from '../../forensics/why.ts';
+import { explain, field } from '../../forensics/why.ts';
 import { output, stateDirOf, stateDirOption, type CliContext } from '../context.ts';
 
 /** Registers `outlast why`. */
@@ -14,7 +14,7 @@ export function registerWhy(program: Command, ctx: CliContext): void {
     .action(async (flags: { stateDir: string; json?: boolean }) => {
       const markers = await readMarkers(ctx.host, stateDirOf(ctx, flags.stateDir));
       const verdict = explain(markers, (pid) => ctx.host.kill(pid, 0));
-      const evidence = verdict.evidence.map((m) => `  ${m.at}  ${m.kind.padEnd(12)} pid ${m.pid}${m.kind === 'signal' ? ` ${String(m.signal)}` : ''}${m.strategy === undefined ? '' : ` (${String(m.strategy)})`}`);
+      const evidence = verdict.evidence.map((m) => `  ${m.at}  ${m.kind.padEnd(12)} pid ${m.pid}${m.kind === 'signal' ? ` ${field(m.signal)}` : ''}${m.strategy === undefined ? '' : ` (${field(m.strategy)})`}`);
       output(ctx, flags.json, verdict, `${verdict.code}: ${verdict.summary}\n${evidence.length === 0 ? '' : `evidence:\n${evidence.join('\n')}\n`}`);
     });
 }
