@@ -6,11 +6,12 @@
  * Every group is named `outlast-test-<our pid>-<label>-<n>` and recorded in a
  * module registry, so `removeAllCgroups()` (from an afterEach/afterAll) tears
  * down whatever a failed test left behind. If this process dies without
- * running its hooks, an exit hook still kills every group it created.
+ * running its hooks, a guard process kills and removes each group it had.
  *
  * Only processes a harness placed in a group (and their descendants) are ever
  * in it, so `cgroup.kill` only reaches processes the tests started.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -43,9 +44,19 @@ const CANDIDATE_ROOTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
 // cgroup.events flips to "populated 0" within a few ms of the last exit; poll it tightly.
 const POLL_MS = 2;
 
+// Run by the guard (see guard()): waits for "done" or end-of-file, and on
+// end-of-file kills, drains and removes the group, child groups first.
+const GUARD_SCRIPT = `read -r line
+[ "$line" = done ] && exit 0
+[ -d "$1" ] || exit 0
+echo 1 > "$1/cgroup.kill"
+n=0
+while [ $n -lt 1000 ] && grep -q '^populated 1' "$1/cgroup.events"; do sleep 0.01; n=$((n + 1)); done
+find "$1" -depth -type d -exec rmdir {} +
+`;
+
 const live = new Map<string, Cgroup>();
 let counter = 0;
-let exitHookInstalled = false;
 let availability: CgroupAvailability | undefined;
 
 /** The mount point of the cgroup v2 hierarchy, read from /proc/self/mountinfo. */
@@ -85,32 +96,19 @@ function probe(): CgroupAvailability {
   }
 }
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort when a test process ends without its afterEach: kill every
-  // group synchronously, then try to remove them (an exit hook cannot wait,
-  // so a group the kernel is still emptying may stay behind, empty).
-  process.once('exit', () => {
-    for (const group of live.values()) {
-      try {
-        writeFileSync(join(group.path, 'cgroup.kill'), '1');
-      } catch {
-        // already gone
-      }
-    }
-    const deadline = Date.now() + 1000;
-    for (const group of live.values()) {
-      while (Date.now() < deadline && existsSync(group.path) && group.populated()) {
-        // spin: the kernel reaps the killed processes within milliseconds
-      }
-      try {
-        removeTree(group.path);
-      } catch {
-        // still populated: nothing more an exit hook can do
-      }
-    }
-  });
+/**
+ * Guards one group against this process dying before its hooks run (a
+ * crashed or killed vitest worker runs no afterEach and no exit handler).
+ * A small sh in its own session holds the read end of a pipe from us: `done`
+ * on it means the group was removed; end-of-file without it means we died,
+ * and the guard kills the group and removes it.
+ */
+function guard(path: string): ChildProcess {
+  const guardian = spawn('sh', ['-c', GUARD_SCRIPT, 'outlast-cgroup-guard', path], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  // The guard must never keep the test process alive, nor fail it by going away early.
+  guardian.unref();
+  guardian.stdin?.on('error', () => undefined);
+  return guardian;
 }
 
 /** Removes a group and its descendant groups, deepest first; throws EBUSY while any is populated. */
@@ -137,7 +135,7 @@ export function createCgroup(label = 'env'): Cgroup {
   const name = `${PREFIX}${process.pid}-${label.replace(/[^a-z0-9-]/gi, '_')}-${++counter}`;
   const path = join(available.root, name);
   mkdirSync(path);
-  installExitHook();
+  const guardian = guard(path);
   const procsFile = join(path, 'cgroup.procs');
   let removing: Promise<void> | undefined;
 
@@ -176,6 +174,7 @@ export function createCgroup(label = 'env'): Cgroup {
           removeTree(path);
         }
         live.delete(path);
+        guardian.stdin?.end('done\n');
       })().catch((err: unknown) => {
         // Let a later call (the afterEach sweep) try again.
         removing = undefined;

@@ -3,11 +3,12 @@
 // outlast code involved, so a strategy that survives one of them survives a
 // real kill window and not a mock. Skips, with the reason printed, where the
 // machine lacks root, cgroup v2 or unshare.
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startAndroidLike } from './android-like.ts';
-import { cgroupV2Available, liveCgroups } from './cgroup.ts';
+import { cgroupV2Available, createCgroup, liveCgroups } from './cgroup.ts';
 import { pidNamespaceAvailable, startPidNamespace } from './pid-namespace.ts';
 import { isRunning, parentPid, processRef, processState, sessionId, type ProcessRef } from './proc.ts';
 import { startSystemdEmulation } from './systemd-emulation.ts';
@@ -56,6 +57,25 @@ until [ -e "$1/go" ]; do sleep 0.01; done
 exit "\${2:-0}"
 `;
 
+describe.skipIf(!cgroups.ok)('cgroup helpers', () => {
+  it('moves a pid in, lists it, kills the group, sees it empty and removes it', async () => {
+    const group = createCgroup('helpers');
+    const sleep = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => sleep.once('exit', (_code, signal) => resolve(signal)));
+    group.add(sleep.pid!);
+    expect(group.procs()).toEqual([sleep.pid]);
+    expect(group.populated()).toBe(true);
+    expect(liveCgroups()).toContain(group.path);
+
+    expect(group.kill()).toEqual([sleep.pid]);
+    await group.waitEmpty();
+    expect(await exited).toBe('SIGKILL');
+    await group.remove();
+    expect(existsSync(group.path)).toBe(false);
+    expect(liveCgroups()).not.toContain(group.path);
+  });
+});
+
 describe.skipIf(!cgroups.ok)('systemd emulation (KillMode=control-group on cgroup v2)', () => {
   it('kills a setsid-detached process when the main PID exits 0, and does not restart', async () => {
     const dir = tempDir('outlast-harness-');
@@ -75,7 +95,8 @@ describe.skipIf(!cgroups.ok)('systemd emulation (KillMode=control-group on cgrou
     expect(isRunning(sleep)).toBe(false);
     expect(unit.restarts).toBe(0);
     expect(unit.mainPid()).toBeUndefined();
-    timings.push(`systemd emulation: main exit → cgroup.kill written ${unit.cgroupKills[0]!.at - unit.exits[0]!.at} ms`);
+    const [kill] = unit.cgroupKills;
+    timings.push(`systemd emulation: main exit → cgroup.kill ${kill!.at - unit.exits[0]!.at} ms → cgroup empty ${kill!.emptyAt - kill!.at} ms`);
   });
 
   it('a main exiting with a code outside restartOn leaves the unit failed, not restarted', async () => {
@@ -121,7 +142,10 @@ exit 0
     expect(await unit.settled).toBe('inactive');
     expect(unit.exits.map((e) => e.code)).toEqual([75, 0]);
     expect(unit.restarts).toBe(1);
-    timings.push(`systemd emulation: exit 75 → cgroup.kill ${unit.cgroupKills[0]!.at - unit.exits[0]!.at} ms (RestartSec 100 ms follows)`);
+    const [kill] = unit.cgroupKills;
+    timings.push(
+      `systemd emulation: exit 75 → cgroup.kill ${kill!.at - unit.exits[0]!.at} ms → cgroup empty ${kill!.emptyAt - kill!.at} ms → new main in the cgroup ${unit.starts[1]!.at - kill!.emptyAt} ms (RestartSec 100)`,
+    );
   });
 });
 
@@ -135,8 +159,10 @@ describe.skipIf(!pidns.ok)("Docker's PID-1 semantics (a real PID namespace)", ()
     const sleepRef = ref(sleep.hostPid);
     expect(sessionId(sleep.hostPid)).toBe(sleep.hostPid);
 
+    const goAt = Date.now();
     writeFileSync(join(dir, 'go'), '');
     const exit = await ns.exited;
+    timings.push(`pid namespace: go file → PID 1 exited and the namespace emptied, as unshare reported ${exit.at - goAt} ms (PID 1 polls every 10 ms)`);
     expect(exit).toMatchObject({ pid: ns.pid1, code: 0, signal: null });
     // No polling: PID 1's exit only completes once every other member is reaped.
     expect(isRunning(sleepRef)).toBe(false);
@@ -174,8 +200,9 @@ const { spawn } = require('node:child_process');
 const { renameSync, writeFileSync } = require('node:fs');
 const [main, dir, lateMs] = process.argv.slice(1);
 const launch = (name) => {
+  const before = Date.now();
   const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
-  writeFileSync(dir + '/' + name + '.tmp', child.pid + ' ' + Date.now());
+  writeFileSync(dir + '/' + name + '.tmp', child.pid + ' ' + before);
   renameSync(dir + '/' + name + '.tmp', dir + '/' + name + '.pid');
   child.unref();
 };
@@ -234,7 +261,9 @@ describe.skipIf(!cgroups.ok)('Android-like (new processes in the cgroup die for 
     expect(isRunning(atExit)).toBe(false);
     expect(isRunning(late)).toBe(false);
     expect(existsSync(env.cgroup.path)).toBe(false);
-    timings.push(`android-like: child spawned ${earlySpawnedAt - (await env.mainExit).at} ms after the exit was SIGKILLed ${kill!.at - earlySpawnedAt} ms after its spawn`);
+    timings.push(
+      `android-like: a child spawned ${earlySpawnedAt - (await env.mainExit).at} ms after the exit was SIGKILLed ${kill!.at - earlySpawnedAt} ms after spawn() was called, ${kill!.cmdline.startsWith('sleep') ? 'after its exec of sleep' : 'before its exec (still a fork of the helper)'}`,
+    );
   });
 });
 

@@ -6,14 +6,11 @@
  * helper before the move, and that helper would escape the group (and the
  * kill window the test is about). So a tiny sh writes its own pid to
  * cgroup.procs and then execs the command: same pid, already in the group.
- *
- * `setpriv --pdeathsig KILL` goes first: if the test process dies without
- * its hooks, the main dies with it instead of running on. (The death signal
- * survives exec and is not inherited by the main's own children.)
+ * (Should the test process die, the group's guard kills it: see cgroup.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Cgroup } from './cgroup.ts';
-import { hasTool, type Command, type ExitRecord } from './proc.ts';
+import type { Command, ExitRecord } from './proc.ts';
 
 /** What the wrapper prints, and its exit code, when it cannot enter the group. */
 const ENTRY_FAILED = 'outlast-harness: cannot enter cgroup';
@@ -34,9 +31,7 @@ export interface MainProcess {
  */
 export async function launchInCgroup(group: Cgroup, command: Command, onOutput: (chunk: string) => void): Promise<MainProcess> {
   if (command.argv.length === 0) throw new Error('launchInCgroup: empty argv');
-  const deathSignal = hasTool('setpriv') ? ['setpriv', '--pdeathsig', 'KILL'] : [];
-  const [file, ...args] = [...deathSignal, 'sh', '-c', ENTER_THEN_EXEC, 'outlast-enter-cgroup', group.procsFile, ...command.argv];
-  const proc = spawn(file!, args, {
+  const proc = spawn('sh', ['-c', ENTER_THEN_EXEC, 'outlast-enter-cgroup', group.procsFile, ...command.argv], {
     cwd: command.cwd,
     env: { ...process.env, ...command.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,7 +53,11 @@ export async function launchInCgroup(group: Cgroup, command: Command, onOutput: 
   );
   const deadline = Date.now() + 10_000;
   while (exit === undefined && !group.procs().includes(pid)) {
-    if (Date.now() > deadline) throw new Error(`${command.argv.join(' ')} (pid ${pid}) did not reach ${group.path} within 10 s`);
+    if (Date.now() > deadline) {
+      // Outside the group, nothing else would ever reap it: kill it here.
+      proc.kill('SIGKILL');
+      throw new Error(`${command.argv.join(' ')} (pid ${pid}) did not reach ${group.path} within 10 s`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   if (exit?.code === ENTRY_FAILED_CODE) {

@@ -112,7 +112,7 @@ function innermostPid(pid: number): number | undefined {
   }
 }
 
-/** Starts `command` as PID 1 of a new PID namespace; resolves once PID 1 is known. Needs pidNamespaceAvailable(). */
+/** Starts `command` as PID 1 of a new PID namespace; resolves once PID 1 runs the command. Needs pidNamespaceAvailable(). */
 export async function startPidNamespace(command: Command): Promise<PidNamespace> {
   const available = pidNamespaceAvailable();
   if (!available.ok) throw new Error(`pid-namespace harness cannot run: ${available.reason}`);
@@ -167,13 +167,18 @@ export async function startPidNamespace(command: Command): Promise<PidNamespace>
   const unregister = onTeardown(stop);
 
   // unshare --fork: PID 1 is unshare's only child (setpriv execs unshare, so the pid is the same).
-  // It is born in the new namespace, so its ns link differs from ours from its first instant.
+  // It is born in the new namespace, but it mounts the namespace's /proc only
+  // after the fork, then execs the command: until that exec, an nsenter'ed
+  // process would still see the host's /proc. So PID 1 counts as up once its
+  // command line is no longer unshare's.
   const ourNs = nsOf(process.pid);
   const deadline = Date.now() + 10_000;
   while (pid1 === undefined || nsId === undefined) {
     const child = childrenOf(unsharePid)[0];
     const childNs = child === undefined ? undefined : nsOf(child);
-    if (child !== undefined && childNs !== undefined && childNs !== ourNs && innermostPid(child) === 1) {
+    // Read each time: once it has a child, unshare (not setpriv) is what runs under its pid.
+    const execed = child !== undefined && ![cmdline(unsharePid), ''].includes(cmdline(child));
+    if (child !== undefined && execed && childNs !== undefined && childNs !== ourNs && innermostPid(child) === 1) {
       pid1 = child;
       nsId = childNs;
       break;

@@ -41,6 +41,8 @@ export interface CgroupKill {
   at: number;
   /** The pids in the group just before the kill. */
   pids: number[];
+  /** `Date.now()` when the group was seen empty afterwards. */
+  emptyAt: number;
   /** The exit that caused it. */
   mainExit: ExitRecord;
 }
@@ -52,11 +54,13 @@ export interface SystemdEmulation {
   mainPid(): number | undefined;
   /** How many times the command was started again (NRestarts). */
   readonly restarts: number;
+  /** Every main PID's start (the first, then each restart), oldest first; `at` is `Date.now()` once it is in the cgroup. */
+  readonly starts: ReadonlyArray<{ pid: number; at: number }>;
   /** Every main PID's exit, oldest first. */
   readonly exits: readonly ExitRecord[];
   /** Every pid the cgroup kills took down, oldest first. */
   readonly killedByCgroup: readonly number[];
-  /** Every cgroup kill, oldest first. */
+  /** Every cgroup kill, oldest first, recorded once the group has emptied. */
   readonly cgroupKills: readonly CgroupKill[];
   state(): UnitState;
   /** Settles once the unit is inactive or failed (no main, no restart pending, empty cgroup). */
@@ -77,18 +81,22 @@ export async function startSystemdEmulation(options: SystemdEmulationOptions): P
   const cgroup = createCgroup('systemd');
   let output = '';
   const onOutput = (chunk: string): void => void (output += chunk);
-  const launch = (): Promise<MainProcess> => launchInCgroup(cgroup, options, onOutput);
-
   // All unit state below is owned by `supervise`; stop() only sets `stopping` and aborts the wait.
   let state: UnitState = 'running';
   let current: MainProcess | undefined;
   let restarts = 0;
   let stopping = false;
   let failure: Error | undefined;
+  const starts: Array<{ pid: number; at: number }> = [];
   const exits: ExitRecord[] = [];
   const killedByCgroup: number[] = [];
   const cgroupKills: CgroupKill[] = [];
   const abort = new AbortController();
+  const launch = async (): Promise<MainProcess> => {
+    const main = await launchInCgroup(cgroup, options, onOutput);
+    starts.push({ pid: main.pid, at: Date.now() });
+    return main;
+  };
 
   let first: MainProcess;
   try {
@@ -107,10 +115,11 @@ export async function startSystemdEmulation(options: SystemdEmulationOptions): P
       exits.push(exit);
       // KillMode=control-group: once the main PID is gone, nothing else in the unit may live on.
       const pids = cgroup.kill();
-      cgroupKills.push({ at: Date.now(), pids, mainExit: exit });
+      const at = Date.now();
       killedByCgroup.push(...pids);
       // systemd only schedules the restart once the cgroup is empty.
       await cgroup.waitEmpty();
+      cgroupKills.push({ at, pids, emptyAt: Date.now(), mainExit: exit });
       const wantsRestart = !stopping && exit.code !== null && restartOn.includes(exit.code);
       if (!wantsRestart) return stopping || exit.code === 0 ? 'inactive' : 'failed';
       if (restarts >= maxRestarts) return 'failed';
@@ -155,6 +164,7 @@ export async function startSystemdEmulation(options: SystemdEmulationOptions): P
     get restarts() {
       return restarts;
     },
+    starts,
     exits,
     killedByCgroup,
     cgroupKills,
