@@ -26,6 +26,9 @@ import {
 } from './state/state-dir.ts';
 import { VERSION } from './version.ts';
 import { EventBus } from './events.ts';
+import { join } from 'node:path';
+import { NOTIFY_SOCKET_ENV, type ReadyMessage } from './notify/protocol.ts';
+import { listenReadySocket, type ReadySocket } from './notify/ready-socket.ts';
 import { readPlatform } from '../platform/read-platform.ts';
 import { readSystemdProperties } from '../platform/systemd-properties.ts';
 import { rotateMarkers, writeMarker } from './forensics/markers.ts';
@@ -74,6 +77,40 @@ async function refuseSecondSupervisor(host: Host, stateDir: string): Promise<voi
 function apiUrlOf(address: string, port: number): string {
   const host = address.includes(':') ? `[${address}]` : address;
   return `http://${host}:${port}`;
+}
+
+/** The socket services send READY=1 and STATUS= to; a path too long for a unix socket costs only that feature. */
+async function openNotifySocket(stateDir: string, logger: Logger): Promise<ReadySocket | undefined> {
+  try {
+    const socket = await listenReadySocket(join(stateDir, 'notify.sock'));
+    socket.on('message', (message) => {
+      if (message.status !== undefined) logger.info({ status: message.status, childPid: message.pid }, 'service status');
+    });
+    return socket;
+  } catch (err) {
+    logger.warn({ err }, 'no notify socket: services cannot report readiness with ready()');
+    return undefined;
+  }
+}
+
+/** Waits for READY=1 from the service, bounded by the timeout and the attempt's abort. */
+function waitReadyMessage(host: Host, socket: ReadySocket, signal: AbortSignal, timeoutMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+  return new Promise((resolve) => {
+    const timer = new AbortController();
+    const done = (result: { ok: true } | { ok: false; reason: string }): void => {
+      timer.abort();
+      socket.off('message', onMessage);
+      signal.removeEventListener('abort', onAbort);
+      resolve(result);
+    };
+    const onMessage = (message: ReadyMessage): void => {
+      if (message.ready === true) done({ ok: true });
+    };
+    const onAbort = (): void => done({ ok: false, reason: 'aborted' });
+    host.clock.sleep(timeoutMs, timer.signal).then(() => done({ ok: false, reason: `no READY=1 within ${timeoutMs} ms` }), () => undefined);
+    socket.on('message', onMessage);
+    signal.addEventListener('abort', onAbort);
+  });
 }
 
 /** The environment hooks (install, preflight) run with: the service's own. */
@@ -184,6 +221,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
 
   const startedAt = new Date(host.clock.now()).toISOString();
   const events = new EventBus(() => host.clock.now());
+  const notifySocket = await openNotifySocket(config.stateDir, logger);
   let updater: Updater | undefined;
   const service = new Service({
     host,
@@ -191,7 +229,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     logger,
     stdout: io.stdout,
     stderr: io.stderr,
-    extraEnv: { [STATE_DIR_ENV]: config.stateDir },
+    extraEnv: { [STATE_DIR_ENV]: config.stateDir, ...(notifySocket === undefined ? {} : { [NOTIFY_SOCKET_ENV]: notifySocket.path }) },
+    ...(notifySocket === undefined ? {} : { readyMessage: (signal: AbortSignal, timeoutMs: number) => waitReadyMessage(host, notifySocket, signal, timeoutMs) }),
     spawnContext: () => updater?.spawnContext() ?? {},
   });
   service.onEvent(({ type, at, ...data }) => events.emit(`service_${type}`, { ...data, at: new Date(at).toISOString() }));
@@ -324,6 +363,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   } finally {
     lifecycle.off();
     await api.close();
+    await notifySocket?.close();
     await clearSupervisorInfo(host, config.stateDir);
   }
 }

@@ -34,6 +34,12 @@ const healthSchema = z
     failureThreshold: z.number().int().min(1).default(3),
     /** How long a fresh child has to become ready. */
     readyTimeoutMs: positiveMs.default(30_000),
+    /**
+     * Ready when the service says so: READY=1 on the unix socket named in
+     * OUTLAST_NOTIFY_SOCKET (`ready()` of outlast/shutdown). A url or tcp
+     * probe, if set, then only checks health.
+     */
+    notify: z.boolean().default(false),
   })
   .refine((h) => h.url === undefined || h.tcp === undefined, {
     error: 'set either health.url or health.tcp, not both',

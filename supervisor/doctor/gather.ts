@@ -49,9 +49,13 @@ export interface GatherOptions {
 // stops waiting on it anyway (a runner that never answers must not hang us).
 const RUNNER_GRACE_MS = 200;
 
-/** The watchdog loop's pidfile in a state dir. scripts/watchdog-loop.sh writes it. */
+/**
+ * The pidfile in the lock dir scripts/watchdog-loop.sh holds (`--lock
+ * <stateDir>/watchdog.lock`, as `outlast install termux` starts it and
+ * restart/watchdog.ts expects it). It holds "<pid> <start time>".
+ */
 export function watchdogPidfile(stateDir: string): string {
-  return join(stateDir, 'watchdog.pid');
+  return join(stateDir, 'watchdog.lock', 'pid');
 }
 
 /** Collects the doctor's input; never rejects for a tool that is missing, failing or hanging. */
@@ -121,7 +125,7 @@ async function readWatchdog(host: Host, pidfile: string): Promise<WatchdogFacts>
   } catch {
     return { pidfile, running: false };
   }
-  const pid = /^\s*(\d+)\s*$/.exec(text)?.[1];
+  const pid = /^\s*(\d+)(?:\s|$)/.exec(text)?.[1];
   if (pid === undefined) return { pidfile, running: false };
   return { pidfile, pid: Number(pid), running: host.kill(Number(pid), 0) };
 }

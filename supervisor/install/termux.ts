@@ -5,21 +5,23 @@
  */
 import { join } from 'node:path';
 import { seconds, type Generated, type InstallInput } from './input.ts';
+import { shellQuote } from './shell-quote.ts';
+import { termuxCtlScript } from './termux-ctl.ts';
 
 /** Termux's prefix; its sh is the only one at a fixed path (there is no /bin/sh on Android). */
 export const TERMUX_PREFIX = '/data/data/com.termux/files/usr';
-
-/** A POSIX-sh single-quoted word. */
-export function shellQuote(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Where the watchdog loop lives, next to bin/ in this outlast. */
 export function watchdogScript(input: Pick<InstallInput, 'entry'>): string {
   return join(input.entry, '..', '..', 'scripts', 'watchdog-loop.sh');
 }
 
-/** Generates service/<name>/run, service/<name>/log/run and boot/start-<name>. */
+/** The lock dir the watchdog holds: restart/watchdog.ts and `doctor` look for it in the state dir. */
+export function watchdogLock(input: Pick<InstallInput, 'stateDir'>): string {
+  return join(input.stateDir, 'watchdog.lock');
+}
+
+/** Generates service/<name>/{run,log/run,ctl} and boot/start-<name>. */
 export function generateTermux(input: InstallInput, prefix: string = TERMUX_PREFIX): Generated {
   const sh = `#!${prefix}/bin/sh`;
   const q = shellQuote;
@@ -42,8 +44,18 @@ export function generateTermux(input: InstallInput, prefix: string = TERMUX_PREF
     `exec svlogd -tt ${q(logDir)}`,
     '',
   ];
-  const watchdog = watchdogScript(input);
-  const watchdogLog = join(input.stateDir, 'watchdog.log');
+  const serviceDir = `${prefix}/var/service/${input.name}`;
+  const watchdog = [
+    watchdogScript(input),
+    '--daemon',
+    ...(input.healthUrl === undefined ? [] : ['--health-url', input.healthUrl]),
+    '--ctl',
+    `${serviceDir}/ctl`,
+    '--lock',
+    watchdogLock(input),
+    '--log',
+    join(input.stateDir, 'watchdog.log'),
+  ];
   const boot = [
     sh,
     `# Termux:Boot runs this at boot: ${header.slice(2)}.`,
@@ -52,11 +64,11 @@ export function generateTermux(input: InstallInput, prefix: string = TERMUX_PREF
     '# termux-services starts runsvdir from the shell profile; at boot no shell has run yet.',
     `. ${q(`${prefix}/etc/profile.d/start-services.sh`)}`,
     `sv up ${q(input.name)}`,
-    '# The watchdog loop: setsid-detached and single-instance, it polls /health and brings the',
-    '# service back when Android kills it. On Termux it is the safety net under every restart.',
+    '# The watchdog loop: single-instance and in a session of its own (--daemon), it polls',
+    '# /health and, through the service\'s ctl script, brings runsv and the service back when',
+    '# Android kills them. On Termux it is the safety net under every restart strategy.',
     `mkdir -p ${q(input.stateDir)}`,
-    `OUTLAST_HEALTH_URL=${q(input.healthUrl ?? '')} OUTLAST_STATE_DIR=${q(input.stateDir)} OUTLAST_CONFIG=${q(input.config)} \\`,
-    `  setsid ${q(watchdog)} </dev/null >>${q(watchdogLog)} 2>&1 &`,
+    watchdog.map(q).join(' '),
     '',
   ];
   const stopWait = seconds(input.stopTimeoutMs);
@@ -64,7 +76,7 @@ export function generateTermux(input: InstallInput, prefix: string = TERMUX_PREF
     `copy service/${input.name} to ${prefix}/var/service/${input.name} (pkg install termux-services, then restart Termux once)`,
     `copy boot/start-${input.name} to ~/.termux/boot/ (install the Termux:Boot app and open it once)`,
     `stop it within its budget: sv -w ${stopWait} force-stop ${input.name} (plain \`sv down\` never SIGKILLs)`,
-    `the boot script starts ${watchdog}; keep outlast and its scripts/ at this path`,
+    `the boot script starts ${watchdogScript(input)}; keep outlast and its scripts/ at this path`,
     ...(input.healthUrl === undefined ? ['api.port is 0: give the API a fixed port, or the watchdog has no /health to poll'] : []),
     'on Android 12+, lift the phantom process limit (see `outlast doctor`)',
   ];
@@ -72,6 +84,7 @@ export function generateTermux(input: InstallInput, prefix: string = TERMUX_PREF
     files: [
       { path: `service/${input.name}/run`, mode: 0o755, content: run.join('\n') },
       { path: `service/${input.name}/log/run`, mode: 0o755, content: logRun.join('\n') },
+      { path: `service/${input.name}/ctl`, mode: 0o755, content: termuxCtlScript(input, prefix, serviceDir) },
       { path: `boot/start-${input.name}`, mode: 0o755, content: boot.join('\n') },
     ],
     notes,

@@ -17,7 +17,7 @@ import type { Sink } from '../log/safe-sink.ts';
 import { NO_CRASHES, onCrash, type CrashHistory } from './backoff.ts';
 import { describeExit, exitCodeFor } from './exit-code.ts';
 import { forwardLines } from './output.ts';
-import { hasProbe, probeOnce, waitReady } from './readiness.ts';
+import { hasProbe, probeOnce, waitReady, type ProbeResult } from './readiness.ts';
 import { reapGroup, stopGroup, type StopOutcome } from './stop.ts';
 
 /** Where the service is in its life. */
@@ -56,6 +56,8 @@ export interface ServiceDeps {
    * Updates use it so each child starts in the release `current` points at.
    */
   spawnContext?: () => { cwd?: string; env?: Record<string, string> };
+  /** With `health.notify`: resolves when the child sends READY=1 (or fails at the timeout or abort). */
+  readyMessage?: (signal: AbortSignal, timeoutMs: number) => Promise<ProbeResult>;
 }
 
 interface Attempt {
@@ -303,16 +305,17 @@ export class Service {
   }
 
   async #watchReadiness(attempt: Attempt): Promise<void> {
-    const { host, config, logger } = this.#deps;
-    if (!hasProbe(config.health)) {
+    const { host, config, logger, readyMessage } = this.#deps;
+    const notify = config.health.notify && readyMessage !== undefined;
+    if (!notify && !hasProbe(config.health)) {
       this.#markReady(attempt);
       return;
     }
-    const result = await waitReady(host, config.health, attempt.abort.signal);
+    const result = notify ? await readyMessage(attempt.abort.signal, config.health.readyTimeoutMs) : await waitReady(host, config.health, attempt.abort.signal);
     if (attempt.abort.signal.aborted || this.#attempt !== attempt) return;
     if (result.ok) {
       this.#markReady(attempt);
-      void this.#watchHealth(attempt);
+      if (hasProbe(config.health)) void this.#watchHealth(attempt);
       return;
     }
     logger.error({ childPid: attempt.pid, reason: result.reason }, 'service never became ready');

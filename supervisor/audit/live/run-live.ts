@@ -149,7 +149,7 @@ export async function runLive(host: Host, net: LiveNet, plan: LivePlan, signal?:
     const probing = new AbortController();
     void child.exited.then(() => probing.abort());
     void aborted.then(() => probing.abort());
-    const health: HealthConfig = { url: plan.healthUrl, tcp: plan.healthUrl === undefined ? plan.target : undefined, intervalMs: 1000, timeoutMs: 1000, failureThreshold: 1, readyTimeoutMs: plan.readyTimeoutMs };
+    const health: HealthConfig = { url: plan.healthUrl, tcp: plan.healthUrl === undefined ? plan.target : undefined, intervalMs: 1000, timeoutMs: 1000, failureThreshold: 1, readyTimeoutMs: plan.readyTimeoutMs, notify: false };
     const ready = await raceWith(waitReady(host, health, probing.signal), child.exited, aborted);
     if (ready.kind === 'aborted') return report;
     if (ready.kind === 'exited') return ended(ready.exit, 'while starting');
