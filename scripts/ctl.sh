@@ -286,6 +286,12 @@ lock_acquire() {
 	now_cs
 	_t0=$NOW_CS
 	while ! mkdir "$LOCK" 2>/dev/null; do
+		if [ ! -d "$LOCK" ]; then
+			# Not held, yet mkdir failed: a missing or read-only directory
+			# (unless the holder released it this instant: try once more).
+			mkdir "$LOCK" || fail "cannot create the lock $LOCK"
+			break
+		fi
 		_holder=
 		read -r _holder _hstart _ 2>/dev/null <"$LOCK/pid"
 		now_cs
@@ -392,7 +398,11 @@ cmd_start() {
 		esac
 		return 0
 	fi
-	if [ "$UNLESS_STOPPED" = 1 ] && [ -f "$STOPPED" ]; then
+	if [ "$UNLESS_STOPPED" = 0 ]; then
+		# An explicit start ends an explicit stop, even if this start fails:
+		# the watchdog then keeps trying.
+		rm -f "$STOPPED"
+	elif [ -f "$STOPPED" ]; then
 		say "not starting: stopped with ctl.sh stop at $(cat "$STOPPED") (ctl.sh start starts it)"
 		return 0
 	fi
@@ -404,7 +414,6 @@ cmd_start() {
 		return 1
 	fi
 	launch "$@" || return 1
-	rm -f "$STOPPED"
 	say "started (pid $NEW_PID)"
 	[ "$WAIT" -gt 0 ] || return 0
 	wait_healthy
@@ -415,6 +424,7 @@ launch() {
 	[ $# -gt 0 ] || usage_error "nothing to start: give -- COMMAND ARGS... or set OUTLAST_CTL_CMD"
 	[ -d "$CWD" ] || fail "--cwd $CWD is not a directory"
 	(cd "$CWD" && command -v "$1" >/dev/null 2>&1) || fail "cannot run '$1': not found or not executable (in $CWD)"
+	mkdir -p "${LOG%/*}" 2>/dev/null
 	printf '%s ctl.sh: starting: %s\n' "$(iso_now)" "$*" >>"$LOG" 2>/dev/null || fail "cannot write the log $LOG"
 	detect_detach
 	_handoff=$STATE.launch
@@ -476,10 +486,11 @@ wait_healthy() {
 	done
 }
 
+# cmd_stop [mark]: with "mark" (a plain stop, not a restart), records the
+# stop first: from then on the watchdog (start --unless-stopped) leaves the
+# service down until an explicit start.
 cmd_stop() {
-	# Recorded first: from now on the watchdog (start --unless-stopped)
-	# leaves the service down until an explicit start.
-	write_file "$STOPPED" "$(iso_now)"
+	[ "${1-}" != mark ] || write_file "$STOPPED" "$(iso_now)"
 	if ! find_service; then
 		[ -z "$STALE" ] || clean_stale
 		say "not running"
@@ -636,6 +647,6 @@ trap 'exit 143' TERM
 lock_acquire $((STOP_TIMEOUT + WAIT + 30))
 case $COMMAND in
 start) cmd_start "$@" ;;
-stop) cmd_stop ;;
+stop) cmd_stop mark ;;
 restart) cmd_stop && cmd_start "$@" ;;
 esac

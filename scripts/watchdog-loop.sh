@@ -119,6 +119,12 @@ LOCKED=0
 take_lock() {
 	_empty_polls=0
 	while ! mkdir "$LOCK" 2>/dev/null; do
+		if [ ! -d "$LOCK" ]; then
+			# Not held, yet mkdir failed: a missing or read-only directory
+			# (unless the holder released it this instant: try once more).
+			mkdir "$LOCK" || fail "cannot create the lock $LOCK"
+			break
+		fi
 		if holder_alive; then
 			say "watchdog already running (pid $HOLDER, lock $LOCK)"
 			exit 0
@@ -210,12 +216,15 @@ poll() {
 		FAILS=0
 		_why=$(printf '%s\n' "$CTL_OUT" | sed -n '1p')
 		run_ctl start --unless-stopped
-		case $CTL_OUT in
-		'not starting: stopped with ctl.sh stop'*)
-			log_changed "service down ($_why); left down: $CTL_OUT"
-			return 0
-			;;
-		esac
+		# Left down on purpose (ctl.sh stop; `sv down` for the ctl that
+		# `outlast install termux` writes): say so once, not every poll.
+		if [ "$CTL_RC" = 0 ]; then
+			case $CTL_OUT in *'not starting'*)
+				log_changed "service down ($_why); left down: $CTL_OUT"
+				return 0
+				;;
+			esac
+		fi
 		LAST_CHANGED=
 		log "action: ctl.sh start (service down: $_why)"
 		log_ctl start
@@ -342,7 +351,10 @@ SELF=$(absolute "$0")
 CTL=$(absolute "$CTL")
 [ -r "$CTL" ] || usage_error "no ctl script at $CTL (give --ctl PATH)"
 LOCK=$(absolute "$LOCK")
-[ -z "$LOG" ] || LOG=$(absolute "$LOG")
+if [ -n "$LOG" ]; then
+	LOG=$(absolute "$LOG")
+	{ : >>"$LOG"; } 2>/dev/null || usage_error "cannot write the log $LOG"
+fi
 if sleep 0.0 2>/dev/null; then NAP=0.1; else NAP=1; fi
 
 [ "$DAEMON" = 0 ] || daemonize

@@ -10,8 +10,9 @@ import { readSystemdProperties } from '../../platform/systemd-properties.ts';
 import type { CommandOutcome, CommandRunner } from '../../platform/systemctl-runner.ts';
 import type { Host, HostClock } from '../host/host.ts';
 import type { RequestedStrategy } from '../restart/config.ts';
+import { readWatchdogLock, watchdogPidfile } from '../restart/watchdog.ts';
 import { findRunningSupervisor, type SupervisorInfo } from '../state/state-dir.ts';
-import type { DoctorInput, UnitFacts, WatchdogFacts } from './input.ts';
+import type { DoctorInput, UnitFacts } from './input.ts';
 import { scanJournal } from './journal.ts';
 import { readUnitFile } from './unit-file.ts';
 
@@ -49,15 +50,6 @@ export interface GatherOptions {
 // stops waiting on it anyway (a runner that never answers must not hang us).
 const RUNNER_GRACE_MS = 200;
 
-/**
- * The pidfile in the lock dir scripts/watchdog-loop.sh holds (`--lock
- * <stateDir>/watchdog.lock`, as `outlast install termux` starts it and
- * restart/watchdog.ts expects it). It holds "<pid> <start time>".
- */
-export function watchdogPidfile(stateDir: string): string {
-  return join(stateDir, 'watchdog.lock', 'pid');
-}
-
 /** Collects the doctor's input; never rejects for a tool that is missing, failing or hanging. */
 export async function gatherDoctorInput(deps: DoctorDeps, options: GatherOptions): Promise<DoctorInput> {
   const { host } = deps;
@@ -72,7 +64,7 @@ export async function gatherDoctorInput(deps: DoctorDeps, options: GatherOptions
   const [unit, journal, watchdog, entry] = await Promise.all([
     target === undefined ? undefined : unitFacts(guarded, target, timeoutMs),
     target === undefined ? undefined : scanJournal(target.name, target.scope, guarded.journalctl, timeoutMs),
-    bounded(clock, readWatchdog(host, watchdogPidfile(stateDir)), timeoutMs, { pidfile: watchdogPidfile(stateDir), running: false }),
+    bounded(clock, readWatchdogLock(host, watchdogPidfile(stateDir)), timeoutMs, { pidfile: watchdogPidfile(stateDir), running: false }),
     supervisor === undefined ? deps.selfEntry : bounded(clock, entryOf(host, supervisor.pid), timeoutMs, undefined),
   ]);
   return {
@@ -116,18 +108,6 @@ async function unitFacts(deps: DoctorDeps, target: Pick<UnitFacts, 'name' | 'sco
     readUnitFile(target.name, target.scope, deps.systemctl, timeoutMs),
   ]);
   return { ...target, properties, file };
-}
-
-async function readWatchdog(host: Host, pidfile: string): Promise<WatchdogFacts> {
-  let text: string;
-  try {
-    text = await host.fs.readFile(pidfile);
-  } catch {
-    return { pidfile, running: false };
-  }
-  const pid = /^\s*(\d+)(?:\s|$)/.exec(text)?.[1];
-  if (pid === undefined) return { pidfile, running: false };
-  return { pidfile, pid: Number(pid), running: host.kill(Number(pid), 0) };
 }
 
 /** The outlast entry in a running supervisor's command line, made absolute with its cwd. */

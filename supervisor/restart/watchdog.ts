@@ -8,14 +8,32 @@ import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 import type { RestartStrategy } from './strategy.ts';
 
+/**
+ * The pidfile in the lock dir scripts/watchdog-loop.sh holds (`--lock
+ * <stateDir>/watchdog.lock`, as `outlast install termux` starts it). It
+ * holds "<pid> <start time>".
+ */
+export function watchdogPidfile(stateDir: string): string {
+  return join(stateDir, 'watchdog.lock', 'pid');
+}
+
+/** What the watchdog lock says: its pidfile, the pid in it, and whether that pid runs. */
+export async function readWatchdogLock(host: Host, pidfile: string): Promise<{ pidfile: string; pid?: number; running: boolean }> {
+  let text: string;
+  try {
+    text = await host.fs.readFile(pidfile);
+  } catch {
+    return { pidfile, running: false };
+  }
+  const pid = /^\s*(\d+)(?:\s|$)/.exec(text)?.[1];
+  if (pid === undefined) return { pidfile, running: false };
+  return { pidfile, pid: Number(pid), running: host.kill(Number(pid), 0) };
+}
+
 /** The pid of the running watchdog loop of `stateDir`, if any. */
 export async function runningWatchdog(host: Host, stateDir: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await host.fs.readFile(join(stateDir, 'watchdog.lock', 'pid'))).trim());
-    return Number.isInteger(pid) && pid > 0 && host.kill(pid, 0) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const lock = await readWatchdogLock(host, watchdogPidfile(stateDir));
+  return lock.running ? lock.pid : undefined;
 }
 
 /** The watchdog strategy. */

@@ -20,6 +20,13 @@ import { forwardLines } from './output.ts';
 import { hasProbe, probeOnce, waitReady, type ProbeResult } from './readiness.ts';
 import { reapGroup, stopGroup, type StopOutcome } from './stop.ts';
 
+/**
+ * Variables addressed to the supervisor, not to its child: systemd's notify
+ * and socket handshakes (a child that answered NOTIFY_SOCKET itself could
+ * report READY=1 before we do), and outlast's own restart bookkeeping.
+ */
+const SUPERVISOR_ONLY_ENV = new Set(['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'OUTLAST_RESTART_ID', 'OUTLAST_MARKER_DIR']);
+
 /** Where the service is in its life. */
 export type ServiceState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stopped' | 'errored' | 'exited';
 
@@ -173,7 +180,7 @@ export class Service {
     const { host, config, extraEnv } = this.#deps;
     const env: Record<string, string> = {};
     if (config.inheritEnv) {
-      for (const [key, value] of Object.entries(host.env)) if (value !== undefined) env[key] = value;
+      for (const [key, value] of Object.entries(host.env)) if (value !== undefined && !SUPERVISOR_ONLY_ENV.has(key)) env[key] = value;
     }
     return { ...env, ...config.env, ...extraEnv, ...contextEnv };
   }

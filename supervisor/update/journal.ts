@@ -86,10 +86,15 @@ export class Journal {
     return (await this.all()).at(-1);
   }
 
-  /** Adds or replaces `op` and makes it durable before returning. */
+  /**
+   * Adds or replaces `op` (in place: an operation keeps its position, so the
+   * newest operation stays last) and makes it durable before returning.
+   */
   async write(op: Operation): Promise<void> {
-    const ops = (await this.all()).filter((o) => o.id !== op.id);
-    ops.push(structuredClone(op));
+    const ops = [...(await this.all())];
+    const at = ops.findIndex((o) => o.id === op.id);
+    if (at >= 0) ops[at] = structuredClone(op);
+    else ops.push(structuredClone(op));
     this.#ops = ops.slice(-KEEP);
     await this.#host.fs.writeFileAtomic(this.#path, `${JSON.stringify({ operations: this.#ops }, null, 2)}\n`);
   }

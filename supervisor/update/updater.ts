@@ -154,8 +154,7 @@ export class Updater {
       await this.#stage(op, entry);
     } catch (err) {
       await this.#end(op, 'failed', toOutlastError(err));
-      await lock.release();
-      this.#announce(op);
+      await this.#close(op, lock);
       throw err;
     }
     this.#background = this.#switchAndVerify(op, lock);
@@ -185,8 +184,7 @@ export class Updater {
       } catch (err) {
         await this.#end(op, 'failed', toOutlastError(err));
       } finally {
-        await lock.release();
-        this.#announce(op);
+        await this.#close(op, lock);
       }
     })();
     return { id, from: op.from, to: target };
@@ -255,10 +253,9 @@ export class Updater {
       await this.#end(op, 'rolled-back', new OutlastError('VERIFY_FAILED', result.reason));
     } catch (err) {
       logger.error({ err, id: op.id }, 'update failed after the switch');
-      await this.#end(op, 'failed', toOutlastError(err)).catch(() => undefined);
+      await this.#end(op, 'failed', toOutlastError(err));
     } finally {
-      await lock.release().catch((err: unknown) => logger.error({ err }, 'cannot release the update lock'));
-      this.#announce(op);
+      await this.#close(op, lock).catch((err: unknown) => logger.error({ err }, 'cannot journal the end of the update'));
     }
   }
 
@@ -283,8 +280,7 @@ export class Updater {
       await this.#end(op, 'failed', toOutlastError(err));
       throw err;
     } finally {
-      await lock.release();
-      this.#announce(op);
+      await this.#close(op, lock);
     }
   }
 
@@ -351,12 +347,18 @@ export class Updater {
     op.phase = 'done';
     op.endedAt = new Date(this.#deps.host.clock.now()).toISOString();
     if (error !== undefined) op.error = { code: error.code, message: error.message };
-    await this.#journal.write(op);
     this.#deps.logger.info({ id: op.id, state, from: op.from, to: op.to, error: op.error }, `update ${op.id} ${state}`);
   }
 
-  /** Tells listeners an operation ended; called once its lock is released, so they may act on it at once. */
-  #announce(op: Operation): void {
+  /**
+   * Ends an operation for the outside world: the lock is released first, then
+   * the final state is journaled and announced, so whoever sees "committed"
+   * can start the next operation at once. A crash between the two leaves a
+   * non-final entry, which recovery settles the same way.
+   */
+  async #close(op: Operation, lock: HeldLock): Promise<void> {
+    await lock.release().catch((err: unknown) => this.#deps.logger.error({ err }, 'cannot release the update lock'));
+    await this.#journal.write(op);
     this.#deps.events.emit('update', { id: op.id, state: op.state, phase: 'done', from: op.from, to: op.to, error: op.error ?? null });
   }
 

@@ -39,7 +39,7 @@ function input(changes: Partial<DoctorInput> = {}): DoctorInput {
     stopBudgetMs: 10_000,
     requested: 'auto',
     force: false,
-    watchdog: { pidfile: '/opt/app/.outlast/watchdog.pid', running: false },
+    watchdog: { pidfile: '/opt/app/.outlast/watchdog.lock/pid', running: false },
     outlastEntry: ENTRY,
     ...changes,
   };
@@ -98,9 +98,9 @@ describe('diagnose', () => {
     const report = diagnose(input({ platform: termux, unit: undefined }));
     expect(report.strategy.name).toBe('detached');
     expect(report.warnings.map((w) => w.code)).toEqual(['TERMUX_NO_WATCHDOG', 'ANDROID_PHANTOM_KILLER']);
-    expect(report.warnings[0]?.message).toContain('no pidfile at /opt/app/.outlast/watchdog.pid');
+    expect(report.warnings[0]?.message).toContain('no pidfile at /opt/app/.outlast/watchdog.lock/pid');
     expect(report.warnings[1]?.message).toMatch(/^on Android 12, the phantom process killer/);
-    const running = { pidfile: '/opt/app/.outlast/watchdog.pid', pid: 777, running: true };
+    const running = { pidfile: '/opt/app/.outlast/watchdog.lock/pid', pid: 777, running: true };
     expect(codes({ platform: termux, unit: undefined, watchdog: running })).toEqual(['ANDROID_PHANTOM_KILLER']);
   });
 

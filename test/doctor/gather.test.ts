@@ -62,7 +62,7 @@ describe('gatherDoctorInput', () => {
       file: { ok: true, execStart: ['/usr/bin/node', '/opt/outlast/bin/outlast.js', 'run', '--config', '/srv/outlast.json'], needDaemonReload: false },
     });
     expect(input.journal).toMatchObject({ ok: true, sigkill: { count: 0 } });
-    expect(input.watchdog).toEqual({ pidfile: '/srv/.outlast/watchdog.pid', running: false });
+    expect(input.watchdog).toEqual({ pidfile: '/srv/.outlast/watchdog.lock/pid', running: false });
   });
 
   it('looks at the running supervisor: its platform, its outlast entry, and the watchdog in its state dir', async () => {
@@ -70,7 +70,7 @@ describe('gatherDoctorInput', () => {
     host.files.set('/srv/.outlast/supervisor.json', { data: JSON.stringify({ pid: 4242, apiUrl: 'http://127.0.0.1:7070' }), mode: 0o644 });
     host.files.set('/proc/4242/cmdline', { data: ['/usr/bin/node', '--max-old-space-size=64', 'bin/outlast.js', 'run', '--config', 'outlast.json', ''].join('\0'), mode: 0o444 });
     host.links.set('/proc/4242/cwd', '/opt/outlast');
-    host.files.set('/srv/.outlast/watchdog.pid', { data: '777\n', mode: 0o644 });
+    host.files.set('/srv/.outlast/watchdog.lock/pid', { data: '777 123456\n', mode: 0o644 });
     host.living.add(4242);
     host.living.add(777);
     const asked: Array<number | undefined> = [];
@@ -88,7 +88,7 @@ describe('gatherDoctorInput', () => {
     expect(asked).toEqual([4242]);
     expect(input.subject).toEqual({ kind: 'supervisor', pid: 4242 });
     expect(input.outlastEntry).toBe('/opt/outlast/bin/outlast.js');
-    expect(input.watchdog).toEqual({ pidfile: '/srv/.outlast/watchdog.pid', pid: 777, running: true });
+    expect(input.watchdog).toEqual({ pidfile: '/srv/.outlast/watchdog.lock/pid', pid: 777, running: true });
     expect(input.unit).toBeUndefined();
   });
 
@@ -99,7 +99,7 @@ describe('gatherDoctorInput', () => {
     const deps: DoctorDeps = { host, systemctl: async () => exited(''), journalctl: async () => exited(''), platformOf: () => SYSTEMD_USER, selfEntry: '/x' };
     const input = await gatherDoctorInput(deps, { ...OPTIONS, unit: 'x.service', otherStateDirs: ['/opt/app/.outlast'] });
     expect(input.subject).toEqual({ kind: 'supervisor', pid: 4242 });
-    expect(input.watchdog.pidfile).toBe('/opt/app/.outlast/watchdog.pid');
+    expect(input.watchdog.pidfile).toBe('/opt/app/.outlast/watchdog.lock/pid');
   });
 
   it('takes the unit from --unit, as a user unit with --user', async () => {

@@ -104,6 +104,7 @@ describe('outlast install termux', () => {
     expect(files.map((f) => [f.path, f.mode])).toEqual([
       ['service/app/run', 0o755],
       ['service/app/log/run', 0o755],
+      ['service/app/ctl', 0o755],
       ['boot/start-app', 0o755],
     ]);
     const run = files[0]!.content.split('\n');
@@ -114,15 +115,15 @@ describe('outlast install termux', () => {
     expect(files[1]!.content).toContain('exec svlogd -tt /data/data/com.termux/files/usr/var/log/sv/app\n');
   });
 
-  it('writes a Termux:Boot script: wake lock, runsvdir, sv up, and the watchdog detached', () => {
-    const boot = generateTermux(input({ api: { port: 7171 }, stateDir: '/srv/app/state' })).files[2]!.content.split('\n');
+  it('writes a Termux:Boot script: wake lock, runsvdir, sv up, and the watchdog as a daemon on the service\'s ctl', () => {
+    const boot = generateTermux(input({ api: { port: 7171 }, stateDir: '/srv/app/state' })).files[3]!.content.split('\n');
     expect(boot.filter((l) => !l.startsWith('#'))).toEqual([
       'termux-wake-lock',
       '. /data/data/com.termux/files/usr/etc/profile.d/start-services.sh',
       'sv up app',
       'mkdir -p /srv/app/state',
-      'OUTLAST_HEALTH_URL=http://127.0.0.1:7171/health OUTLAST_STATE_DIR=/srv/app/state OUTLAST_CONFIG=/srv/app/outlast.json \\',
-      '  setsid /opt/outlast/scripts/watchdog-loop.sh </dev/null >>/srv/app/state/watchdog.log 2>&1 &',
+      '/opt/outlast/scripts/watchdog-loop.sh --daemon --health-url http://127.0.0.1:7171/health --ctl /data/data/com.termux/files/usr/var/service/app/ctl ' +
+        '--lock /srv/app/state/watchdog.lock --log /srv/app/state/watchdog.log',
       '',
     ]);
   });
@@ -132,7 +133,7 @@ describe('outlast install termux', () => {
     dirs.push(dir);
     const generated = generateTermux(input({ stateDir: "/srv/it's here" }, { configPath: '/srv/my app/outlast.json' }));
     expect(generated.files[0]!.content).toContain("cd '/srv/my app' || exit 1");
-    expect(generated.files[2]!.content).toContain("OUTLAST_STATE_DIR='/srv/it'\\''s here'");
+    expect(generated.files[3]!.content).toContain("--lock '/srv/it'\\''s here/watchdog.lock'");
     for (const [i, file] of generated.files.entries()) {
       const path = join(dir, `script-${i}`);
       writeFileSync(path, file.content);
@@ -208,7 +209,7 @@ describe('outlast install (CLI)', () => {
     expect(statSync(join(dir, 'out', 'boot', 'start-svc')).mode & 0o777).toBe(0o755);
     const boot = readFileSync(join(dir, 'out', 'boot', 'start-svc'), 'utf8');
     // The installed outlast runs in the config's dir, so that is where its default state dir is.
-    expect(boot).toContain(`OUTLAST_STATE_DIR=${join(dir, '.outlast')}`);
+    expect(boot).toContain(`--lock ${join(dir, '.outlast', 'watchdog.lock')}`);
     expect(boot).toContain('sv up svc\n');
   });
 });

@@ -104,7 +104,7 @@ describe('chooseStrategy: a strategy forced in config', () => {
 
 describe('restart config', () => {
   it('defaults to auto, unforced, and names a bad strategy', () => {
-    expect(parseConfig({ service: { command: ['x'] } }, '/srv', 'test').restart).toEqual({ strategy: 'auto', force: false });
+    expect(parseConfig({ service: { command: ['x'] } }, '/srv', 'test').restart).toMatchObject({ strategy: 'auto', force: false });
     expect(() => parseConfig({ service: { command: ['x'] }, restart: { strategy: 'fork' } }, '/srv', 'test')).toThrow(/"restart.strategy" .*\(got "fork"\)/);
   });
 });
