@@ -9,11 +9,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAndroidLike } from '../harness/android-like.ts';
 import { cgroupV2Available } from '../harness/cgroup.ts';
 import { pidNamespaceAvailable, startPidNamespace } from '../harness/pid-namespace.ts';
 import { startSystemdEmulation } from '../harness/systemd-emulation.ts';
+import { startSystemdUser, systemdUserSkipReason, type SystemdUser } from '../harness/systemd-user.ts';
 import { onTeardown, teardownKillWindows } from '../harness/teardown.ts';
 import { freePort } from '../support/net.ts';
 import { BIN, cleanup, SVC, tempDir } from '../support/supervisor.ts';
@@ -26,6 +27,8 @@ const cgroups = cgroupV2Available();
 const namespaces = pidNamespaceAvailable();
 if (!cgroups.ok) console.log(`kill-window tests on cgroup v2 skipped: ${cgroups.reason}`);
 if (!namespaces.ok) console.log(`kill-window tests in a PID namespace skipped: ${namespaces.reason}`);
+const noSystemd = systemdUserSkipReason();
+if (noSystemd !== undefined) console.log(`kill-window tests under a real systemd --user skipped: ${noSystemd}`);
 
 interface Rig {
   stateDir: string;
@@ -202,4 +205,69 @@ describe.skipIf(!cgroups.ok)('Android-like: new processes in the cgroup are SIGK
     report('android-like', 'detached (delay 0)', false);
     expect(android.killed.length).toBeGreaterThan(0);
   });
+});
+
+describe.skipIf(noSystemd !== undefined)('a real systemd --user manager', () => {
+  let sdu: SystemdUser;
+  beforeAll(async () => {
+    sdu = await startSystemdUser();
+  });
+  afterAll(async () => {
+    await sdu?.stop();
+  });
+
+  async function show(unit: string): Promise<Map<string, string>> {
+    const { stdout } = await sdu.exec(['systemctl', '--user', 'show', unit, '-p', 'MainPID,NRestarts,ActiveState,Result']);
+    return new Map(stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  }
+
+  async function runUnit(name: string, killMode: string, r: Rig, extra: string[] = []): Promise<void> {
+    const started = await sdu.exec(['systemd-run', '--user', `--unit=${name}`, '-p', `KillMode=${killMode}`, '-p', 'TimeoutStopSec=20s', ...extra, ...r.argv]);
+    expect(started.code).toBe(0);
+  }
+
+  it('manager: a transient systemd-run unit outside our cgroup restarts the unit', async () => {
+    const r = await rig({ strategy: 'manager' });
+    const unit = 'outlast-kw-manager';
+    // RestartForceExitStatus=75 is the fallback when systemd-run is refused.
+    await runUnit(unit, 'mixed', r, ['-p', 'RestartForceExitStatus=75', '-p', 'RestartSec=100ms']);
+    const before = await serving(r.stateDir);
+    const mainBefore = (await show(unit)).get('MainPID');
+    const t0 = await restartSupervisor(r.stateDir, before);
+    await serving(r.stateDir, before);
+    report('systemd --user KillMode=mixed', 'manager (systemd-run restart)', true, Date.now() - t0);
+    const after = await show(unit);
+    expect(after.get('ActiveState')).toBe('active');
+    expect(after.get('MainPID')).not.toBe(mainBefore);
+    await sdu.exec(['systemctl', '--user', 'stop', unit]);
+  });
+
+  for (const killMode of ['control-group', 'mixed']) {
+    it(`KillMode=${killMode}: reexec keeps the MainPID, NRestarts stays 0, the service serves again`, async () => {
+      const r = await rig({ strategy: 'reexec' });
+      const unit = `outlast-kw-reexec-${killMode}`;
+      await runUnit(unit, killMode, r);
+      const before = await serving(r.stateDir);
+      const mainBefore = (await show(unit)).get('MainPID');
+      const t0 = await restartSupervisor(r.stateDir, before);
+      await serving(r.stateDir, before);
+      report(`systemd --user KillMode=${killMode}`, 'reexec', true, Date.now() - t0);
+      const after = await show(unit);
+      expect(after.get('MainPID')).toBe(mainBefore);
+      expect(after.get('NRestarts')).toBe('0');
+      expect(after.get('ActiveState')).toBe('active');
+      await sdu.exec(['systemctl', '--user', 'stop', unit]);
+    });
+
+    it(`KillMode=${killMode}: negative control, the detached helper dies with the unit`, async () => {
+      const r = await rig({ strategy: 'detached', delayMs: 300 });
+      const unit = `outlast-kw-detached-${killMode}`;
+      await runUnit(unit, killMode, r);
+      const before = await serving(r.stateDir);
+      await restartSupervisor(r.stateDir, before);
+      expect(await staysDown(r.stateDir, before, 5000)).toBe(true);
+      report(`systemd --user KillMode=${killMode}`, 'detached', false);
+      expect((await show(unit)).get('ActiveState')).not.toBe('active');
+    });
+  }
 });
