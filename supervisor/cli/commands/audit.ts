@@ -2,8 +2,11 @@
 import { constants } from 'node:os';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import { auditPaths, formatFindings, hasHigh } from '../../audit/index.ts';
-import { formatLive, nodeLiveNet, planLive, runLive, type LiveFlags, type LivePlan, type LiveReport } from '../../audit/live/index.ts';
+import type { LiveFlags, LivePlan, LiveReport } from '../../audit/live/index.ts';
+
+// The parser (@babel/parser) is large; load it only when `audit` runs, not for every command.
+const loadAudit = () => import('../../audit/index.ts');
+const loadLive = () => import('../../audit/live/index.ts');
 import { OutlastError } from '../../errors.ts';
 import type { Host } from '../../host/host.ts';
 import type { CliContext } from '../context.ts';
@@ -46,6 +49,7 @@ async function live(host: Host, plan: LivePlan): Promise<{ report: LiveReport; i
     }),
   );
   try {
+    const { runLive, nodeLiveNet } = await loadLive();
     return { report: await runLive(host, nodeLiveNet, plan, abort.signal), interruptedBy };
   } finally {
     for (const off of unsubscribe) off();
@@ -72,6 +76,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         const misplaced = LIVE_ONLY.find((key) => flags[key] !== undefined);
         if (service.length > 0 || misplaced !== undefined) throw new OutlastError('BAD_REQUEST', `${misplaced === undefined ? 'a service command after "--"' : `--${misplaced.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`} needs --live`);
       }
+      const { auditPaths, formatFindings, hasHigh } = await loadAudit();
+      const { formatLive, nodeLiveNet, planLive } = await loadLive();
       const plan = flags.live === true ? await planLive(ctx.host, nodeLiveNet, { ...flags, command: service }) : undefined;
       // With a config, the service's own directory is what to read by default.
       const fallback = flags.config !== undefined && plan !== undefined ? relative(ctx.host.cwd, plan.cwd) || '.' : '.';

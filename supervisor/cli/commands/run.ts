@@ -1,7 +1,7 @@
 /** `outlast run`. */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { runCommand, type RunCommandFlags } from '../run.ts';
+import type { RunCommandFlags } from '../run.ts';
 
 /** Registers `outlast run`. */
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -20,6 +20,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--log-level <level>', 'trace | debug | info | warn | error | fatal | silent')
     .option('--banner', 'print where the API and token are, with curl lines to try')
     .action(async (command: string[], flags: RunCommandFlags) => {
+      // Loaded on use: the other commands need none of the supervisor.
+      const { runCommand } = await import('../run.ts');
       ctx.setExit(await runCommand(ctx.host, { ...flags, command }));
     });
 }
