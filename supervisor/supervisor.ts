@@ -26,7 +26,7 @@ import {
 } from './state/state-dir.ts';
 import { VERSION } from './version.ts';
 import { EventBus } from './events.ts';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { NOTIFY_SOCKET_ENV, type ReadyMessage } from './notify/protocol.ts';
 import { listenReadySocket, type ReadySocket } from './notify/ready-socket.ts';
 import { readPlatform } from '../platform/read-platform.ts';
@@ -39,6 +39,10 @@ import { Updater } from './update/updater.ts';
 import { execaRunner } from '../platform/systemctl-runner.ts';
 import { attachNotifier } from './notify/attach.ts';
 import { createNotifier } from './notify/sd-notify.ts';
+import { shutdownSnapshot } from './forensics/snapshot.ts';
+import { recordStopSignal } from './forensics/stop-signal.ts';
+import { writePlannedStop } from './forensics/planned-stop.ts';
+import { scriptsDir } from './version.ts';
 
 /** Signals passed on to the child untouched. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'];
@@ -113,6 +117,14 @@ function waitReadyMessage(host: Host, socket: ReadySocket, signal: AbortSignal, 
   });
 }
 
+/** Whether this supervisor was started from inside the release store (a self-updating install). */
+function runsFromRelease(host: Host, stateDir: string): boolean {
+  const entry = host.invocation.argv[0];
+  if (entry === undefined) return false;
+  const inside = (dir: string): boolean => resolve(host.cwd, entry).startsWith(`${dir}/`);
+  return inside(join(stateDir, 'current')) || inside(join(stateDir, 'releases'));
+}
+
 /** The environment hooks (install, preflight) run with: the service's own. */
 function serviceEnv(host: Host, config: Config): Record<string, string> {
   const env: Record<string, string> = {};
@@ -168,14 +180,17 @@ interface Lifecycle {
   /** Settles with the exit code once a requested stop is complete. */
   stopped: Promise<number>;
   isStopping(): boolean;
+  /** `{sinceStopMs}` once a stop began, for the phase logs; `{}` before. */
+  sinceStop(): { sinceStopMs?: number };
   /** Removes the signal handlers. */
   off(): void;
 }
 
-function routeSignals(host: Host, config: Config, service: Service, logger: Logger): Lifecycle {
+function routeSignals(host: Host, config: Config, service: Service, logger: Logger, events: EventBus): Lifecycle {
   // A marker per caught signal; it never changes how the signal is handled.
   const mark = (signal: NodeJS.Signals): void => void writeMarker(host, config.stateDir, 'signal', { signal, ppid: host.ppid });
   let stopping: Promise<number> | undefined;
+  let stopStartedAt: number | undefined;
   let stopRequested!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (stopRequested = resolve));
   const handlers: Array<() => void> = [];
@@ -184,14 +199,16 @@ function routeSignals(host: Host, config: Config, service: Service, logger: Logg
       host.onSignal(signal, (sig) => {
         mark(sig);
         if (stopping === undefined) {
-          logger.info({ reason: `received ${sig}` }, 'supervisor stopping');
-          stopping = service.stop(`received ${sig}`).then((outcome) => stopExitCode(outcome?.exit, config.service.stopSignal, outcome?.forced ?? false));
+          stopStartedAt = host.clock.monotonic();
+          // One line with the snapshot, planned or not; then the stop. A planned stop exits 0 even if the drain was cut short.
+          const { planned, reason } = recordStopSignal({ host, stateDir: config.stateDir, logger, events, drainMs: config.service.stopTimeoutMs, scriptsDir: scriptsDir() }, sig);
+          stopping = service.stop(reason, stopStartedAt).then((outcome) => (planned ? 0 : stopExitCode(outcome?.exit, config.service.stopSignal, outcome?.forced ?? false)));
           void stopping.then(stopRequested);
           return;
         }
         // A second Ctrl-C means "now": skip the rest of the drain budget.
         const pid = service.status().pid;
-        logger.warn({ signal: sig, childPid: pid }, 'second stop signal: killing the service group now');
+        logger.warn({ signal: sig, childPid: pid, snapshot: shutdownSnapshot(host, sig, config.stateDir) }, 'second stop signal: killing the service group now');
         if (pid !== null) host.killGroup(pid, 'SIGKILL');
       }),
     );
@@ -201,12 +218,17 @@ function routeSignals(host: Host, config: Config, service: Service, logger: Logg
       host.onSignal(signal, (sig) => {
         mark(sig);
         const pid = service.status().pid;
-        logger.info({ signal: sig, childPid: pid }, pid === null ? 'signal received with no child to forward to' : 'forwarding signal to the service');
+        logger.info({ signal: sig, childPid: pid, snapshot: shutdownSnapshot(host, sig, config.stateDir) }, pid === null ? 'signal received with no child to forward to' : 'forwarding signal to the service');
         if (pid !== null) host.kill(pid, sig);
       }),
     );
   }
-  return { stopped, isStopping: () => stopping !== undefined, off: () => handlers.forEach((off) => off()) };
+  return {
+    stopped,
+    isStopping: () => stopping !== undefined,
+    sinceStop: () => (stopStartedAt === undefined ? {} : { sinceStopMs: Math.round(host.clock.monotonic() - stopStartedAt) }),
+    off: () => handlers.forEach((off) => off()),
+  };
 }
 
 /** Runs the supervisor until the service ends or a stop signal arrives; returns the exit code. */
@@ -247,13 +269,18 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
       logger,
       events,
       env: serviceEnv(host, config),
+      selfUpdate: config.updates.selfUpdate ?? runsFromRelease(host, config.stateDir),
+      selfRestart: async (reason) => {
+        const outcome = await selfRestarter.restart(reason, { lockHeld: true });
+        if (outcome.exitCode >= 0) restartRequested(outcome.exitCode);
+      },
     });
   }
   // Orphans first (they may still run an old release or a hook in staging),
   // then recovery, both before the API opens: no client sees a half-recovered store.
   await endOrphans(host, config, logger);
   await updater?.recover();
-  const lifecycle = routeSignals(host, config, service, logger);
+  const lifecycle = routeSignals(host, config, service, logger, events);
   await rotateMarkers(host, config.stateDir);
   const platform = readPlatform();
   let restarting: Promise<number> | undefined;
@@ -324,6 +351,15 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
         service.restart('api').catch((err: unknown) => logger.error({ err }, 'restart failed'));
         return {};
       },
+      async stop(reason) {
+        const answer = { pid: host.pid, drainMs: config.service.stopTimeoutMs };
+        if (restarting !== undefined) throw new OutlastError('CONFLICT', 'the supervisor is restarting');
+        if (lifecycle.isStopping()) return { ...answer, alreadyStopping: true };
+        // The marker first, then SIGTERM to ourselves once the 202 is out: the
+        // one stop path tells planned from unplanned by the marker alone.
+        await writePlannedStop(host, config.stateDir, reason);
+        return { ...answer, after: () => void host.kill(host.pid, 'SIGTERM') };
+      },
     },
     { bodyLimit: config.api.bodyLimit, logger },
   );
@@ -335,13 +371,14 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     lifecycle.off();
     throw err;
   }
+  let exitCode: number | undefined;
   try {
     const info: SupervisorInfo = { pid: host.pid, apiUrl, startedAt, version: VERSION, name: config.name };
     await writeSupervisorInfo(host, config.stateDir, info);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
     await updater?.installIfMissing();
     // A stop signal during a long first install means: do not start at all.
-    if (lifecycle.isStopping()) return await lifecycle.stopped;
+    if (lifecycle.isStopping()) return (exitCode = await lifecycle.stopped);
     quiesce = async () => {
       lifecycle.off();
       await service.stop('supervisor restart');
@@ -354,16 +391,20 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
       offReady();
       void writeMarker(host, config.stateDir, 'ready', { childPid: event.pid, restartId: host.env.OUTLAST_RESTART_ID ?? null });
     });
+    // A self-update handed over to us: its gate watches this first child.
+    await updater?.beginResume();
     service.start();
+    updater?.continueResume();
     io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
     const code = await Promise.race([service.done.then((exit) => exitCodeFor(exit)), lifecycle.stopped, restarted]);
     await writeMarker(host, config.stateDir, 'exit', { code, restarting: restarting !== undefined });
-    logger.info({ exitCode: code }, 'bye');
-    return code;
+    return (exitCode = code);
   } finally {
+    if (exitCode !== undefined) logger.info({ ...lifecycle.sinceStop() }, 'stop: cleanup (API, notify socket, supervisor.json)');
     lifecycle.off();
     await api.close();
     await notifySocket?.close();
     await clearSupervisorInfo(host, config.stateDir);
+    if (exitCode !== undefined) logger.info({ exitCode, ...lifecycle.sinceStop() }, 'bye');
   }
 }

@@ -13,6 +13,7 @@ import type { ServiceStatus } from '../service/service.ts';
 import type { Updater } from '../update/updater.ts';
 import { bearerMatches } from './auth.ts';
 import { registerEventsRoute } from './events-route.ts';
+import { registerStopRoute, type StopAnswer } from './stop-route.ts';
 import { registerUpdateRoutes } from './update-routes.ts';
 
 /** What the API can see and ask of the supervisor. */
@@ -27,6 +28,11 @@ export interface ApiController {
    * runs once the 202 has been sent (a supervisor restart closes this API).
    */
   restart(target: 'service' | 'supervisor'): Promise<{ strategy?: string; after?: () => void }>;
+  /**
+   * A planned stop: writes the planned-stop marker; `after` (run once the 202
+   * has been sent) sets the stop off. Throws an OutlastError when it cannot.
+   */
+  stop(reason: string): Promise<StopAnswer & { after?: () => void }>;
   updater: Updater | undefined;
   events: EventBus;
 }
@@ -107,6 +113,7 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
     return reply.status(202).send({ accepted: true, target: parsed.data.target, ...(strategy === undefined ? {} : { strategy }) });
   });
 
+  registerStopRoute(app, (reason) => controller.stop(reason));
   registerUpdateRoutes(app, controller.updater);
   registerEventsRoute(app, controller.events);
   return app;

@@ -40,15 +40,23 @@ export function field(value: unknown, fallback = ''): string {
 }
 
 function ending(markers: Marker[], run: Marker): Marker | undefined {
-  return markers.find((m) => m.pid === run.pid && m.atMs >= run.atMs && (m.kind === 'exit' || m.kind === 'signal' || m.kind === 'planned-stop'));
+  const mine = markers.filter((m) => m.pid === run.pid && m.atMs >= run.atMs);
+  // A planned stop also leaves the SIGTERM that carried it out (in either
+  // order within a millisecond): the plan is the better explanation.
+  return mine.find((m) => m.kind === 'planned-stop') ?? mine.find((m) => m.kind === 'exit' || m.kind === 'signal');
+}
+
+function howItEnded(end: Marker): string {
+  if (end.kind === 'signal') return `received ${field(end.signal)}`;
+  if (end.kind === 'planned-stop') return `stopped as planned${end.reason === undefined || end.reason === null ? '' : ` (${field(end.reason)})`}`;
+  return `exited (code ${field(end.code, '0')})`;
 }
 
 /** How the process that wrote `start` ended (or that it still runs). */
 function fate(markers: Marker[], start: Marker, alive: (pid: number) => boolean): Verdict | undefined {
   const end = ending(markers, start);
   if (end !== undefined) {
-    const how = end.kind === 'signal' ? `received ${field(end.signal)}` : end.kind === 'planned-stop' ? 'stopped as planned' : `exited (code ${field(end.code, '0')})`;
-    return { code: 'stopped', summary: `the last run (pid ${start.pid}) ${how} at ${end.at}`, evidence: [start, end] };
+    return { code: 'stopped', summary: `the last run (pid ${start.pid}) ${howItEnded(end)} at ${end.at}`, evidence: [start, end] };
   }
   if (alive(start.pid)) return undefined;
   return {

@@ -36,6 +36,13 @@ export interface ChildHandle {
 /** The file-system calls the core needs. All paths are absolute. */
 export interface HostFs {
   readFile(path: string): Promise<string>;
+  /**
+   * Reads a small file synchronously (opened non-blocking, so a FIFO cannot
+   * stall it): /proc entries and markers for a signal handler's snapshot,
+   * where awaiting would let the stop begin before the facts are taken.
+   * Undefined when the file is missing or unreadable; never throws.
+   */
+  readSync(path: string): string | undefined;
   /** Writes via a temp file, fsync, rename, and fsync of the directory. */
   writeFileAtomic(path: string, data: string, mode?: number): Promise<void>;
   mkdir(path: string, mode?: number): Promise<void>;

@@ -3,7 +3,7 @@
  * This is the only module of the core that touches those directly.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readFileSync } from 'node:fs';
 import { access, appendFile, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, basename, join } from 'node:path';
@@ -60,8 +60,25 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+function readSync(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const nodeFs: HostFs = {
   readFile: (path) => readFile(path, 'utf8'),
+  readSync,
   async writeFileAtomic(path, data, mode = 0o644) {
     // Write-then-rename keeps readers from ever seeing a half-written file; the
     // fsyncs make the rename survive a power cut, not only a crash.

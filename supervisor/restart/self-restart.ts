@@ -60,7 +60,7 @@ export class SelfRestarter {
    * Restarts. Resolves with how this process should end; for reexec it never
    * resolves on success (the process image is replaced).
    */
-  async restart(reason: string): Promise<StrategyOutcome & { strategy: StrategyName }> {
+  async restart(reason: string, options: { lockHeld?: boolean } = {}): Promise<StrategyOutcome & { strategy: StrategyName }> {
     const { host, logger, stateDir, platform } = this.#deps;
     if (this.#running) throw new OutlastError('CONFLICT', 'a supervisor restart is already in progress');
     this.#running = true;
@@ -68,10 +68,12 @@ export class SelfRestarter {
       const choice = await this.choice();
       if (choice.refused !== undefined) logger.warn({ refused: choice.refused }, 'configured restart strategy refused');
       const id = `s${host.clock.now().toString(36)}${host.randomToken(3)}`;
-      const lock = await acquireUpdateLock(host, stateDir, { pid: host.pid, id, since: new Date(host.clock.now()).toISOString(), to: 'supervisor' }, () => undefined);
+      // A self-update already holds the update lock, and hands it over to the
+      // new image with the journal: it is neither taken nor released here.
+      const lock = options.lockHeld === true ? undefined : await acquireUpdateLock(host, stateDir, { pid: host.pid, id, since: new Date(host.clock.now()).toISOString(), to: 'supervisor' }, () => undefined);
       let released = false;
       const release = async (): Promise<void> => {
-        if (!released) await lock.release();
+        if (!released) await lock?.release();
         released = true;
       };
       logger.info({ strategy: choice.name, reason, why: choice.reason, restartId: id }, 'restarting the supervisor');

@@ -147,13 +147,17 @@ export class Service {
     });
   }
 
-  /** Stops the child for good; resolves with how the stop went (undefined if no child ran). */
-  stop(reason: string): Promise<StopOutcome | undefined> {
+  /**
+   * Stops the child for good; resolves with how the stop went (undefined if
+   * no child ran). `startedAt` (monotonic) is when the stop was asked for:
+   * every phase is logged with `sinceStopMs` from it, waiting in the queue included.
+   */
+  stop(reason: string, startedAt?: number): Promise<StopOutcome | undefined> {
     return this.#enqueue(async () => {
       if (this.#state === 'stopped' || this.#state === 'stopping') return undefined;
       this.#cancelBackoff();
       this.#setState('stopping', { reason });
-      const outcome = await this.#stopCurrent(reason);
+      const outcome = await this.#stopCurrent(reason, startedAt);
       this.#setState('stopped', { reason });
       return outcome;
     });
@@ -292,18 +296,21 @@ export class Service {
   }
 
   /** Stops the current child, if any, and waits for its output to drain. */
-  async #stopCurrent(reason: string): Promise<StopOutcome | undefined> {
+  async #stopCurrent(reason: string, startedAt = this.#deps.host.clock.monotonic()): Promise<StopOutcome | undefined> {
     const attempt = this.#attempt;
     if (attempt === undefined) return undefined;
     const { host, config, logger } = this.#deps;
     attempt.stopping = true;
     attempt.abort.abort();
-    logger.info({ childPid: attempt.pid, reason, signal: config.stopSignal, budgetMs: config.stopTimeoutMs }, 'stop requested');
+    // `ms` counts from the stop signal (the drain); `sinceStopMs` from the request.
+    const since = (): number => Math.round(host.clock.monotonic() - startedAt);
+    logger.info({ childPid: attempt.pid, reason, signal: config.stopSignal, budgetMs: config.stopTimeoutMs, sinceStopMs: since() }, 'stop requested');
     const outcome = await stopGroup(host, attempt, config.stopSignal, config.stopTimeoutMs, (phase, ms) => {
-      if (phase === 'signal-sent') logger.info({ childPid: attempt.pid, ms }, `stop: ${config.stopSignal} sent to the process group`);
-      if (phase === 'child-exited') logger.info({ childPid: attempt.pid, ms }, `stop: child exited after ${ms} ms`);
-      if (phase === 'group-leftovers') logger.warn({ childPid: attempt.pid, ms }, `stop: leftovers in the group SIGKILLed after ${ms} ms`);
-      if (phase === 'force-killed') logger.warn({ childPid: attempt.pid, ms }, `stop: child force-killed after ${ms} ms (budget ${config.stopTimeoutMs} ms)`);
+      const fields = { childPid: attempt.pid, ms, sinceStopMs: since() };
+      if (phase === 'signal-sent') logger.info(fields, `stop: ${config.stopSignal} sent to the process group`);
+      if (phase === 'child-exited') logger.info(fields, `stop: child exited after ${ms} ms`);
+      if (phase === 'group-leftovers') logger.warn(fields, `stop: leftovers in the group SIGKILLed after ${ms} ms`);
+      if (phase === 'force-killed') logger.warn(fields, `stop: child force-killed after ${ms} ms (budget ${config.stopTimeoutMs} ms)`);
     });
     await attempt.output;
     this.#recordExit(outcome.exit);

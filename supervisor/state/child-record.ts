@@ -20,13 +20,17 @@ function recordPath(stateDir: string): string {
   return join(stateDir, 'child.json');
 }
 
+/** State (field 3) and start time (field 22) of a /proc/<pid>/stat line. */
+export function parseProcStat(stat: string): { state: string | null; startTime: string | null } {
+  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0] ?? null, startTime: rest[19] ?? null };
+}
+
 /** The start time of `pid` from /proc, or null where there is no /proc. */
 export async function processStartTime(host: Host, pid: number): Promise<string | null> {
   try {
-    const stat = await host.fs.readFile(`/proc/${pid}/stat`);
-    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null;
+    return parseProcStat(await host.fs.readFile(`/proc/${pid}/stat`)).startTime;
   } catch {
     return null;
   }

@@ -29,6 +29,13 @@ export const updatesSchema = z.strictObject({
   keep: z.number().int().min(2).default(3),
   /** The largest release accepted, in bytes. */
   maxBytes: z.number().int().positive().default(512 * 1024 * 1024),
+  /**
+   * The releases contain the supervisor itself (it runs from
+   * `<stateDir>/current/`): an update restarts the supervisor with the
+   * platform's strategy, and the new image runs the health gate. Detected
+   * when missing.
+   */
+  selfUpdate: z.boolean().optional(),
   /** How long `GET /updates/check` answers from cache. */
   checkTtlMs: z.number().int().nonnegative().default(60_000),
 });

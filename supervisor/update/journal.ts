@@ -41,6 +41,8 @@ export interface Operation {
   switched: boolean;
   /** What `previous` pointed at before the switch, so an undo restores both links. */
   previousBefore?: string | null;
+  /** A self-update: the supervisor restarted itself, and the new image resumes the operation. */
+  selfRestart?: boolean;
 }
 
 const FINAL: ReadonlySet<OperationState> = new Set(['committed', 'rolled-back', 'failed']);

@@ -82,3 +82,9 @@ export async function recoverLock(host: Host, stateDir: string): Promise<LockHol
   await host.fs.rm(paths(stateDir).holder);
   return holder;
 }
+
+/** Removes the lock and its holder file outright (a handed-over lock, about to be re-taken). */
+export async function breakLockOf(host: Host, stateDir: string): Promise<void> {
+  await host.locks.breakLock(paths(stateDir).target);
+  await host.fs.rm(paths(stateDir).holder);
+}

@@ -7,7 +7,7 @@
 import type { Host } from '../host/host.ts';
 import type { Logger } from '../log/logger.ts';
 import { isFinal, type Journal, type Operation, type OperationPhase } from './journal.ts';
-import { recoverLock } from './lock.ts';
+import { breakLockOf, recoverLock } from './lock.ts';
 import { hasRelease, linkedVersion, pointLink, removeRelease, removeStaging, removeTempLinks, restoreLinks, type ReleasePaths } from './releases.ts';
 
 const ORDER: readonly OperationPhase[] = ['lock', 'busy-wait', 'fetch', 'install', 'preflight', 'stage', 'switch', 'restart', 'health-gate', 'rollback', 'commit', 'prune', 'done'];
@@ -29,6 +29,11 @@ async function settleCurrent(host: Host, paths: ReleasePaths, version: string | 
 async function resolveOperation(host: Host, paths: ReleasePaths, op: Operation): Promise<Operation> {
   const current = (await linkedVersion(host, paths.current)) ?? null;
   const died = `the supervisor died during ${op.phase}`;
+  if (op.selfRestart === true && op.phase === 'rollback') {
+    // A self-update's rollback restarted the supervisor into the old version: this is it.
+    if (op.from !== null) await restoreLinks(host, paths, op.from, op.previousBefore ?? null);
+    return { ...op, state: 'rolled-back', phase: 'done' };
+  }
   if (op.kind === 'rollback') {
     // A rollback is finished, not undone: the version it left is known bad.
     await settleCurrent(host, paths, op.to);
@@ -48,7 +53,17 @@ async function resolveOperation(host: Host, paths: ReleasePaths, op: Operation):
   return { ...op, state: 'failed', phase: 'done', error: { code: 'INTERRUPTED', message: `${died}; nothing was switched` } };
 }
 
-/** Runs recovery; returns the operation it resolved, if any. */
+/**
+ * A self-update handed over to this process: the switch is done and the
+ * supervisor restarted into the new version, which must now run the health
+ * gate. Only the process that the restart produced gets here: a later start
+ * after a crash in the gate sees the same journal and resumes it the same way.
+ */
+export function isHandover(op: Operation, current: string | undefined): boolean {
+  return op.selfRestart === true && (op.phase === 'restart' || op.phase === 'health-gate') && current === op.to;
+}
+
+/** Runs recovery; returns the operation it resolved (or, for a self-update, the one to resume). */
 export async function recoverUpdates(host: Host, paths: ReleasePaths, journal: Journal, logger: Logger): Promise<Operation | undefined> {
   await host.fs.mkdir(paths.releases, 0o755);
   await removeTempLinks(host, paths);
@@ -56,6 +71,12 @@ export async function recoverUpdates(host: Host, paths: ReleasePaths, journal: J
   if (leftovers.length > 0) logger.warn({ leftovers }, 'removed staging leftovers of an interrupted update');
   let resolved: Operation | undefined;
   const last = await journal.last();
+  if (last !== undefined && !isFinal(last) && isHandover(last, await linkedVersion(host, paths.current))) {
+    // The lock was handed over with the journal; the resume re-takes it.
+    await breakLockOf(host, paths.stateDir);
+    logger.info({ id: last.id, from: last.from, to: last.to }, 'resuming a self-update: the new version runs its health gate');
+    return last;
+  }
   if (last !== undefined && !isFinal(last)) {
     resolved = await resolveOperation(host, paths, last);
     resolved.endedAt = new Date(host.clock.now()).toISOString();
@@ -69,7 +90,13 @@ export async function recoverUpdates(host: Host, paths: ReleasePaths, journal: J
     logger.error({ current, previous }, 'current points at a missing release');
     await settleCurrent(host, paths, previous ?? null);
   }
-  const holder = await recoverLock(host, paths.stateDir);
-  if (holder !== undefined) logger.warn({ holder }, 'released the update lock of a dead process');
+  if (resolved !== undefined) {
+    // The operation is settled: whoever held its lock (a dead process, or this
+    // very pid before an in-place re-exec) holds nothing any more.
+    await breakLockOf(host, paths.stateDir);
+  } else {
+    const holder = await recoverLock(host, paths.stateDir);
+    if (holder !== undefined) logger.warn({ holder }, 'released the update lock of a dead process');
+  }
   return resolved;
 }

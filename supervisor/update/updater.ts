@@ -19,8 +19,8 @@ import type { Service } from '../service/service.ts';
 import { clearBad, markBad, readBadVersions } from './bad-versions.ts';
 import { waitNotBusy, type BusyConfig } from './busy.ts';
 import type { UpdatesConfig } from './config.ts';
-import { watchGate } from './health-gate.ts';
-import { Journal, type Operation, type OperationPhase } from './journal.ts';
+import { watchGate, type GateResult } from './health-gate.ts';
+import { isFinal, Journal, type Operation, type OperationPhase } from './journal.ts';
 import { acquireUpdateLock, type HeldLock, type LockHolder } from './lock.ts';
 import { recoverUpdates } from './recover.ts';
 import { linkedVersion, pruneReleases, releasePaths, restoreLinks, switchCurrent, type ReleasePaths } from './releases.ts';
@@ -48,6 +48,14 @@ export interface UpdaterDeps {
   events: EventBus;
   /** The service's environment, for hooks. */
   env: Record<string, string>;
+  /** The releases hold the supervisor itself: updates restart it through `selfRestart`. */
+  selfUpdate: boolean;
+  /**
+   * Restarts the supervisor into the release `current` now points at,
+   * keeping the update lock held for the new image; settles only when this
+   * process is about to end (never, for an in-place re-exec).
+   */
+  selfRestart: (reason: string) => Promise<void>;
 }
 
 const LIST_TIMEOUT_MS = 60_000;
@@ -63,6 +71,9 @@ export class Updater {
   #background: Promise<void> = Promise.resolve();
   readonly #phaseStarted = new Map<string, number>();
   #holder: LockHolder | undefined;
+  /** A self-update this process must finish (see resume). */
+  #resume: Operation | undefined;
+  #resumeGate: { lock: HeldLock; gate: ReturnType<typeof watchGate> } | undefined;
 
   constructor(deps: UpdaterDeps) {
     this.#deps = deps;
@@ -91,8 +102,31 @@ export class Updater {
 
   /** Crash recovery: run before anything else looks at the release store. */
   async recover(): Promise<void> {
-    await recoverUpdates(this.#deps.host, this.#paths, this.#journal, this.#deps.logger);
+    const op = await recoverUpdates(this.#deps.host, this.#paths, this.#journal, this.#deps.logger);
+    if (op !== undefined && !isFinal(op)) this.#resume = op;
     this.#current = await linkedVersion(this.#deps.host, this.#paths.current);
+  }
+
+  /**
+   * Before the service starts: when a self-update handed over to this
+   * process, re-take its lock and start watching the health gate (the first
+   * child is the one being judged).
+   */
+  async beginResume(): Promise<void> {
+    const op = this.#resume;
+    if (op === undefined) return;
+    const lock = await this.#lock({ pid: this.#deps.host.pid, id: op.id, since: new Date(this.#deps.host.clock.now()).toISOString(), to: op.to });
+    this.#resumeGate = { lock, gate: watchGate(this.#deps.service, this.#deps.host.clock, this.#deps.config.healthGate) };
+  }
+
+  /** After the service started: gate, then commit or roll back the resumed self-update. */
+  continueResume(): void {
+    const op = this.#resume;
+    const resumed = this.#resumeGate;
+    if (op === undefined || resumed === undefined) return;
+    this.#resume = undefined;
+    this.#resumeGate = undefined;
+    this.#background = this.#verify(op, resumed.lock, resumed.gate.result);
   }
 
   /** The first install, when nothing is installed yet (may download: the API is already up). */
@@ -218,18 +252,39 @@ export class Updater {
   }
 
   async #switchAndVerify(op: Operation, lock: HeldLock): Promise<void> {
-    const { host, stateDir, service, config, logger } = this.#deps;
+    const { host, service, config, logger, selfUpdate } = this.#deps;
     try {
       op.previousBefore = (await linkedVersion(host, this.#paths.previous)) ?? null;
       await this.#enter(op, 'switch');
       await switchCurrent(host, this.#paths, op.to);
       this.#current = op.to;
+      if (selfUpdate) {
+        // The release holds the supervisor itself: restart into it. The lock
+        // and the journal go with the handover; the new image resumes at the gate.
+        op.selfRestart = true;
+        await this.#enter(op, 'restart', 'restarting');
+        await this.#deps.selfRestart(`update to ${op.to}`);
+        return;
+      }
       await this.#enter(op, 'restart', 'restarting');
       // Watch before restarting: a probe-less service turns ready inside restart().
       const gate = watchGate(service, host.clock, config.healthGate);
       await service.restart(`update to ${op.to}`);
+      await this.#verify(op, lock, gate.result);
+    } catch (err) {
+      logger.error({ err, id: op.id }, 'update failed after the switch');
+      await this.#end(op, 'failed', toOutlastError(err));
+      await this.#close(op, lock).catch((e: unknown) => logger.error({ err: e }, 'cannot journal the end of the update'));
+    }
+  }
+
+  /** The health gate's verdict: commit, or roll back (for a self-update, by restarting into the old version). */
+  async #verify(op: Operation, lock: HeldLock, gate: Promise<GateResult>): Promise<void> {
+    const { host, stateDir, service, config, logger } = this.#deps;
+    let handedOver = false;
+    try {
       await this.#enter(op, 'health-gate', 'verifying');
-      const result = await gate.result;
+      const result = await gate;
       if (result.ok) {
         await this.#enter(op, 'commit');
         await clearBad(host, stateDir, op.to);
@@ -243,11 +298,18 @@ export class Updater {
       logger.error({ id: op.id, to: op.to, reason: result.reason }, 'the new version failed its health gate: rolling back');
       await this.#enter(op, 'rollback', 'rolling-back');
       await markBad(host, stateDir, op.to, result.reason);
+      op.error = { code: 'VERIFY_FAILED', message: result.reason };
       if (op.from !== null) {
         // Both links go back to where they were: `previous` must not point at
         // the version just marked bad, or a later rollback would return to it.
         await restoreLinks(host, this.#paths, op.from, op.previousBefore ?? null);
         this.#current = op.from;
+        if (op.selfRestart === true) {
+          await this.#journal.write(op);
+          handedOver = true;
+          await this.#deps.selfRestart(`rollback from ${op.to}`);
+          return;
+        }
         await service.restart(`rollback from ${op.to}`);
       }
       await this.#end(op, 'rolled-back', new OutlastError('VERIFY_FAILED', result.reason));
@@ -255,7 +317,7 @@ export class Updater {
       logger.error({ err, id: op.id }, 'update failed after the switch');
       await this.#end(op, 'failed', toOutlastError(err));
     } finally {
-      await this.#close(op, lock).catch((err: unknown) => logger.error({ err }, 'cannot journal the end of the update'));
+      if (!handedOver) await this.#close(op, lock).catch((err: unknown) => logger.error({ err }, 'cannot journal the end of the update'));
     }
   }
 

@@ -88,6 +88,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         if (file === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
         return file.data;
       },
+      readSync: (path) => host.files.get(path)?.data,
       async writeFileAtomic(path, data, mode = 0o644) {
         host.files.set(path, { data, mode });
       },

@@ -23,11 +23,11 @@ export function writeRelease(dir: string, version: string, behaviour: Behaviour 
 }
 
 /** Packs each release into a fresh feed dir (manifest.json + tarballs); returns the feed. */
-export async function makeFeed(releases: Array<{ version: string; behaviour?: Behaviour; keyPath?: string }>, feed = tempDir('outlast-feed-')): Promise<string> {
+export async function makeFeed(releases: Array<{ version: string; behaviour?: Behaviour; keyPath?: string; files?: Record<string, string> }>, feed = tempDir('outlast-feed-')): Promise<string> {
   for (const release of releases) {
     const dir = mkdtempSync(join(tmpdir(), 'outlast-release-'));
     try {
-      writeRelease(dir, release.version, release.behaviour);
+      writeRelease(dir, release.version, release.behaviour, release.files);
       await packRelease({ dir, version: release.version, feed, name: 'release-app', keyPath: release.keyPath, force: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });

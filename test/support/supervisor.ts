@@ -49,10 +49,10 @@ export function killLater(pid: number): void {
 }
 
 /** Starts `outlast <args>` with a temp state dir unless one is given. */
-export function startCli(args: string[], options: { env?: Record<string, string>; stateDir?: string; stdio?: 'pipe' | 'shell-pipe' } = {}): RunningCli {
+export function startCli(args: string[], options: { env?: Record<string, string>; stateDir?: string; stdio?: 'pipe' | 'shell-pipe'; entry?: string } = {}): RunningCli {
   const stateDir = options.stateDir ?? tempDir();
   const withState = args[0] === 'run' && !args.includes('--state-dir') ? ['run', '--state-dir', stateDir, ...args.slice(1)] : args;
-  const proc = spawn(process.execPath, [BIN, ...withState], {
+  const proc = spawn(process.execPath, [options.entry ?? BIN, ...withState], {
     cwd: ROOT,
     env: { ...process.env, OUTLAST_LOG_FORMAT: 'json', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
