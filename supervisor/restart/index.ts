@@ -1,0 +1,1 @@
+export { restartSelf, type RestartSelfOptions } from './embedded.ts';
