@@ -13,6 +13,7 @@ import { isLoopback } from './api/auth.ts';
 import { Service } from './service/service.ts';
 import { exitCodeFor } from './service/exit-code.ts';
 import { stopForeign } from './service/stop.ts';
+import { openListeners, type ListenSpec, type Listeners } from './service/listeners.ts';
 import { clearChildRecord, writeChildRecord } from './state/child-record.ts';
 import { findOrphans, STATE_DIR_ENV } from './state/orphans.ts';
 import {
@@ -94,6 +95,17 @@ async function openNotifySocket(stateDir: string, logger: Logger): Promise<Ready
   } catch (err) {
     logger.warn({ err }, 'no notify socket: services cannot report readiness with ready()');
     return undefined;
+  }
+}
+
+/** Binds the sockets of `service.listen`; a port in use is a clear error. */
+async function openOwnedSockets(host: Host, specs: readonly ListenSpec[], logger: Logger): Promise<Listeners> {
+  try {
+    const listeners = await openListeners(host, specs);
+    logger.info({ sockets: specs.map((s) => `${s.host}:${s.port}`), fds: listeners.fds.length }, 'owning the listening sockets: restarts hand them over');
+    return listeners;
+  } catch (err) {
+    throw new OutlastError('ADDRESS_IN_USE', `cannot own the service's sockets (service.listen): ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -244,6 +256,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   const startedAt = new Date(host.clock.now()).toISOString();
   const events = new EventBus(() => host.clock.now());
   const notifySocket = await openNotifySocket(config.stateDir, logger);
+  const listeners = config.service.listen === undefined ? undefined : await openOwnedSockets(host, config.service.listen, logger);
   let updater: Updater | undefined;
   const service = new Service({
     host,
@@ -252,6 +265,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     stdout: io.stdout,
     stderr: io.stderr,
     extraEnv: { [STATE_DIR_ENV]: config.stateDir, ...(notifySocket === undefined ? {} : { [NOTIFY_SOCKET_ENV]: notifySocket.path }) },
+    ...(listeners === undefined ? {} : { listeners }),
     ...(notifySocket === undefined ? {} : { readyMessage: (signal: AbortSignal, timeoutMs: number) => waitReadyMessage(host, notifySocket, signal, timeoutMs) }),
     spawnContext: () => updater?.spawnContext() ?? {},
   });
@@ -404,6 +418,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     lifecycle.off();
     await api.close();
     await notifySocket?.close();
+    listeners?.close();
     await clearSupervisorInfo(host, config.stateDir);
     if (exitCode !== undefined) logger.info({ exitCode, ...lifecycle.sinceStop() }, 'bye');
   }

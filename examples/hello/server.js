@@ -2,6 +2,7 @@
 // GET / with its version and GET /health with 200, drains on SIGTERM, and
 // tells outlast when it is ready.
 import { createServer } from 'node:http';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 
 const version =
@@ -15,6 +16,12 @@ if (process.argv.includes('--version')) {
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
+// With `service.listen`, outlast owns the socket and hands it over as fd 3
+// (LISTEN_FDS=1, the systemd way): restarts and updates then overlap, and no
+// request is refused. Without it, the service binds its port itself.
+const inherited = process.env.LISTEN_FDS === '1' && process.env.LISTEN_PID === String(process.pid);
+const listenOn = inherited ? { fd: 3 } : { port, host };
+const where = inherited ? 'fd 3 (from outlast)' : `http://${host}:${port}`;
 const startedAt = new Date().toISOString();
 
 const server = createServer((req, res) => {
@@ -69,16 +76,25 @@ if (helper !== undefined) {
   // Installed before listen, so every connection is tracked. 8 s of drain
   // (and the helper's hard exit at 9 s) stay inside outlast's 10 s stop budget.
   const shutdown = helper.gracefulShutdown(server, { drainMs: 8000 });
-  server.listen(port, host, () => {
-    console.log(`hello ${version} listening on http://${host}:${port} (pid ${process.pid}, drain: outlast/shutdown)`);
+  server.listen(listenOn, () => {
+    console.log(`hello ${version} listening on ${where} (pid ${process.pid}, drain: outlast/shutdown)`);
     void shutdown.ready();
   });
 } else {
-  server.listen(port, host, () => {
-    console.log(`hello ${version} listening on http://${host}:${port} (pid ${process.pid}, drain: inline)`);
+  server.listen(listenOn, () => {
+    console.log(`hello ${version} listening on ${where} (pid ${process.pid}, drain: inline)`);
+    notifyReady();
   });
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+}
+
+// The inline form of ready(): one line to the socket outlast names.
+function notifyReady() {
+  const path = process.env.OUTLAST_NOTIFY_SOCKET;
+  if (path === undefined) return;
+  const socket = connect({ path }, () => socket.end(`MAINPID=${process.pid}\nREADY=1\n`));
+  socket.on('error', () => undefined);
 }
 
 // The inline drain: stop accepting, close idle keep-alive sockets at once,

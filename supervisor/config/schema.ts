@@ -77,6 +77,21 @@ const serviceSchema = z.strictObject({
   restart: restartSchema.prefault({}),
   /** Asked before an update restarts the service: {busy: n}, 0 = safe. */
   busy: busySchema.optional(),
+  /**
+   * Sockets the supervisor owns and hands to the service (fd 3 on,
+   * LISTEN_FDS): restarts and updates then start the new child, wait until it
+   * is ready, and only then stop the old one.
+   */
+  listen: z
+    .array(
+      z.strictObject({
+        port: port.min(1),
+        host: z.string().min(1).default('127.0.0.1'),
+        name: z.string().regex(/^[A-Za-z0-9_.-]{1,255}$/, { error: 'must be letters, digits, "_", "." or "-"' }).optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
 });
 
 const apiSchema = z.strictObject({

@@ -21,6 +21,8 @@ export interface SpawnOptions {
   detached: boolean;
   /** 'ignore' gives the child /dev/null for output (a helper that outlives us must not hold our pipes). */
   stdio?: 'pipe' | 'ignore';
+  /** Open descriptors of ours that become the child's fd 3, 4, … (sockets handed over the systemd way). */
+  passFds?: readonly number[];
 }
 
 /** A running child, as the core sees it. */
@@ -99,6 +101,12 @@ export interface HostNet {
    * data. Resolves once the stream is open; the returned function closes it.
    */
   eventStream(url: string, headers: Record<string, string>, onEvent: (event: string, data: string) => void): Promise<() => void>;
+  /**
+   * Binds a TCP socket to host:port WITHOUT listening on it in this process,
+   * so it can be handed to children that listen and accept; we never accept
+   * on it ourselves. Returns its descriptor and how to close it.
+   */
+  bindTcp(host: string, port: number): { fd: number; close(): void };
   /** Resolves when a TCP connection to host:port opens within the timeout. */
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<void>;
 }

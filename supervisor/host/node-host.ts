@@ -20,9 +20,9 @@ function spawnChild(file: string, args: readonly string[], options: SpawnOptions
     detached: options.detached,
     // A background process group that reads the terminal gets SIGTTIN; the
     // service has no use for our stdin anyway.
-    stdin: 'ignore',
-    stdout: options.stdio ?? 'pipe',
-    stderr: options.stdio ?? 'pipe',
+    // Descriptors past stderr become the child's fd 3, 4, … (execa passes integers
+    // through to child_process at run time; its types only allow them for 0–2).
+    stdio: ['ignore', options.stdio ?? 'pipe', options.stdio ?? 'pipe', ...((options.passFds ?? []) as unknown as Array<'pipe'>)],
     buffer: false,
     reject: false,
     // We own the child's lifetime (graceful stop, group kill); execa's exit
@@ -166,6 +166,31 @@ const nodeLocks: HostLocks = {
   breakLock: (path) => rm(`${path}.lock`, { recursive: true, force: true }),
 };
 
+interface TcpBinding {
+  TCP: new (type: number) => { bind(host: string, port: number): number; bind6(host: string, port: number, flags: number): number; fd: number; close(): void };
+  constants: { SERVER: number };
+}
+
+/**
+ * A bound, not listening, TCP socket. Node's net.Server would listen and
+ * accept in this process (libuv polls every listening handle), stealing
+ * connections meant for the children, so the socket is made with the raw
+ * tcp_wrap binding: bind only. Children call listen() on their copy; the
+ * socket then stays listening while we hold it, and connections that arrive
+ * between two children wait in the backlog instead of being refused.
+ */
+function bindTcp(host: string, port: number): { fd: number; close(): void } {
+  const { TCP, constants: tcp } = (process as unknown as { binding(name: string): TcpBinding }).binding('tcp_wrap');
+  const handle = new TCP(tcp.SERVER);
+  const err = host.includes(':') ? handle.bind6(host, port, 0) : handle.bind(host, port);
+  if (err !== 0) {
+    handle.close();
+    const code = err === -98 ? 'EADDRINUSE' : err === -13 ? 'EACCES' : err === -99 ? 'EADDRNOTAVAIL' : `errno ${err}`;
+    throw Object.assign(new Error(`cannot bind ${host}:${port}: ${code}`), { code });
+  }
+  return { fd: handle.fd, close: () => handle.close() };
+}
+
 async function httpRequest(request: HttpRequest): Promise<{ status: number; body: string }> {
   const res = await fetch(request.url, {
     method: request.method,
@@ -260,7 +285,7 @@ export function createNodeHost(exit: (code: number) => never): Host {
       monotonic: () => performance.now(),
       sleep: (ms, signal) => delay(ms, undefined, signal === undefined ? undefined : { signal }),
     },
-    net: { httpRequest, httpGet, tcpConnect, eventStream },
+    net: { httpRequest, httpGet, tcpConnect, eventStream, bindTcp },
     env: process.env,
     pid: process.pid,
     ppid: process.ppid,

@@ -19,6 +19,7 @@ import { describeExit, exitCodeFor } from './exit-code.ts';
 import { forwardLines } from './output.ts';
 import { hasProbe, probeOnce, waitReady, type ProbeResult } from './readiness.ts';
 import { reapGroup, stopGroup, type StopOutcome } from './stop.ts';
+import { withListeners, type Listeners } from './listeners.ts';
 
 /**
  * Variables addressed to the supervisor, not to its child: systemd's notify
@@ -65,6 +66,8 @@ export interface ServiceDeps {
   spawnContext?: () => { cwd?: string; env?: Record<string, string> };
   /** With `health.notify`: resolves when the child sends READY=1 (or fails at the timeout or abort). */
   readyMessage?: (signal: AbortSignal, timeoutMs: number) => Promise<ProbeResult>;
+  /** Sockets owned by the supervisor and handed to every child (`service.listen`). */
+  listeners?: Listeners;
 }
 
 interface Attempt {
@@ -140,6 +143,12 @@ export class Service {
       }
       this.#deps.logger.info({ reason }, 'restart requested');
       this.#cancelBackoff();
+      if (this.#deps.listeners !== undefined && this.#attempt !== undefined && this.#state === 'ready') {
+        await this.#handoff(this.#attempt, reason);
+        this.#history = NO_CRASHES;
+        this.#reason = null;
+        return;
+      }
       await this.#stopCurrent(reason);
       this.#history = NO_CRASHES;
       this.#reason = null;
@@ -190,17 +199,30 @@ export class Service {
   }
 
   #spawn(): void {
-    const { host, config, logger } = this.#deps;
-    const [file, ...args] = config.command as [string, ...string[]];
+    const attempt = this.#launch();
+    if (attempt === undefined) return;
+    this.#healthFailures = 0;
+    this.#attempt = attempt;
+    this.#setState('starting', { pid: attempt.pid });
+    void this.#watchReadiness(attempt);
+  }
+
+  /** Starts a child (with the sockets, when the supervisor owns any); undefined when it could not start. */
+  #launch(): Attempt | undefined {
+    const { host, config, logger, listeners } = this.#deps;
+    const [command, ...commandArgs] = config.command as [string, ...string[]];
     if (this.#spawns > 0) this.#restarts += 1;
     this.#spawns += 1;
-    this.#healthFailures = 0;
     const context = this.#deps.spawnContext?.() ?? {};
     const cwd = context.cwd ?? config.cwd ?? host.cwd;
-    const child = host.spawn(file, args, { cwd, env: this.#childEnv(context.env), detached: true });
+    const shimmed = listeners === undefined ? undefined : withListeners(listeners, command, commandArgs);
+    const file = shimmed?.file ?? command;
+    const args = shimmed?.args ?? commandArgs;
+    const env = { ...this.#childEnv(context.env), ...shimmed?.env };
+    const child = host.spawn(file, args, { cwd, env, detached: true, ...(shimmed === undefined ? {} : { passFds: shimmed.passFds }) });
     if (child.pid === undefined) {
       void child.exited.then((exit) => this.#onSpawnFailed(exit));
-      return;
+      return undefined;
     }
     const output = Promise.all([
       child.stdout === null ? undefined : forwardLines(child.stdout, this.#deps.stdout),
@@ -214,11 +236,40 @@ export class Service {
       stopping: false,
       output,
     };
-    this.#attempt = attempt;
-    this.#setState('starting', { pid: child.pid });
     logger.info({ childPid: child.pid, command: config.command, restarts: this.#restarts }, 'service spawned');
     void child.exited.then((exit) => this.#onExit(attempt, exit));
-    void this.#watchReadiness(attempt);
+    return attempt;
+  }
+
+  /**
+   * Zero-downtime restart: the new child starts on the same sockets while the
+   * old one keeps serving; only once the new one is ready does the old one get
+   * its stop signal and drain. If the new child never becomes ready within
+   * readyTimeoutMs it is killed and the old one serves on.
+   */
+  async #handoff(old: Attempt, reason: string): Promise<void> {
+    const { host, config, logger } = this.#deps;
+    const next = this.#launch();
+    if (next === undefined) throw new OutlastError('INTERNAL', 'the new child could not be started; the old one keeps serving');
+    this.#emit('spawned', { pid: next.pid, handoff: true });
+    logger.info({ childPid: next.pid, oldPid: old.pid, reason }, 'handoff: new child started on the same sockets; the old one serves until it is ready');
+    const ready = await this.#readiness(next);
+    if (!ready.ok) {
+      next.stopping = true;
+      next.abort.abort();
+      await stopGroup(host, next, 'SIGKILL', 0, () => undefined);
+      logger.error({ childPid: next.pid, reason: ready.reason }, 'handoff: the new child never became ready; the old one keeps serving');
+      throw new OutlastError('VERIFY_FAILED', `the new child never became ready (${ready.reason}); the old one keeps serving`);
+    }
+    this.#attempt = next;
+    this.#healthFailures = 0;
+    this.#markReady(next);
+    if (hasProbe(config.health)) void this.#watchHealth(next);
+    old.stopping = true;
+    old.abort.abort();
+    const outcome = await stopGroup(host, old, config.stopSignal, config.stopTimeoutMs, () => undefined);
+    await old.output;
+    logger.info({ oldPid: old.pid, ms: outcome.elapsedMs, forced: outcome.forced }, `handoff: the old child drained in ${outcome.elapsedMs} ms`);
   }
 
   #onSpawnFailed(exit: ChildExit): void {
@@ -318,14 +369,22 @@ export class Service {
     return outcome;
   }
 
+  /** Waits until `attempt` is ready: READY=1 with health.notify, else the probe, else at once. */
+  #readiness(attempt: Attempt): Promise<ProbeResult> {
+    const { host, config, readyMessage } = this.#deps;
+    if (config.health.notify && readyMessage !== undefined) return readyMessage(attempt.abort.signal, config.health.readyTimeoutMs);
+    if (hasProbe(config.health)) return waitReady(host, config.health, attempt.abort.signal);
+    return Promise.resolve({ ok: true });
+  }
+
   async #watchReadiness(attempt: Attempt): Promise<void> {
-    const { host, config, logger, readyMessage } = this.#deps;
-    const notify = config.health.notify && readyMessage !== undefined;
-    if (!notify && !hasProbe(config.health)) {
+    const { config, logger, readyMessage } = this.#deps;
+    if (!(config.health.notify && readyMessage !== undefined) && !hasProbe(config.health)) {
+      // Nothing to wait for: ready now, synchronously, so no caller sees a gap.
       this.#markReady(attempt);
       return;
     }
-    const result = notify ? await readyMessage(attempt.abort.signal, config.health.readyTimeoutMs) : await waitReady(host, config.health, attempt.abort.signal);
+    const result = await this.#readiness(attempt);
     if (attempt.abort.signal.aborted || this.#attempt !== attempt) return;
     if (result.ok) {
       this.#markReady(attempt);

@@ -15,7 +15,20 @@ export type DrainableServer = HttpServer | HttpsServer;
 interface SocketState {
   responses: Set<ServerResponse>;
   upgraded: boolean;
+  /** Requests seen on this socket. */
+  served: number;
+  /** Accepted before the drain began but no request seen yet: its first request is served. */
+  freshAtDrain: boolean;
 }
+
+/**
+ * How long a socket accepted just before the drain may take to send its first
+ * request. The client sent it to a server that was accepting: it gets a real
+ * answer, not a 503 or a reset. (With handed-over sockets, the next process
+ * is already accepting, so this is the only window where a request could be
+ * lost.)
+ */
+const FRESH_GRACE_MS = 1000;
 
 /** How many connections were in which state. */
 export interface ConnectionCounts {
@@ -64,12 +77,24 @@ export function trackConnections(server: DrainableServer): ConnectionTracker {
   };
   let draining = false;
   let waiters: Array<() => void> = [];
-  const inFlight = (): number => [...sockets.values()].reduce((sum, state) => sum + state.responses.size, 0);
+  const inFlight = (): number =>
+    [...sockets.values()].reduce((sum, state) => sum + state.responses.size + (state.freshAtDrain && state.served === 0 ? 1 : 0), 0);
+  let appListeners: Array<(req: IncomingMessage, res: ServerResponse) => void> = [];
+  const duringDrain = (req: IncomingMessage, res: ServerResponse): void => {
+    const state = sockets.get(req.socket);
+    if (state !== undefined && state.freshAtDrain && state.served === 1) {
+      // The first request of a connection accepted before the drain: serve it, then close.
+      res.setHeader('connection', 'close');
+      for (const listener of appListeners) listener.call(server, req, res);
+      return;
+    }
+    rejectWhileDraining(req, res);
+  };
 
   const stateOf = (socket: Socket): SocketState => {
     let state = sockets.get(socket);
     if (state === undefined) {
-      state = { responses: new Set(), upgraded: false };
+      state = { responses: new Set(), upgraded: false, served: 0, freshAtDrain: false };
       sockets.set(socket, state);
       socket.once('close', () => {
         sockets.delete(socket);
@@ -95,6 +120,7 @@ export function trackConnections(server: DrainableServer): ConnectionTracker {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const socket = req.socket;
     const state = stateOf(socket);
+    state.served += 1;
     if (draining) {
       // A request pipelined behind one in flight: the 503 it gets must be the
       // last answer on the socket. An earlier response we marked `close` would
@@ -159,14 +185,27 @@ export function trackConnections(server: DrainableServer): ConnectionTracker {
       draining = true;
       // Swapped in now rather than wrapped at install time, so a request
       // handler the application adds after us is also kept from new work.
+      appListeners = [];
       for (const listener of server.listeners('request')) {
-        if (listener !== onRequest && listener !== rejectWhileDraining) server.removeListener('request', listener as (...args: unknown[]) => void);
+        if (listener !== onRequest && listener !== duringDrain) {
+          appListeners.push(listener as (req: IncomingMessage, res: ServerResponse) => void);
+          server.removeListener('request', listener as (...args: unknown[]) => void);
+        }
       }
-      server.on('request', rejectWhileDraining);
+      server.on('request', duringDrain);
       for (const [socket, state] of sockets) {
         if (state.upgraded) continue;
-        if (state.responses.size === 0) discard(socket);
-        else for (const res of state.responses) markClose(res);
+        if (state.responses.size > 0) {
+          for (const res of state.responses) markClose(res);
+        } else if (state.served === 0) {
+          state.freshAtDrain = true;
+          setTimeout(() => {
+            if (state.served === 0) discard(socket);
+            wake();
+          }, FRESH_GRACE_MS).unref();
+        } else {
+          discard(socket);
+        }
       }
       return before;
     },

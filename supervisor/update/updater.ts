@@ -269,8 +269,14 @@ export class Updater {
       await this.#enter(op, 'restart', 'restarting');
       // Watch before restarting: a probe-less service turns ready inside restart().
       const gate = watchGate(service, host.clock, config.healthGate);
-      await service.restart(`update to ${op.to}`);
-      await this.#verify(op, lock, gate.result);
+      // With owned sockets, restart() hands over and fails if the new child is never ready:
+      // that is the gate failing, and the old version is still serving.
+      const restarted = await service.restart(`update to ${op.to}`).then(
+        () => undefined,
+        (err: unknown) => (err instanceof OutlastError && err.code === 'VERIFY_FAILED' ? err.message : Promise.reject(err)),
+      );
+      if (restarted !== undefined) gate.cancel();
+      await this.#verify(op, lock, restarted === undefined ? gate.result : Promise.resolve({ ok: false, reason: restarted }));
     } catch (err) {
       logger.error({ err, id: op.id }, 'update failed after the switch');
       await this.#end(op, 'failed', toOutlastError(err));
