@@ -10,6 +10,7 @@
  * WebSocket-style upgraded connection (the field failure).
  * Run: npm run bench:shutdown  (writes bench/results/shutdown-<date>.json)
  * Env: BENCH_RUNS (5), BENCH_CONNECTIONS (200), BENCH_BUDGET_MS (5000).
+ * `npm run bench` imports `measure` for its stop scenario.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -20,12 +21,16 @@ import { createNodeHost } from '../supervisor/host/node-host.ts';
 const ROOT = resolve(import.meta.dirname, '..');
 const SERVICE = join(ROOT, 'test/fixtures/shutdown/server.ts');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 200);
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 5000);
+/** Idle keep-alive connections held at SIGTERM. */
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 200);
+/** The stop budget: SIGKILL after this long. */
+export const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 5000);
 
-type Mode = 'naive' | 'helper';
+/** naive: `server.close()` on SIGTERM; helper: outlast/shutdown. */
+export type Mode = 'naive' | 'helper';
 
-interface Sample {
+/** One stop. */
+export interface Sample {
   /** ms from SIGTERM to exit; the budget when the service had to be SIGKILLed. */
   ms: number;
   killed: boolean;
@@ -34,7 +39,8 @@ interface Sample {
 
 const host = createNodeHost((code) => process.exit(code));
 
-async function measure(mode: Mode, stream: boolean): Promise<Sample> {
+/** One stop of the service in `mode` with CONNECTIONS idle connections (and, with `stream`, one upgraded one) held. */
+export async function measure(mode: Mode, stream: boolean): Promise<Sample> {
   const plan = await planLive({ ...host, env: { ...host.env, MODE: mode, DRAIN_MS: String(BUDGET_MS - 1000) } }, nodeLiveNet, {
     command: [process.execPath, SERVICE],
     budget: String(BUDGET_MS),
@@ -92,4 +98,4 @@ async function main(): Promise<void> {
   for (const result of results) console.log(`| ${result.scenario} | ${result.table.naive} | ${result.table.helper} |`);
 }
 
-await main();
+if (import.meta.main) await main();

@@ -271,10 +271,13 @@ export class Updater {
       const gate = watchGate(service, host.clock, config.healthGate);
       // With owned sockets, restart() hands over and fails if the new child is never ready:
       // that is the gate failing, and the old version is still serving.
-      const restarted = await service.restart(`update to ${op.to}`).then(
-        () => undefined,
-        (err: unknown) => (err instanceof OutlastError && err.code === 'VERIFY_FAILED' ? err.message : Promise.reject(err)),
-      );
+      let restarted: string | undefined;
+      try {
+        await service.restart(`update to ${op.to}`);
+      } catch (err) {
+        if (!(err instanceof OutlastError && err.code === 'VERIFY_FAILED')) throw err;
+        restarted = err.message;
+      }
       if (restarted !== undefined) gate.cancel();
       await this.#verify(op, lock, restarted === undefined ? gate.result : Promise.resolve({ ok: false, reason: restarted }));
     } catch (err) {

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeFeed } from '../support/feed.ts';
 import { freePort } from '../support/net.ts';
-import { api, cleanup, serviceStatus, startCli, tempDir, type RunningCli } from '../support/supervisor.ts';
+import { api, cleanup, serviceStatus, startCli, tempDir } from '../support/supervisor.ts';
 import { waitFor } from '../support/wait.ts';
 
 afterEach(cleanup);

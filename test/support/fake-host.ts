@@ -165,6 +165,9 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       httpGet: () => Promise.reject(new Error('no network in unit tests')),
       tcpConnect: () => Promise.reject(new Error('no network in unit tests')),
       eventStream: () => Promise.reject(new Error('no network in unit tests')),
+      bindTcp: () => {
+        throw new Error('no network in unit tests');
+      },
     },
     env,
     pid: 42,

@@ -50,6 +50,13 @@ describe('explain', () => {
     expect(verdict.summary).toMatch(/received SIGTERM/);
   });
 
+  it('says a planned stop was planned, even when its SIGTERM marker came first', () => {
+    const verdict = explain([m('ready', 12), m('signal', 12, { signal: 'SIGTERM' }), m('planned-stop', 12, { reason: 'deploy' }), m('exit', 12, { code: 0 })], dead);
+    expect(verdict).toMatchObject({ code: 'stopped' });
+    expect(verdict.summary).toMatch(/stopped as planned \(deploy\)/);
+    expect(verdict.evidence.map((e) => e.kind)).toEqual(['ready', 'planned-stop']);
+  });
+
   it('has nothing to say without markers, and says a live run is running', () => {
     expect(explain([], dead).code).toBe('no-history');
     expect(explain([m('ready', 12)], aliveOnly(12)).code).toBe('running');
