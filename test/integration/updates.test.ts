@@ -3,10 +3,11 @@
  * real HTTP. Bad inputs must leave the release store untouched; failed
  * versions must roll back on their own.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeFeed, type Behaviour } from '../support/feed.ts';
+import { finalState, serviceVersion, store } from '../support/update-supervisor.ts';
 import { freePort } from '../support/net.ts';
 import { api, cleanup, startCli, tempDir, type RunningCli } from '../support/supervisor.ts';
 import { waitFor } from '../support/wait.ts';
@@ -56,28 +57,8 @@ export async function startWithFeed(
   return { cli, port, feed };
 }
 
-/** The version the service answers with, or undefined when it does not answer. */
-export async function serviceVersion(port: number): Promise<string | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
-    return ((await res.json()) as { version: string }).version;
-  } catch {
-    return undefined;
-  }
-}
 
-/** The release store as the disk has it. */
-export function store(stateDir: string): { releases: string[]; current: string | null; previous: string | null } {
-  const link = (name: string): string | null => (existsSync(join(stateDir, name)) ? readlinkSync(join(stateDir, name)) : null);
-  return { releases: readdirSync(join(stateDir, 'releases')).sort(), current: link('current'), previous: link('previous') };
-}
 
-async function finalState(cli: RunningCli, id: string): Promise<Record<string, unknown>> {
-  return waitFor(async () => {
-    const { json: op } = await api(cli, 'GET', `/updates/${id}`);
-    return ['committed', 'rolled-back', 'failed'].includes(op.state as string) ? op : undefined;
-  }, `update ${id} to end`, 20_000);
-}
 
 describe('apply', () => {
   it('updates 1.0.0 -> 1.1.0 behind a health gate and commits', async () => {
