@@ -8,11 +8,13 @@
 //    inherited listening socket at fd 3 instead of binding PORT, so the old
 //    and the new process can share one socket during an update.
 // 2. A drain that drops no request: on SIGTERM it stops accepting, answers
-//    the next request on each open keep-alive connection normally but with
-//    `Connection: close`, and exits once every connection is gone (idle ones
-//    are closed after DRAIN_GRACE_MS, default 1000).
+//    the next request on each busy keep-alive connection normally but with
+//    `Connection: close`, closes connections idle for IDLE_CLOSE_MS (default
+//    100; a load generator's connection is never idle that long, a health
+//    checker's pooled one is), and exits once every connection is gone, or
+//    after DRAIN_GRACE_MS (default 5000) at the latest.
 //
-// Env: PORT (without LISTEN_FDS), LISTEN_FDS, DRAIN_GRACE_MS.
+// Env: PORT (without LISTEN_FDS), LISTEN_FDS, IDLE_CLOSE_MS, DRAIN_GRACE_MS.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Server as NetServer } from 'node:net';
@@ -23,8 +25,10 @@ if (process.argv.includes('--version')) {
   process.exit(0);
 }
 
-const graceMs = Number(process.env.DRAIN_GRACE_MS ?? 1000);
-const connections = new Set();
+const idleCloseMs = Number(process.env.IDLE_CLOSE_MS ?? 100);
+const graceMs = Number(process.env.DRAIN_GRACE_MS ?? 5000);
+/** Open connections: requests in flight, and since when the connection has had none. */
+const connections = new Map();
 let draining = false;
 
 const server = createServer((req, res) => {
@@ -39,10 +43,19 @@ const server = createServer((req, res) => {
 });
 
 server.on('connection', (socket) => {
-  connections.add(socket);
+  connections.set(socket, { busy: 0, idleSince: performance.now() });
   socket.once('close', () => {
     connections.delete(socket);
     if (draining && connections.size === 0) process.exit(0);
+  });
+});
+server.on('request', (req, res) => {
+  const state = connections.get(req.socket);
+  if (state === undefined) return;
+  state.busy += 1;
+  res.once('close', () => {
+    state.busy -= 1;
+    state.idleSince = performance.now();
   });
 });
 
@@ -51,19 +64,24 @@ const announce = () => console.log(`bench app ${version} on ${inherited ? 'fd 3'
 if (inherited) server.listen({ fd: 3 }, announce);
 else server.listen(Number(process.env.PORT), '127.0.0.1', announce);
 
+function closeIdle() {
+  const now = performance.now();
+  for (const [socket, state] of connections) {
+    if (state.busy === 0 && now - state.idleSince >= idleCloseMs) socket.destroy();
+  }
+}
+
 process.on('SIGTERM', () => {
   if (draining) return;
   draining = true;
   // Stop accepting through net.Server.close, not http.Server.close: since
-  // Node 19 the latter also closes idle keep-alive connections at once, which
-  // races a client that is sending on one right then (it sees a reset and
-  // counts a failed request). Closing our copy of an inherited socket leaves
-  // it open in the supervisor and in the next process.
+  // Node 19 the latter closes every idle keep-alive connection at once,
+  // which races a client that is sending on one right then (it sees a reset
+  // and counts a failed request). Closing our copy of an inherited socket
+  // leaves it open in the supervisor and in the next process.
   NetServer.prototype.close.call(server);
   if (connections.size === 0) process.exit(0);
-  // A connection that carries no request within the grace is idle for good.
-  setTimeout(() => {
-    server.closeIdleConnections();
-    setTimeout(() => process.exit(0), graceMs).unref();
-  }, graceMs).unref();
+  closeIdle();
+  setInterval(closeIdle, 10);
+  setTimeout(() => process.exit(0), graceMs).unref();
 });

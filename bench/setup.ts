@@ -102,7 +102,7 @@ export async function setupTools(options: { install: boolean }): Promise<Tools> 
   if (autocannon !== undefined) versions.autocannon = autocannon.version;
   if (supervisord !== undefined) versions.supervisord = version(supervisord, ['--version']);
   if (runsv !== undefined) versions.runit = version('dpkg-query', ['-W', '-f', '${Version}', 'runit']);
-  if (hyperfine !== undefined) versions.hyperfine = version(hyperfine, ['--version']);
+  if (hyperfine !== undefined) versions.hyperfine = version(hyperfine, ['--version']).replace(/^hyperfine /, '');
   return {
     ...(pm2 === undefined ? {} : { pm2: pm2.bin }),
     ...(autocannon === undefined ? {} : { autocannon: autocannon.bin }),

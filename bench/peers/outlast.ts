@@ -1,6 +1,7 @@
 /**
  * outlast itself, run from this checkout (`bin/outlast.js run`, the
- * TypeScript sources), installing the bench app from the dir feed and
+ * TypeScript sources) or, with `bin`, from a compiled package (see
+ * bench/compiled.ts), installing the bench app from the dir feed and
  * updating it with POST /updates/apply. With `handoff`, the config owns the
  * listening socket (`service.listen`) and passes it to each child on fd 3;
  * that needs a supervisor whose config schema knows `service.listen`.
@@ -13,11 +14,11 @@ import { configSchema } from '../../supervisor/config/schema.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { ROOT, type ServiceSpec } from '../app.ts';
 import { waitAnswer } from '../support/http.ts';
-import { killLeftover, stopChild } from '../support/proc.ts';
+import { killLeftover, runsUnder, stopChild, whileRunning } from '../support/proc.ts';
 import type { Scope } from '../support/scope.ts';
 import type { Peer, RunningPeer } from './peer.ts';
 
-const BIN = join(ROOT, 'bin/outlast.js');
+const SOURCE_BIN = join(ROOT, 'bin/outlast.js');
 
 /** Whether this checkout's config schema accepts `service.listen` (socket handoff). */
 export function handoffSupported(): boolean {
@@ -46,11 +47,13 @@ export function outlastConfig(service: ServiceSpec, stateDir: string, handoff: b
   };
 }
 
-/** outlast as a peer: plain respawn, or socket handoff with `handoff`. */
-export function outlastPeer(options: { handoff?: boolean } = {}): Peer {
+/** outlast as a peer: plain respawn, or socket handoff with `handoff`; from the checkout, or the package at `bin`. */
+export function outlastPeer(options: { handoff?: boolean; bin?: string } = {}): Peer {
   const handoff = options.handoff === true;
+  const BIN = options.bin ?? SOURCE_BIN;
+  const compiled = options.bin !== undefined;
   return {
-    name: handoff ? 'outlast (socket handoff)' : 'outlast',
+    name: `outlast${handoff ? ' (socket handoff)' : ''}${compiled ? ' (compiled)' : ''}`,
     updateVia: handoff ? 'POST /updates/apply (socket handoff)' : 'POST /updates/apply',
     unavailable: () => (handoff && !handoffSupported() ? 'handoff: not available (no service.listen in supervisor/config/schema.ts)' : undefined),
     async setup(service: ServiceSpec, scope: Scope): Promise<RunningPeer> {
@@ -65,23 +68,20 @@ export function outlastPeer(options: { handoff?: boolean } = {}): Peer {
       };
       const config = join(home, 'outlast.json');
       writeFileSync(config, JSON.stringify(outlastConfig(service, stateDir, handoff)));
-      const log = openSync(join(home, 'outlast.log'), 'a');
-      const proc = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', log, log] });
-      closeSync(log);
+      const logFd = openSync(join(home, 'outlast.log'), 'a');
+      const proc = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', logFd, logFd] });
+      closeSync(logFd);
       const teardown = scope.defer(async () => {
         // outlast stops its service gracefully on SIGTERM; whatever survives
         // a stuck stop is killed by the pid it recorded.
         const last = childPid();
         await stopChild(proc, 'SIGTERM', 15_000);
-        await killLeftover(last);
+        await killLeftover(last, runsUnder(home));
         rmSync(home, { recursive: true, force: true });
       });
       try {
-        await waitFor(() => {
-          if (proc.exitCode !== null) throw new Error(`outlast run exited ${proc.exitCode}: ${readFileSync(join(home, 'outlast.log'), 'utf8')}`);
-          return childPid() !== undefined;
-        }, 'outlast to start the service', 30_000);
-        await waitAnswer(service.port, (a) => a.version === service.version, `outlast's service ${service.version}`);
+        const log = (): string => readFileSync(join(home, 'outlast.log'), 'utf8');
+        await whileRunning(proc, 'outlast run', waitAnswer(service.port, (a) => a.version === service.version, `outlast's service ${service.version}`), log);
       } catch (err) {
         await teardown.run();
         throw err;
@@ -104,8 +104,8 @@ export function outlastPeer(options: { handoff?: boolean } = {}): Peer {
         },
         servicePid: () => waitFor(childPid, 'child.json', 5000),
         commands: () => ({
-          version: { file: process.execPath, args: [BIN, '--version'] },
-          status: { file: process.execPath, args: [BIN, 'status', '--state-dir', stateDir] },
+          version: { label: `outlast --version${compiled ? ' (compiled)' : ''}`, file: process.execPath, args: [BIN, '--version'] },
+          status: { label: `outlast status${compiled ? ' (compiled)' : ''}`, file: process.execPath, args: [BIN, 'status', '--state-dir', stateDir] },
         }),
         teardown: () => teardown.run(),
       };

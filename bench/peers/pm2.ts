@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { setVersion, type ServiceSpec } from '../app.ts';
 import { waitAnswer } from '../support/http.ts';
-import { killLeftover, run, type Command } from '../support/proc.ts';
+import { hasEnv, killLeftover, run, runsUnder, type Command } from '../support/proc.ts';
 import type { Scope } from '../support/scope.ts';
 import type { Peer, RunningPeer } from './peer.ts';
 
@@ -37,7 +37,8 @@ export function pm2Peer(bin: string | undefined, mode: 'fork' | 'cluster'): Peer
         if (daemon !== undefined) {
           const services = await servicePids().catch(() => []);
           await run(pm2('kill'), 30_000).catch(() => undefined);
-          for (const pid of [...services, daemon]) await killLeftover(pid);
+          for (const pid of services) await killLeftover(pid, runsUnder(service.appDir));
+          await killLeftover(daemon, hasEnv('PM2_HOME', home));
         }
         rmSync(home, { recursive: true, force: true });
       });
@@ -80,7 +81,7 @@ export function pm2Peer(bin: string | undefined, mode: 'fork' | 'cluster'): Peer
           if (pid === undefined) throw new Error('pm2 jlist shows no running service');
           return pid;
         },
-        commands: () => ({ version: pm2('--version'), status: pm2('status') }),
+        commands: () => ({ version: { ...pm2('--version'), label: 'pm2 --version' }, status: { ...pm2('status'), label: 'pm2 status' } }),
         teardown: () => teardown.run(),
       };
     },

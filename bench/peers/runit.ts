@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setVersion, type ServiceSpec } from '../app.ts';
 import { waitAnswer } from '../support/http.ts';
-import { killLeftover, run, stopChild, type Command } from '../support/proc.ts';
+import { killLeftover, run, runsUnder, stopChild, whileRunning, type Command } from '../support/proc.ts';
 import type { Scope } from '../support/scope.ts';
 import type { Peer, RunningPeer } from './peer.ts';
 
@@ -47,14 +47,11 @@ export function runitPeer(bins: { runsv: string; sv: string } | undefined): Peer
         await run(ctl('-w', '10', 'force-stop'), 20_000).catch(() => undefined);
         await run(ctl('exit'), 10_000).catch(() => undefined);
         await stopChild(proc, 'SIGTERM', 5000);
-        await killLeftover(last);
+        await killLeftover(last, runsUnder(service.appDir));
         rmSync(home, { recursive: true, force: true });
       });
       try {
-        await waitAnswer(service.port, (a) => {
-          if (proc.exitCode !== null) throw new Error(`runsv exited ${proc.exitCode}`);
-          return a.version === service.version;
-        }, `runsv's service ${service.version}`);
+        await whileRunning(proc, 'runsv', waitAnswer(service.port, (a) => a.version === service.version, `runsv's service ${service.version}`));
       } catch (err) {
         await teardown.run();
         throw err;
@@ -70,7 +67,7 @@ export function runitPeer(bins: { runsv: string; sv: string } | undefined): Peer
           if (pid === undefined) throw new Error(`no pid in ${pidFile}`);
           return pid;
         },
-        commands: () => ({ status: ctl('status') }),
+        commands: () => ({ status: { ...ctl('status'), label: 'sv status' } }),
         teardown: () => teardown.run(),
       };
     },

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setVersion, type ServiceSpec } from '../app.ts';
 import { waitAnswer } from '../support/http.ts';
-import { killLeftover, run, stopChild, type Command } from '../support/proc.ts';
+import { killLeftover, run, runsUnder, stopChild, whileRunning, type Command } from '../support/proc.ts';
 import type { Scope } from '../support/scope.ts';
 import type { Peer, RunningPeer } from './peer.ts';
 
@@ -54,21 +54,19 @@ export function supervisordPeer(bins: { supervisord: string; supervisorctl: stri
       writeFileSync(confPath, conf(home, service));
       const ctl = (...args: string[]): Command => ({ file: supervisorctl, args: ['-c', confPath, ...args] });
       const servicePid = async (): Promise<number> => Number((await run(ctl('pid', 'svc'))).stdout.trim());
-      const log = openSync(join(home, 'supervisord.out'), 'a');
-      const proc = spawn(supervisord, ['-n', '-c', confPath], { stdio: ['ignore', log, log] });
-      closeSync(log);
+      const logFd = openSync(join(home, 'supervisord.out'), 'a');
+      const proc = spawn(supervisord, ['-n', '-c', confPath], { stdio: ['ignore', logFd, logFd] });
+      closeSync(logFd);
       const teardown = scope.defer(async () => {
         const last = await servicePid().catch(() => undefined);
         // SIGTERM: supervisord stops its programs (stopsignal, stopwaitsecs), then exits.
         await stopChild(proc, 'SIGTERM', 15_000);
-        await killLeftover(last || undefined);
+        await killLeftover(last || undefined, runsUnder(service.appDir));
         rmSync(home, { recursive: true, force: true });
       });
       try {
-        await waitAnswer(service.port, (a) => {
-          if (proc.exitCode !== null) throw new Error(`supervisord exited ${proc.exitCode}: ${readFileSync(join(home, 'supervisord.out'), 'utf8')}`);
-          return a.version === service.version;
-        }, `supervisord's service ${service.version}`);
+        const log = (): string => readFileSync(join(home, 'supervisord.out'), 'utf8');
+        await whileRunning(proc, 'supervisord', waitAnswer(service.port, (a) => a.version === service.version, `supervisord's service ${service.version}`), log);
       } catch (err) {
         await teardown.run();
         throw err;
@@ -80,7 +78,7 @@ export function supervisordPeer(bins: { supervisord: string; supervisorctl: stri
           await run(ctl('restart', 'svc'));
         },
         servicePid,
-        commands: () => ({ version: { file: supervisord, args: ['--version'] }, status: ctl('status') }),
+        commands: () => ({ version: { label: 'supervisord --version', file: supervisord, args: ['--version'] }, status: { ...ctl('status'), label: 'supervisorctl status' } }),
         teardown: () => teardown.run(),
       };
     },

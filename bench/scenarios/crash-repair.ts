@@ -12,7 +12,7 @@ import type { Peer } from '../peers/peer.ts';
 import { answer, waitAnswer } from '../support/http.ts';
 import type { Scope } from '../support/scope.ts';
 import { median, round } from '../support/stats.ts';
-import { rowOf, skippedRow, withRatios, type Metric, type Row, type ScenarioResult } from './result.ts';
+import { attempt, failureNotes, peerRow, withRatios, type Metric, type Row, type ScenarioResult } from './result.ts';
 
 /** How the scenario runs. */
 export interface CrashOptions {
@@ -64,24 +64,24 @@ async function sample(peer: Peer, options: CrashOptions, scope: Scope): Promise<
 /** Runs the scenario for `peers` (the first is outlast, the base of the ratios). */
 export async function crashRepair(peers: readonly Peer[], options: CrashOptions, scope: Scope): Promise<ScenarioResult> {
   const samples = new Map<Peer, CrashSample[]>(peers.map((p) => [p, []]));
+  const failures = new Map<Peer, string[]>(peers.map((p) => [p, []]));
   for (let i = 0; i < options.runs; i++) {
     for (const peer of peers) {
       if (peer.unavailable() !== undefined) continue;
-      const got = await sample(peer, options, scope);
+      const what = `crash repair, run ${i + 1}: ${peer.name}`;
+      const got = await attempt(what, failures.get(peer)!, () => sample(peer, options, scope));
+      if (got === undefined) continue;
       samples.get(peer)!.push(got);
-      console.error(`crash repair, run ${i + 1}: ${peer.name}: median ${got.repairMs} ms (${got.kills.join(', ')})`);
+      console.error(`${what}: median ${got.repairMs} ms (${got.kills.join(', ')})`);
     }
   }
-  const rows: Row[] = peers.map((peer) => {
-    const reason = peer.unavailable();
-    return reason === undefined ? rowOf(peer.name, samples.get(peer)!, METRICS) : skippedRow(peer.name, reason);
-  });
+  const rows: Row[] = peers.map((peer) => peerRow(peer.name, peer.unavailable(), samples.get(peer)!, failures.get(peer)!, METRICS));
   return {
     id: 'crash-repair',
     title: 'Crash repair',
     method: `SIGKILL of the service process, then GET / polled every 2 ms on fresh connections until a new process answers; ${options.kills} kills per run spaced ${options.spacingMs} ms apart, median per run, median of ${options.runs} runs.`,
     metrics: METRICS,
     rows: withRatios(rows, rows[0]!, METRICS),
-    notes: [],
+    notes: failureNotes(rows),
   };
 }

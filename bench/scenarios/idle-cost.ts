@@ -12,7 +12,7 @@ import type { Peer, RunningPeer } from '../peers/peer.ts';
 import { cpuMs, rssKb } from '../support/proc.ts';
 import type { Scope } from '../support/scope.ts';
 import { median, round } from '../support/stats.ts';
-import { rowOf, skippedRow, withRatios, type Metric, type Row, type ScenarioResult } from './result.ts';
+import { attempt, failureNotes, peerRow, withRatios, type Metric, type Row, type ScenarioResult } from './result.ts';
 
 /** How the scenario runs. */
 export interface IdleOptions {
@@ -37,29 +37,46 @@ const METRICS: Metric[] = [
   { key: 'cpuPct', label: 'of one core', unit: '%' },
 ];
 
-async function oneRun(peers: readonly Peer[], options: IdleOptions, scope: Scope): Promise<Map<Peer, IdleSample>> {
+/** `read(pid)`, or NaN when the pid is gone (a supervisor that died during the window). */
+function reading(read: (pid: number) => number, pid: number): number {
+  try {
+    return read(pid);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function oneRun(peers: readonly Peer[], options: IdleOptions, scope: Scope, failures: Map<Peer, string[]>, run: number): Promise<Map<Peer, IdleSample>> {
   const started: Array<{ peer: Peer; running: RunningPeer; service: ServiceSpec }> = [];
   try {
     for (const peer of peers) {
       const service = await newService(options.work, options.feed);
-      started.push({ peer, running: await peer.setup(service, scope), service });
+      const running = await attempt(`idle cost, run ${run}: ${peer.name}`, failures.get(peer)!, () => peer.setup(service, scope));
+      if (running === undefined) rmSync(service.appDir, { recursive: true, force: true });
+      else started.push({ peer, running, service });
     }
+    // Settling, not a wait for a condition: start-up work (compiling, the
+    // first health checks) is not idle cost.
     await new Promise((r) => setTimeout(r, options.settleMs));
     const t0 = performance.now();
-    const cpu0 = started.map((s) => cpuMs(s.running.daemonPid));
+    const cpu0 = started.map((s) => reading(cpuMs, s.running.daemonPid));
     const rss = started.map(() => [] as number[]);
     const end = t0 + options.idleS * 1000;
     while (performance.now() < end) {
-      started.forEach((s, i) => rss[i]!.push(rssKb(s.running.daemonPid)));
+      started.forEach((s, i) => rss[i]!.push(reading(rssKb, s.running.daemonPid)));
       await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, end - performance.now()))));
     }
     const windowMs = performance.now() - t0;
-    return new Map(
-      started.map((s, i) => {
-        const used = cpuMs(s.running.daemonPid) - cpu0[i]!;
-        return [s.peer, { rssMB: round(median(rss[i]!) / 1024, 1), cpuMs: round(used, 0), cpuPct: round((used / windowMs) * 100, 3) }];
-      }),
-    );
+    const got = new Map<Peer, IdleSample>();
+    started.forEach((s, i) => {
+      const used = reading(cpuMs, s.running.daemonPid) - cpu0[i]!;
+      if (Number.isNaN(used) || rss[i]!.some(Number.isNaN)) {
+        failures.get(s.peer)!.push(`the supervisor (pid ${s.running.daemonPid}) exited during the idle window`);
+        return;
+      }
+      got.set(s.peer, { rssMB: round(median(rss[i]!) / 1024, 1), cpuMs: round(used, 0), cpuPct: round((used / windowMs) * 100, 3) });
+    });
+    return got;
   } finally {
     for (const s of started.reverse()) {
       await s.running.teardown();
@@ -72,23 +89,21 @@ async function oneRun(peers: readonly Peer[], options: IdleOptions, scope: Scope
 export async function idleCost(peers: readonly Peer[], options: IdleOptions, scope: Scope): Promise<ScenarioResult> {
   const available = peers.filter((p) => p.unavailable() === undefined);
   const samples = new Map<Peer, IdleSample[]>(peers.map((p) => [p, []]));
+  const failures = new Map<Peer, string[]>(peers.map((p) => [p, []]));
   for (let i = 0; i < options.runs; i++) {
-    const got = await oneRun(available, options, scope);
+    const got = await oneRun(available, options, scope, failures, i + 1);
     for (const [peer, s] of got) {
       samples.get(peer)!.push(s);
       console.error(`idle cost, run ${i + 1}: ${peer.name}: RSS ${s.rssMB} MB, CPU ${s.cpuMs} ms in ${options.idleS} s`);
     }
   }
-  const rows: Row[] = peers.map((peer) => {
-    const reason = peer.unavailable();
-    return reason === undefined ? rowOf(peer.name, samples.get(peer)!, METRICS) : skippedRow(peer.name, reason);
-  });
+  const rows: Row[] = peers.map((peer) => peerRow(peer.name, peer.unavailable(), samples.get(peer)!, failures.get(peer)!, METRICS));
   return {
     id: 'idle-cost',
     title: 'Idle cost',
     method: `All supervisors at once, each with one idle service, ${options.idleS} s window after ${options.settleMs / 1000} s of settling: RSS sampled every second (median), CPU = utime + stime delta of the supervisor process. Median of ${options.runs} runs.`,
     metrics: METRICS,
     rows: withRatios(rows, rows[0]!, METRICS),
-    notes: [],
+    notes: failureNotes(rows),
   };
 }

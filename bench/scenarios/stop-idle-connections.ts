@@ -18,8 +18,8 @@ const LABEL: Record<Mode, string> = { helper: 'outlast/shutdown', naive: 'naive 
 /** Runs the scenario `runs` times per mode and case. */
 export async function stopIdleConnections(options: { runs: number }): Promise<ScenarioResult> {
   const cases = [
-    { name: `${CONNECTIONS} idle keep-alive`, stream: false },
-    { name: `${CONNECTIONS} idle keep-alive + 1 upgraded`, stream: true },
+    { name: `${CONNECTIONS} idle keep-alive`, short: 'idle', stream: false },
+    { name: `${CONNECTIONS} idle keep-alive + 1 upgraded`, short: 'idle + upgraded', stream: true },
   ];
   const rows = [];
   for (const c of cases) {
@@ -31,8 +31,10 @@ export async function stopIdleConnections(options: { runs: number }): Promise<Sc
         console.error(`stop, ${c.name}, run ${i + 1}: ${LABEL[mode]}: ${s.killed ? 'SIGKILLed at the budget' : `${s.ms} ms`}`);
       }
     }
-    const row = (mode: Mode) =>
-      rowOf(`${LABEL[mode]}, ${c.name}`, samples[mode].map((s) => ({ exitMs: round(s.ms, 1), killed: s.killed ? 1 : 0, held: s.held })), METRICS);
+    const row = (mode: Mode) => ({
+      ...rowOf(`${LABEL[mode]}, ${c.name}`, samples[mode].map((s) => ({ exitMs: round(s.ms, 1), killed: s.killed ? 1 : 0, held: s.held })), METRICS),
+      short: `${mode === 'helper' ? 'outlast/shutdown' : 'naive'} (${c.short})`,
+    });
     const helper = row('helper');
     // killed is a count over the runs, not a median.
     const count = (mode: Mode) => samples[mode].filter((s) => s.killed).length;

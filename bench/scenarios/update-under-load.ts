@@ -17,7 +17,7 @@ import { startProbe, type ProbeSample } from '../support/http.ts';
 import { run } from '../support/proc.ts';
 import type { Scope } from '../support/scope.ts';
 import { round } from '../support/stats.ts';
-import { rowOf, skippedRow, withRatios, type Metric, type Row, type ScenarioResult } from './result.ts';
+import { attempt, failureNotes, peerRow, withRatios, type Metric, type Row, type ScenarioResult } from './result.ts';
 
 /** How the scenario runs. */
 export interface UpdateOptions {
@@ -51,7 +51,6 @@ const METRICS: Metric[] = [
   { key: 'newVersionMs', label: 'new version answers after', unit: 'ms' },
   { key: 'unavailableMs', label: 'probe saw no answer for', unit: 'ms' },
   { key: 'triggerMs', label: 'trigger returned after', unit: 'ms' },
-  { key: 'ok', label: '2xx answers', unit: 'req' },
 ];
 
 const FROM = '1.0.0';
@@ -115,22 +114,27 @@ async function sample(peer: Peer, options: UpdateOptions, scope: Scope): Promise
   }
 }
 
-/** Runs the scenario for `peers` (the first is outlast's row, the base of the ratios). */
+/**
+ * Runs the scenario for `peers`. The base of the ratios is outlast's best
+ * answer to an update: the socket handoff row when it ran, else the first.
+ */
 export async function updateUnderLoad(peers: readonly Peer[], options: UpdateOptions, scope: Scope): Promise<ScenarioResult> {
   const samples = new Map<Peer, UpdateSample[]>(peers.map((p) => [p, []]));
+  const failures = new Map<Peer, string[]>(peers.map((p) => [p, []]));
   for (let i = 0; i < options.runs; i++) {
     for (const peer of peers) {
       if (peer.unavailable() !== undefined) continue;
-      const got = await sample(peer, options, scope);
+      const what = `update under load, run ${i + 1}: ${peer.name} (${peer.updateVia})`;
+      const got = await attempt(what, failures.get(peer)!, () => sample(peer, options, scope));
+      if (got === undefined) continue;
       samples.get(peer)!.push(got);
-      console.error(`update under load, run ${i + 1}: ${peer.name} (${peer.updateVia}): ${got.failed} failed, p99 ${got.p99Ms} ms, ${TO} after ${got.newVersionMs ?? 'never'} ms, probe unanswered ${got.unavailableMs} ms`);
+      console.error(`${what}: ${got.failed} failed, p99 ${got.p99Ms} ms, ${TO} after ${got.newVersionMs ?? 'never'} ms, probe unanswered ${got.unavailableMs} ms`);
     }
   }
-  const rows: Row[] = peers.map((peer) => {
-    const reason = peer.unavailable();
-    const name = `${peer.name}: ${peer.updateVia}`;
-    return reason === undefined ? rowOf(name, samples.get(peer)!, METRICS) : skippedRow(name, reason);
-  });
+  const rows: Row[] = peers.map((peer) => ({
+    ...peerRow(`${peer.name}: ${peer.updateVia}`, peer.unavailable(), samples.get(peer)!, failures.get(peer)!, METRICS),
+    short: peer.name,
+  }));
   return {
     id: 'update-under-load',
     title: 'Update under load',
@@ -140,7 +144,7 @@ export async function updateUnderLoad(peers: readonly Peer[], options: UpdateOpt
       `Failed = autocannon's errors + non-2xx; autocannon retries a refused connection at once, so this counts attempts and grows with the length of the gap. ` +
       `"New version answers" and "no answer for" come from a separate probe (one fresh connection every 10 ms). Median of ${options.runs} runs.`,
     metrics: METRICS,
-    rows: withRatios(rows, rows[0]!, METRICS),
-    notes: [],
+    rows: withRatios(rows, rows.find((r) => r.skipped === undefined && /handoff/.test(r.name)) ?? rows[0]!, METRICS),
+    notes: failureNotes(rows),
   };
 }

@@ -1,10 +1,12 @@
 /** Processes for the bench: one-shot commands, children we stop, and what /proc says about a pid. */
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { alive, waitFor } from '../../test/support/wait.ts';
 
 /** A command line with its environment (the start-up scenario times these). */
 export interface Command {
+  /** How a person would type it, for the results (e.g. "pm2 status"). */
+  label?: string;
   file: string;
   args: string[];
   env?: NodeJS.ProcessEnv;
@@ -33,6 +35,22 @@ export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** `waiting`, cut short with an error naming `what` when `child` exits first (a daemon that died at start). */
+export async function whileRunning<T>(child: ChildProcess, what: string, waiting: Promise<T>, log: () => string = () => ''): Promise<T> {
+  let onExit: (() => void) | undefined;
+  const died = new Promise<never>((_, reject) => {
+    onExit = () => reject(new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it was up\n${log()}`.trim()));
+    if (child.exitCode !== null || child.signalCode !== null) onExit();
+    else child.once('exit', onExit);
+  });
+  try {
+    return await Promise.race([waiting, died]);
+  } finally {
+    child.off('exit', onExit!);
+    died.catch(() => undefined);
+  }
+}
+
 /**
  * Stops a child we started: `signal`, then SIGKILL when it is still there
  * after `graceMs`. Resolves once it has exited.
@@ -48,9 +66,43 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   }
 }
 
-/** SIGKILLs a pid that a peer we started left behind (a service whose supervisor failed to stop it). */
-export async function killLeftover(pid: number | undefined): Promise<void> {
-  if (pid === undefined || !alive(pid)) return;
+/** Whether `pid` runs in `dir` or below it (how a leftover is recognised as ours). */
+export function runsUnder(dir: string): (pid: number) => boolean {
+  let root = dir;
+  try {
+    root = realpathSync(dir);
+  } catch {
+    // Gone already: compare with the path as given.
+  }
+  return (pid) => {
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      return cwd === root || cwd.startsWith(`${root}/`);
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** Whether `pid` has `name`=`value` in its environment. */
+export function hasEnv(name: string, value: string): (pid: number) => boolean {
+  return (pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`${name}=${value}`);
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * SIGKILLs a process that a peer we started left behind (a service whose
+ * supervisor failed to stop it). `ours` must recognise it (its cwd, its
+ * env): by the time we look, the pid may have been reused by a process we
+ * did not start, and that one is never signalled.
+ */
+export async function killLeftover(pid: number | undefined, ours: (pid: number) => boolean): Promise<void> {
+  if (pid === undefined || !alive(pid) || !ours(pid)) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch {

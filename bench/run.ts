@@ -1,0 +1,181 @@
+/**
+ * `npm run bench`: outlast against PM2, supervisord and runit, in the same
+ * run on the same machine, each behind bench/peers/peer.ts:
+ *  1. update-under-load  an update (or the peer's reload/restart) during load
+ *  2. crash-repair       SIGKILL of the service → answering again
+ *  3. idle-cost          supervisor RSS and CPU with one idle service
+ *  4. stop               SIGTERM → exit under 200 idle keep-alive connections
+ *  5. start-up           cold start of `outlast --version` and `outlast status`
+ * It installs its peers (PM2 and autocannon from npm into bench/.peers;
+ * supervisor, runit and hyperfine from Debian), then writes
+ * bench/results/<date>.json, .md and .svg.
+ *
+ * Env: BENCH_RUNS (3), BENCH_ONLY (comma list of the ids above),
+ * BENCH_LOAD_S (8), BENCH_TRIGGER_S (2), BENCH_LOAD_CONNECTIONS (10),
+ * BENCH_KILLS (5), BENCH_KILL_SPACING_MS (1500), BENCH_IDLE_S (60),
+ * BENCH_SPAWNS (10), BENCH_NO_INSTALL (1: use only what is installed).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFeed, ROOT } from './app.ts';
+import { buildCompiled } from './compiled.ts';
+import { outlastPeer } from './peers/outlast.ts';
+import type { Peer } from './peers/peer.ts';
+import { pm2Peer } from './peers/pm2.ts';
+import { runitPeer } from './peers/runit.ts';
+import { supervisordPeer } from './peers/supervisord.ts';
+import { chart } from './report/svg.ts';
+import { markdown } from './report/markdown.ts';
+import { crashRepair } from './scenarios/crash-repair.ts';
+import { idleCost } from './scenarios/idle-cost.ts';
+import { skippedRow, type ScenarioResult } from './scenarios/result.ts';
+import { startUp } from './scenarios/start-up.ts';
+import { stopIdleConnections } from './scenarios/stop-idle-connections.ts';
+import { updateUnderLoad } from './scenarios/update-under-load.ts';
+import { setupTools, type Tools } from './setup.ts';
+import { Scope } from './support/scope.ts';
+
+const SCENARIOS = ['update-under-load', 'crash-repair', 'idle-cost', 'stop', 'start-up'] as const;
+type ScenarioId = (typeof SCENARIOS)[number];
+
+/** The run's settings, from the environment. */
+interface Settings {
+  runs: number;
+  only: readonly ScenarioId[];
+  loadS: number;
+  triggerAtS: number;
+  loadConnections: number;
+  kills: number;
+  killSpacingMs: number;
+  idleS: number;
+  spawns: number;
+  install: boolean;
+}
+
+function readSettings(env: NodeJS.ProcessEnv): Settings {
+  const num = (name: string, fallback: number): number => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not ${env[name]}`);
+    return value;
+  };
+  const only = (env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = only.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+  return {
+    runs: num('BENCH_RUNS', 3),
+    only: only.length === 0 ? SCENARIOS : (only as ScenarioId[]),
+    loadS: num('BENCH_LOAD_S', 8),
+    triggerAtS: num('BENCH_TRIGGER_S', 2),
+    loadConnections: num('BENCH_LOAD_CONNECTIONS', 10),
+    kills: num('BENCH_KILLS', 5),
+    killSpacingMs: num('BENCH_KILL_SPACING_MS', 1500),
+    idleS: num('BENCH_IDLE_S', 60),
+    spawns: num('BENCH_SPAWNS', 10),
+    install: env.BENCH_NO_INSTALL !== '1',
+  };
+}
+
+/**
+ * The peers, outlast first (the base of the ratios). Where the form outlast
+ * runs in changes the numbers (idle memory, start-up), the compiled package
+ * leads, as users install it; the checkout follows.
+ */
+function peersOf(tools: Tools, compiledBin: string | undefined): { update: Peer[]; others: Peer[]; footprint: Peer[] } {
+  const outlast = outlastPeer();
+  const pm2Fork = pm2Peer(tools.pm2, 'fork');
+  const supervisord = supervisordPeer(tools.supervisor);
+  const runit = runitPeer(tools.runit);
+  const compiled = compiledBin === undefined ? [] : [outlastPeer({ bin: compiledBin })];
+  return {
+    update: [outlast, outlastPeer({ handoff: true }), pm2Fork, pm2Peer(tools.pm2, 'cluster'), supervisord, runit],
+    others: [outlast, pm2Fork, supervisord, runit],
+    footprint: [...compiled, outlast, pm2Fork, supervisord, runit],
+  };
+}
+
+async function runScenarios(settings: Settings, tools: Tools, work: string, feed: string, scope: Scope): Promise<ScenarioResult[]> {
+  let compiledBin: string | undefined;
+  if (settings.only.includes('idle-cost') || settings.only.includes('start-up')) {
+    const built = await buildCompiled(work);
+    if ('problem' in built) {
+      console.error(`bench: ${built.problem}`);
+      tools.problems.push(built.problem);
+    } else compiledBin = built.bin;
+  }
+  const peers = peersOf(tools, compiledBin);
+  const results: ScenarioResult[] = [];
+  const base = { runs: settings.runs, work, feed };
+  for (const id of settings.only) {
+    const started = performance.now();
+    console.error(`bench: ${id}`);
+    switch (id) {
+      case 'update-under-load':
+        if (tools.autocannon === undefined) {
+          results.push({ id, title: 'Update under load', method: '', metrics: [], rows: [skippedRow('all', 'autocannon: not installed')], notes: [] });
+          break;
+        }
+        results.push(await updateUnderLoad(peers.update, { ...base, loadS: settings.loadS, triggerAtS: settings.triggerAtS, connections: settings.loadConnections, autocannon: tools.autocannon }, scope));
+        break;
+      case 'crash-repair':
+        results.push(await crashRepair(peers.others, { ...base, kills: settings.kills, spacingMs: settings.killSpacingMs }, scope));
+        break;
+      case 'idle-cost':
+        results.push(await idleCost(peers.footprint, { ...base, idleS: settings.idleS, settleMs: 3000 }, scope));
+        break;
+      case 'stop':
+        results.push(await stopIdleConnections({ runs: settings.runs }));
+        break;
+      case 'start-up':
+        results.push(await startUp(peers.footprint, { work, feed, spawns: settings.spawns, hyperfine: tools.hyperfine }, scope));
+        break;
+    }
+    console.error(`bench: ${id} done in ${Math.round((performance.now() - started) / 1000)} s`);
+  }
+  return results;
+}
+
+function writeResults(settings: Settings, tools: Tools, results: ScenarioResult[], load: { start: number[]; end: number[] }): string[] {
+  const date = new Date().toISOString().slice(0, 10);
+  const name = settings.only.length === SCENARIOS.length ? date : `${date}-${settings.only.join('+')}`;
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, load average ${load.start.map((l) => l.toFixed(1)).join(' ')} at the start and ${load.end.map((l) => l.toFixed(1)).join(' ')} at the end`;
+  const settingsText = `BENCH_RUNS=${settings.runs}, load ${settings.loadS} s × ${settings.loadConnections} connections, ${settings.kills} kills per run, ${settings.idleS} s idle, ${settings.spawns} spawns.`;
+  const json = { date: new Date().toISOString(), machine, versions: tools.versions, settings, problems: tools.problems, results };
+  const files = [join(dir, `${name}.json`), join(dir, `${name}.md`), join(dir, `${name}.svg`)];
+  writeFileSync(files[0]!, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(files[1]!, markdown({ date, machine, versions: tools.versions, settings: settingsText, problems: tools.problems }, results));
+  writeFileSync(files[2]!, chart(results, `outlast vs PM2, supervisord, runit — ${date}, ${cpus().length} CPUs, Node ${process.version}; lower is better`));
+  return files;
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings(process.env);
+  const tools = await setupTools({ install: settings.install });
+  for (const problem of tools.problems) console.error(`bench: set-up problem: ${problem}`);
+  const scope = new Scope();
+  const work = mkdtempSync(join(tmpdir(), 'outlast-bench-'));
+  scope.defer(() => rmSync(work, { recursive: true, force: true }));
+  // Ctrl-C or a kill of the bench must not leave peer daemons behind: PM2's
+  // God daemon in particular has left our process group.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`bench: ${signal}: stopping every peer and removing temp dirs`);
+      void scope.closeAll().finally(() => process.exit(130));
+    });
+  }
+  try {
+    const load = { start: loadavg(), end: [] as number[] };
+    const feed = await buildFeed(join(work, 'feed'), ['1.0.0', '2.0.0']);
+    const results = await runScenarios(settings, tools, work, feed, scope);
+    load.end = loadavg();
+    const files = writeResults(settings, tools, results, load);
+    console.log(markdown({ date: '', machine: '', versions: {}, settings: '', problems: [] }, results).split('\n').slice(5).join('\n'));
+    console.log(`written: ${files.join(', ')}`);
+  } finally {
+    await scope.closeAll();
+  }
+}
+
+await main();
