@@ -3,13 +3,14 @@
  * This is the only module of the core that touches those directly.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, openSync, readFileSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { access, appendFile, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, basename, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
 import lockfile from 'proper-lockfile';
+import { nodeSnapshotIo } from '../../platform/snapshot-reader.ts';
 import type { ChildExit, ChildHandle, Host, HostFs, HostLocks, HttpRequest, SpawnOptions } from './host.ts';
 
 function spawnChild(file: string, args: readonly string[], options: SpawnOptions): ChildHandle {
@@ -60,25 +61,11 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-function readSync(path: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    return readFileSync(fd, 'utf8');
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const nodeFs: HostFs = {
   readFile: (path) => readFile(path, 'utf8'),
-  readSync,
+  // The same non-blocking read platform detection uses: a FIFO cannot stall a signal handler.
+  readSync: (path) => nodeSnapshotIo.readFile(path),
   async writeFileAtomic(path, data, mode = 0o644) {
     // Write-then-rename keeps readers from ever seeing a half-written file; the
     // fsyncs make the rename survive a power cut, not only a crash.

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createNodeHost } from '../../supervisor/host/node-host.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, cleanup, killLater, ROOT, startCli, supervisorInfo, tempDir, token, type RunningCli } from '../support/supervisor.ts';
 import { alive, waitFor } from '../support/wait.ts';
@@ -42,31 +43,24 @@ function outlast(args: string[]): Promise<{ code: number | null; stdout: string;
   return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-/** Follows `/events` with a streaming fetch; resolves once subscribed. */
+/** Follows `/events` through the real Host's event-stream client; resolves once subscribed. */
 async function followEvents(cli: RunningCli): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
   const { apiUrl } = await supervisorInfo(cli);
-  const res = await fetch(`${apiUrl}/events`, { headers: { authorization: `Bearer ${token(cli.stateDir)}` } });
-  expect(res.status).toBe(200);
   const events: Array<{ type: string; data: Record<string, unknown> }> = [];
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  void (async () => {
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
-      if (done) return;
-      buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const type = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (type !== undefined && data !== undefined) events.push({ type, data: JSON.parse(data) as Record<string, unknown> });
-      }
-    }
-  })();
+  const host = createNodeHost(() => {
+    throw new Error('tests never exit through the Host');
+  });
+  const close = await host.net.eventStream(`${apiUrl}/events`, { authorization: `Bearer ${token(cli.stateDir)}` }, (type, data) => {
+    events.push({ type, data: JSON.parse(data) as Record<string, unknown> });
+  });
+  streams.push(close);
   return events;
 }
+
+const streams: Array<() => void> = [];
+afterEach(() => {
+  for (const close of streams.splice(0)) close();
+});
 
 function snapshotLines(cli: RunningCli): Array<Record<string, unknown> & { snapshot: Record<string, unknown> }> {
   return cli.logs().filter((l) => l.snapshot !== undefined) as Array<Record<string, unknown> & { snapshot: Record<string, unknown> }>;
