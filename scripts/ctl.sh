@@ -56,6 +56,7 @@ EOF
 
 # ---- small helpers ----------------------------------------------------------
 
+# --- begin generated: scripts/lib/common.sh ---
 say() { printf '%s\n' "$*"; }
 warn() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 fail() {
@@ -73,11 +74,12 @@ is_uint() {
 	return 0
 }
 
-need_uint() { is_uint "$2" || usage_error "$1 must be a whole number of seconds, not '$2'"; }
-
 absolute() {
 	case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$1" ;; esac
 }
+# --- end generated ---
+
+need_uint() { is_uint "$2" || usage_error "$1 must be a whole number of seconds, not '$2'"; }
 
 iso_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 

@@ -41,6 +41,7 @@ usage: watchdog-loop.sh [options]
 EOF
 }
 
+# --- begin generated: scripts/lib/common.sh ---
 say() { printf '%s\n' "$*"; }
 warn() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 fail() {
@@ -58,12 +59,13 @@ is_uint() {
 	return 0
 }
 
-need_uint() {
-	is_uint "$2" && [ "$2" -gt 0 ] || usage_error "$1 must be a whole number above 0, not '$2'"
-}
-
 absolute() {
 	case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$1" ;; esac
+}
+# --- end generated ---
+
+need_uint() {
+	is_uint "$2" && [ "$2" -gt 0 ] || usage_error "$1 must be a whole number above 0, not '$2'"
 }
 
 # quote ARG: ARG as one single-quoted shell word, to rebuild argument lists
