@@ -3,7 +3,7 @@
  * in docs/config.md (in backticks, as a heading or in a table's first column),
  * every key path a table there names exists, README.md stays a front door
  * (≤ 300 lines), and every relative link in README.md, docs/ and bench/
- * points at a file that exists.
+ * points at a file, and a heading, that exists.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -112,19 +112,40 @@ function markdownFiles(): string[] {
   return [join(ROOT, 'README.md'), join(ROOT, 'bench/README.md'), ...docs];
 }
 
-/** Relative link targets in a markdown file, outside code fences, without their #anchor. */
-export function relativeLinks(markdown: string): string[] {
-  const links: string[] = [];
+/** Lines of a markdown file outside code fences. */
+function prose(markdown: string): string[] {
   let fenced = false;
-  for (const line of markdown.split('\n')) {
+  return markdown.split('\n').filter((line) => {
     if (line.startsWith('```')) fenced = !fenced;
-    if (fenced) continue;
+    return !fenced && !line.startsWith('```');
+  });
+}
+
+/** Link targets in a markdown file, outside code fences, split into file and #anchor; absolute URLs left out. */
+export function links(markdown: string): Array<{ file: string; anchor: string | undefined }> {
+  const found: Array<{ file: string; anchor: string | undefined }> = [];
+  for (const line of prose(markdown)) {
     for (const [, target] of line.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
-      if (/^[a-z][a-z0-9+.-]*:/i.test(target!) || target!.startsWith('#')) continue;
-      links.push(target!.split('#')[0]!);
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target!)) continue;
+      const hash = target!.indexOf('#');
+      found.push(hash < 0 ? { file: target!, anchor: undefined } : { file: target!.slice(0, hash), anchor: target!.slice(hash + 1) });
     }
   }
-  return links;
+  return found;
+}
+
+/** Relative link targets in a markdown file, without their #anchor. */
+export function relativeLinks(markdown: string): string[] {
+  return links(markdown).filter((l) => l.file !== '').map((l) => l.file);
+}
+
+/** The anchors GitHub gives a file's headings: lower case, punctuation dropped, spaces as "-". */
+export function anchors(markdown: string): Set<string> {
+  const slugs = prose(markdown).flatMap((line) => {
+    const heading = /^#{1,6} (.*)$/.exec(line);
+    return heading === null ? [] : [heading[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replaceAll(' ', '-')];
+  });
+  return new Set(slugs);
 }
 
 describe('README.md is a front door', () => {
@@ -142,13 +163,27 @@ describe('README.md is a front door', () => {
 
 describe('relative links point at files that exist', () => {
   it.each(markdownFiles().map((f) => [f.slice(ROOT.length + 1), f]))('%s', (_name, file) => {
-    const links = relativeLinks(readFileSync(file, 'utf8'));
-    expect(links.filter((link) => !existsSync(resolve(dirname(file), link)))).toEqual([]);
+    const found = relativeLinks(readFileSync(file, 'utf8'));
+    expect(found.filter((link) => !existsSync(resolve(dirname(file), link)))).toEqual([]);
+  });
+
+  it.each(markdownFiles().map((f) => [f.slice(ROOT.length + 1), f]))('%s: every #anchor names a heading', (_name, file) => {
+    const broken = links(readFileSync(file, 'utf8')).filter(({ file: target, anchor }) => {
+      if (anchor === undefined || !target.endsWith('.md') && target !== '') return false;
+      const path = target === '' ? file : resolve(dirname(file), target);
+      return existsSync(path) && !anchors(readFileSync(path, 'utf8')).has(anchor);
+    });
+    expect(broken).toEqual([]);
   });
 
   it('a broken link is caught', () => {
-    const links = relativeLinks('see [x](docs/nope.md#a), [y](https://example.org), [z](#here)\n```\n[in](code.md)\n```\n');
-    expect(links).toEqual(['docs/nope.md']);
-    expect(existsSync(resolve(ROOT, links[0]!))).toBe(false);
+    const found = relativeLinks('see [x](docs/nope.md#a), [y](https://example.org), [z](#here)\n```\n[in](code.md)\n```\n');
+    expect(found).toEqual(['docs/nope.md']);
+    expect(existsSync(resolve(ROOT, found[0]!))).toBe(false);
+  });
+
+  it('anchors follow the headings', () => {
+    const slugs = anchors('# A title\n## Zero-downtime handoff: `service.listen`\n```\n# not a heading\n```\n');
+    expect([...slugs]).toEqual(['a-title', 'zero-downtime-handoff-servicelisten']);
   });
 });
