@@ -30,16 +30,15 @@ import { EventBus } from './events.ts';
 import { join, resolve } from 'node:path';
 import { NOTIFY_SOCKET_ENV, type ReadyMessage } from './notify/protocol.ts';
 import { listenReadySocket, type ReadySocket } from './notify/ready-socket.ts';
-import { readPlatform } from '../platform/read-platform.ts';
 import { readSystemdProperties } from '../platform/systemd-properties.ts';
 import { rotateMarkers, writeMarker } from './forensics/markers.ts';
 import { SelfRestarter } from './restart/self-restart.ts';
 import type { StrategyOutcome } from './restart/strategy.ts';
 import { createSource } from './update/sources/index.ts';
 import { Updater } from './update/updater.ts';
-import { execaRunner } from '../platform/systemctl-runner.ts';
+import { hostRunner } from '../platform/systemctl-runner.ts';
 import { attachNotifier } from './notify/attach.ts';
-import { createNotifier } from './notify/sd-notify.ts';
+import { createSystemdNotifier } from './notify/sd-notify.ts';
 import { shutdownSnapshot } from './forensics/snapshot.ts';
 import { recordStopSignal } from './forensics/stop-signal.ts';
 import { writePlannedStop } from './forensics/planned-stop.ts';
@@ -271,7 +270,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   });
   service.onEvent(({ type, at, ...data }) => events.emit(`service_${type}`, { ...data, at: new Date(at).toISOString() }));
   // sd_notify for Type=notify units: READY=1 once healthy, STATUS=, STOPPING=1, WATCHDOG=1 (no-op without NOTIFY_SOCKET).
-  attachNotifier(service, createNotifier(execaRunner('systemd-notify'), host.env, logger, { pid: host.pid }), logger, host.clock);
+  attachNotifier(service, createSystemdNotifier(host, logger), logger, host.clock);
   if (config.updates !== undefined) {
     updater = new Updater({
       host,
@@ -296,7 +295,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   await updater?.recover();
   const lifecycle = routeSignals(host, config, service, logger, events);
   await rotateMarkers(host, config.stateDir);
-  const platform = readPlatform();
+  const platform = host.readPlatform();
   let restarting: Promise<number> | undefined;
   let restartRequested!: (code: number) => void;
   const restarted = new Promise<number>((resolve) => (restartRequested = resolve));
@@ -309,7 +308,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     unitProperties: async () => {
       const unit = platform.systemd?.unit;
       if (unit === undefined || unit === null) return undefined;
-      return readSystemdProperties(unit, { scope: platform.systemd?.scope ?? 'system', timeoutMs: 1500 }).catch(() => undefined);
+      return readSystemdProperties(unit, { scope: platform.systemd?.scope ?? 'system', timeoutMs: 1500, run: hostRunner(host, 'systemctl') }).catch(() => undefined);
     },
     requested: config.restart.strategy,
     force: config.restart.force,
