@@ -277,7 +277,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
       stateDir: config.stateDir,
       config: config.updates,
       busy: config.service.busy,
-      source: createSource(config.updates.source),
+      source: createSource(config.updates.source, host),
       service,
       logger,
       events,
