@@ -84,9 +84,9 @@ function apiUrlOf(address: string, port: number): string {
 }
 
 /** The socket services send READY=1 and STATUS= to; a path too long for a unix socket costs only that feature. */
-async function openNotifySocket(stateDir: string, logger: Logger): Promise<ReadySocket | undefined> {
+async function openNotifySocket(host: Host, stateDir: string, logger: Logger): Promise<ReadySocket | undefined> {
   try {
-    const socket = await listenReadySocket(join(stateDir, 'notify.sock'));
+    const socket = await listenReadySocket(host, join(stateDir, 'notify.sock'));
     socket.on('message', (message) => {
       if (message.status !== undefined) logger.info({ status: message.status, childPid: message.pid }, 'service status');
     });
@@ -254,7 +254,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
 
   const startedAt = new Date(host.clock.now()).toISOString();
   const events = new EventBus(() => host.clock.now());
-  const notifySocket = await openNotifySocket(config.stateDir, logger);
+  const notifySocket = await openNotifySocket(host, config.stateDir, logger);
   const listeners = config.service.listen === undefined ? undefined : await openOwnedSockets(host, config.service.listen, logger);
   let updater: Updater | undefined;
   const service = new Service({

@@ -42,7 +42,7 @@ export async function restartSelf(options: RestartSelfOptions): Promise<{ exitCo
   });
   await ensureStateDir(host, options.stateDir);
   const platform = host.readPlatform();
-  const logger = createLogger({ level: 'info', sink: safeSink(process.stderr), base: { name: 'outlast/restart' } });
+  const logger = createLogger({ level: 'info', sink: safeSink(process.stderr), pid: host.pid, base: { name: 'outlast/restart' } });
   const restarter = new SelfRestarter({
     host,
     logger,
