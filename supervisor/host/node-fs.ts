@@ -3,7 +3,7 @@
  * durable writes for state, and streams for release tarballs.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, createReadStream } from 'node:fs';
+import { constants as fsConstants, createReadStream, type Stats } from 'node:fs';
 import { access, appendFile, chmod, link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { nodeSnapshotIo } from '../../platform/snapshot-reader.ts';
@@ -125,7 +125,7 @@ export const nodeFs: HostFs = {
   },
 };
 
-function fileKind(stats: import('node:fs').Stats): FileInfo['kind'] {
+function fileKind(stats: Stats): FileInfo['kind'] {
   if (stats.isFile()) return 'file';
   if (stats.isDirectory()) return 'directory';
   if (stats.isSymbolicLink()) return 'symlink';

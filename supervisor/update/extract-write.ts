@@ -34,10 +34,10 @@ type Step = () => Promise<void>;
  * Rejects with the parser's error (strict mode) or the first failed step.
  */
 export async function feed(fs: Pick<HostFs, 'openRead'>, tarball: string, parser: Parser, steps: Step[] = []): Promise<void> {
-  let failure: unknown;
+  let failure: Error | undefined;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  parser.on('error', (err: unknown) => {
+  parser.on('error', (err: Error) => {
     failure ??= err;
     done();
   });
