@@ -103,7 +103,10 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         host.dirs.add(path);
       },
       async rm(path) {
-        host.files.delete(path);
+        // Recursive, like the real one.
+        const under = (p: string): boolean => p === path || p.startsWith(`${path}/`);
+        for (const map of [host.files, host.links]) for (const key of [...map.keys()]) if (under(key)) map.delete(key);
+        for (const dir of [...host.dirs]) if (under(dir)) host.dirs.delete(dir);
       },
       async exists(path) {
         return host.files.has(path);
@@ -125,9 +128,24 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
           return;
         }
         const file = host.files.get(from);
-        if (file === undefined) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' });
-        host.files.delete(from);
-        host.files.set(to, file);
+        if (file !== undefined) {
+          host.files.delete(from);
+          host.files.set(to, file);
+          return;
+        }
+        // A directory: everything under it moves.
+        const prefix = `${from}/`;
+        let moved = host.dirs.delete(from);
+        if (moved) host.dirs.add(to);
+        for (const map of [host.files, host.links] as Array<Map<string, unknown>>) {
+          for (const [key, value] of [...map]) {
+            if (!key.startsWith(prefix)) continue;
+            map.delete(key);
+            map.set(`${to}/${key.slice(prefix.length)}`, value);
+            moved = true;
+          }
+        }
+        if (!moved) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' });
       },
       async readdir(path) {
         const prefix = path.endsWith('/') ? path : `${path}/`;
