@@ -49,16 +49,18 @@ function defaultDeps(host: HttpSourceHost): HttpSourceDeps {
 /** A failure that another attempt may cure. */
 class Transient extends Error {}
 
-/** An abort signal that fires after `ms` without progress; `kick` restarts the count. */
-function watchdog(parent: AbortSignal, ms: number): { signal: AbortSignal; kick: () => void; stop: () => void } {
+/** An abort signal that fires after `ms` without progress on the Host's clock; `kick` restarts the count. */
+function watchdog(clock: HttpSourceHost['clock'], parent: AbortSignal, ms: number): { signal: AbortSignal; kick: () => void; stop: () => void } {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: AbortController | undefined;
   const kick = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(new Transient(`timed out after ${ms} ms`)), ms);
+    timer?.abort();
+    const mine = new AbortController();
+    timer = mine;
+    clock.sleep(ms, mine.signal).then(() => controller.abort(new Transient(`timed out after ${ms} ms`)), () => undefined);
   };
   kick();
-  return { signal: AbortSignal.any([parent, controller.signal]), kick, stop: () => clearTimeout(timer) };
+  return { signal: AbortSignal.any([parent, controller.signal]), kick, stop: () => timer?.abort() };
 }
 
 /** One GET; throws Transient for what is worth retrying. */
@@ -116,7 +118,7 @@ export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost,
   /** Runs `attempt` until it succeeds, throws something final, or the retries run out. */
   async function withRetries<T>(url: URL, parent: AbortSignal, attempt: (signal: AbortSignal, kick: () => void) => Promise<T>, log?: (line: string) => void): Promise<T> {
     for (let n = 0; ; n++) {
-      const timer = watchdog(parent, config.timeoutMs);
+      const timer = watchdog(host.clock, parent, config.timeoutMs);
       try {
         return await attempt(timer.signal, timer.kick);
       } catch (err) {
