@@ -149,7 +149,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       },
       async readdir(path) {
         const prefix = path.endsWith('/') ? path : `${path}/`;
-        const names = [...host.files.keys(), ...host.links.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0]!);
+        const names = [...host.files.keys(), ...host.links.keys(), ...host.dirs].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0]!);
         return [...new Set(names)];
       },
       async writeDurable(path, data) {

@@ -35,9 +35,11 @@ describe('extractSafely through the Host', () => {
       { path: 'package/bin/run', body: '#!/bin/sh\n', mode: 0o4755 },
       { path: 'package/current', type: '2', linkpath: 'bin/run' },
       { path: 'package/same', type: '1', linkpath: 'package/bin/run' },
+      { path: 'package/empty', body: '' },
     ]);
     await extractSafely(host.fs, `${ROOT}/r.tgz`, `${ROOT}/stage`);
-    expect(under(host, `${ROOT}/stage`)).toEqual([`${ROOT}/stage/bin/run`, `${ROOT}/stage/current`, `${ROOT}/stage/same`]);
+    expect(under(host, `${ROOT}/stage`)).toEqual([`${ROOT}/stage/bin/run`, `${ROOT}/stage/current`, `${ROOT}/stage/empty`, `${ROOT}/stage/same`]);
+    expect(host.files.get(`${ROOT}/stage/empty`)).toEqual({ data: '', mode: 0o644 });
     expect(host.files.get(`${ROOT}/stage/bin/run`)).toEqual({ data: '#!/bin/sh\n', mode: 0o755 });
     expect(host.links.get(`${ROOT}/stage/current`)).toBe('bin/run');
     expect(host.files.get(`${ROOT}/stage/same`)?.data).toBe('#!/bin/sh\n');
