@@ -1,6 +1,23 @@
 // Lint: typescript-eslint's type-aware recommended rules, so floating
-// promises and misused async callbacks in the supervisor are caught.
+// promises and misused async callbacks in the supervisor are caught; and the
+// Host seam (supervisor/host/host.ts), so side effects stay behind it.
 import tseslint from 'typescript-eslint';
+
+/** Modules that touch the machine directly. Only the adapters below may import them. */
+const SIDE_EFFECT_MODULES = [
+  'node:fs',
+  'node:fs/promises',
+  'fs',
+  'fs/promises',
+  'node:child_process',
+  'child_process',
+  'node:net',
+  'net',
+  'node:dgram',
+  'dgram',
+  'execa',
+  'proper-lockfile',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'coverage/', '.outlast/', 'bench/results/'] },
@@ -20,5 +37,47 @@ export default tseslint.config(
   {
     files: ['supervisor/cli/main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          // A type names a shape; it performs nothing.
+          paths: SIDE_EFFECT_MODULES.map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: 'Side effects go through the Host (supervisor/host/host.ts): take the Host, or a Pick of it, as a parameter.',
+          })),
+        },
+      ],
+    },
+  },
+  {
+    // The allow-list: where the machine is touched on purpose. Keep it short.
+    files: [
+      // The Host itself: node-host.ts, node-fs.ts, node-net.ts bind it to Node, execa and proper-lockfile.
+      'supervisor/host/**',
+      // The /proc snapshot reader: synchronous, O_NONBLOCK reads for platform detection
+      // and signal-time snapshots; the Host's readSync and readPlatform are bound to it.
+      'platform/snapshot-reader.ts',
+      // The audit's adapters: reading the user's source tree, and probing the live service.
+      'supervisor/audit/node-fs.ts',
+      'supervisor/audit/live/node-live-net.ts',
+      // outlast/shutdown: a library that runs inside the user's service, not in the supervisor.
+      'supervisor/shutdown/**',
+      // Locating outlast's own shipped files next to the module (package.json, scripts/, bin/) at load.
+      'supervisor/version.ts',
+      'supervisor/install/paths.ts',
+      // Process edges and standalone programs: the entry shim, the shell-side helpers, example services.
+      'bin/**',
+      'scripts/**',
+      'examples/**',
+      // Tests and benchmarks drive real processes, files and sockets by design.
+      'test/**',
+      'bench/**',
+    ],
+    rules: { 'no-restricted-imports': 'off' },
   },
 );

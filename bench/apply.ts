@@ -23,6 +23,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { nodeFs } from '../supervisor/host/node-fs.ts';
 import { packRelease } from '../supervisor/update/pack.ts';
 import { freePort } from '../test/support/net.ts';
 import { waitFor } from '../test/support/wait.ts';
@@ -149,12 +150,12 @@ async function main(): Promise<void> {
   try {
     const feed = join(work, 'feed');
     writeApp(join(work, 'small'), '1.0.0', 0, 0);
-    await packRelease({ dir: join(work, 'small'), version: '1.0.0', feed, name: 'bench-app' });
+    await packRelease(nodeFs, { dir: join(work, 'small'), version: '1.0.0', feed, name: 'bench-app' });
     const genStart = performance.now();
     const contentBytes = writeApp(join(work, 'big'), '2.0.0', FILES, MB * 1024 * 1024);
     const genMs = performance.now() - genStart;
     const packStart = performance.now();
-    const packed = await packRelease({ dir: join(work, 'big'), version: '2.0.0', feed, name: 'bench-app' });
+    const packed = await packRelease(nodeFs, { dir: join(work, 'big'), version: '2.0.0', feed, name: 'bench-app' });
     const packMs = performance.now() - packStart;
     rmSync(join(work, 'big'), { recursive: true, force: true });
     console.error(`release: ${FILES} files, ${(contentBytes / 1e6).toFixed(1)} MB of content (generated in ${Math.round(genMs)} ms); tarball ${(packed.entry.size / 1e6).toFixed(1)} MB (packed in ${Math.round(packMs)} ms)`);

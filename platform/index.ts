@@ -25,5 +25,5 @@ export { parseSystemdDuration } from './systemd-duration.ts';
 export type { SystemdDuration, SystemdDurationResult } from './systemd-duration.ts';
 export { parseSystemdProperties, readSystemdProperties } from './systemd-properties.ts';
 export type { ParsedProperties, ReadPropertiesOptions, SystemdUnitProperties } from './systemd-properties.ts';
-export { execaRunner, execaSystemctl } from './systemctl-runner.ts';
-export type { CommandOutcome, CommandRunner, SystemctlOutcome, SystemctlRunner } from './systemctl-runner.ts';
+export { hostRunner } from './systemctl-runner.ts';
+export type { CommandOutcome, CommandRunner, RunnerHost, SystemctlOutcome, SystemctlRunner } from './systemctl-runner.ts';

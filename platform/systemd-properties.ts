@@ -5,7 +5,6 @@
  * NotifyAccess, WatchdogUSec). The restart strategies decide from these.
  */
 import { OutlastError } from '../supervisor/errors.ts';
-import { execaSystemctl } from './systemctl-runner.ts';
 import type { SystemctlRunner } from './systemctl-runner.ts';
 import { parseSystemdDuration } from './systemd-duration.ts';
 import type { SystemdDuration } from './systemd-duration.ts';
@@ -48,7 +47,8 @@ export interface ReadPropertiesOptions {
   scope: 'system' | 'user';
   /** Hard limit for the systemctl run; 5 s by default. */
   timeoutMs?: number;
-  run?: SystemctlRunner;
+  /** Runs systemctl: `hostRunner(host, 'systemctl')` (systemctl-runner.ts) for the real one. */
+  run: SystemctlRunner;
 }
 
 /**
@@ -57,7 +57,7 @@ export interface ReadPropertiesOptions {
  * a unit systemd does not know, INTERNAL for any other failure.
  */
 export async function readSystemdProperties(unit: string, options: ReadPropertiesOptions): Promise<SystemdUnitProperties> {
-  const { scope, timeoutMs = 5000, run = execaSystemctl() } = options;
+  const { scope, timeoutMs = 5000, run } = options;
   const args = [...(scope === 'user' ? ['--user'] : []), 'show', unit, '-p', PROPERTIES.join(',')];
   const details = { unit, scope };
   const outcome = await run(args, timeoutMs);

@@ -30,16 +30,15 @@ import { EventBus } from './events.ts';
 import { join, resolve } from 'node:path';
 import { NOTIFY_SOCKET_ENV, type ReadyMessage } from './notify/protocol.ts';
 import { listenReadySocket, type ReadySocket } from './notify/ready-socket.ts';
-import { readPlatform } from '../platform/read-platform.ts';
 import { readSystemdProperties } from '../platform/systemd-properties.ts';
 import { rotateMarkers, writeMarker } from './forensics/markers.ts';
 import { SelfRestarter } from './restart/self-restart.ts';
 import type { StrategyOutcome } from './restart/strategy.ts';
 import { createSource } from './update/sources/index.ts';
 import { Updater } from './update/updater.ts';
-import { execaRunner } from '../platform/systemctl-runner.ts';
+import { hostRunner } from '../platform/systemctl-runner.ts';
 import { attachNotifier } from './notify/attach.ts';
-import { createNotifier } from './notify/sd-notify.ts';
+import { createSystemdNotifier } from './notify/sd-notify.ts';
 import { shutdownSnapshot } from './forensics/snapshot.ts';
 import { recordStopSignal } from './forensics/stop-signal.ts';
 import { writePlannedStop } from './forensics/planned-stop.ts';
@@ -85,9 +84,9 @@ function apiUrlOf(address: string, port: number): string {
 }
 
 /** The socket services send READY=1 and STATUS= to; a path too long for a unix socket costs only that feature. */
-async function openNotifySocket(stateDir: string, logger: Logger): Promise<ReadySocket | undefined> {
+async function openNotifySocket(host: Host, stateDir: string, logger: Logger): Promise<ReadySocket | undefined> {
   try {
-    const socket = await listenReadySocket(join(stateDir, 'notify.sock'));
+    const socket = await listenReadySocket(host, join(stateDir, 'notify.sock'));
     socket.on('message', (message) => {
       if (message.status !== undefined) logger.info({ status: message.status, childPid: message.pid }, 'service status');
     });
@@ -255,7 +254,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
 
   const startedAt = new Date(host.clock.now()).toISOString();
   const events = new EventBus(() => host.clock.now());
-  const notifySocket = await openNotifySocket(config.stateDir, logger);
+  const notifySocket = await openNotifySocket(host, config.stateDir, logger);
   const listeners = config.service.listen === undefined ? undefined : await openOwnedSockets(host, config.service.listen, logger);
   let updater: Updater | undefined;
   const service = new Service({
@@ -271,14 +270,14 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   });
   service.onEvent(({ type, at, ...data }) => events.emit(`service_${type}`, { ...data, at: new Date(at).toISOString() }));
   // sd_notify for Type=notify units: READY=1 once healthy, STATUS=, STOPPING=1, WATCHDOG=1 (no-op without NOTIFY_SOCKET).
-  attachNotifier(service, createNotifier(execaRunner('systemd-notify'), host.env, logger, { pid: host.pid }), logger, host.clock);
+  attachNotifier(service, createSystemdNotifier(host, logger), logger, host.clock);
   if (config.updates !== undefined) {
     updater = new Updater({
       host,
       stateDir: config.stateDir,
       config: config.updates,
       busy: config.service.busy,
-      source: createSource(config.updates.source),
+      source: createSource(config.updates.source, host),
       service,
       logger,
       events,
@@ -296,7 +295,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   await updater?.recover();
   const lifecycle = routeSignals(host, config, service, logger, events);
   await rotateMarkers(host, config.stateDir);
-  const platform = readPlatform();
+  const platform = host.readPlatform();
   let restarting: Promise<number> | undefined;
   let restartRequested!: (code: number) => void;
   const restarted = new Promise<number>((resolve) => (restartRequested = resolve));
@@ -309,7 +308,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     unitProperties: async () => {
       const unit = platform.systemd?.unit;
       if (unit === undefined || unit === null) return undefined;
-      return readSystemdProperties(unit, { scope: platform.systemd?.scope ?? 'system', timeoutMs: 1500 }).catch(() => undefined);
+      return readSystemdProperties(unit, { scope: platform.systemd?.scope ?? 'system', timeoutMs: 1500, run: hostRunner(host, 'systemctl') }).catch(() => undefined);
     },
     requested: config.restart.strategy,
     force: config.restart.force,

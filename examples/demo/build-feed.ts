@@ -7,6 +7,7 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { nodeFs } from '../../supervisor/host/node-fs.ts';
 import { packRelease } from '../../supervisor/update/pack.ts';
 
 const here = import.meta.dirname;
@@ -34,7 +35,7 @@ async function release(version: string, broken: boolean): Promise<void> {
     const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as Record<string, unknown>;
     writeFileSync(pkgPath, `${JSON.stringify({ ...pkg, version }, null, 2)}\n`);
     if (broken) writeFileSync(join(dir, 'server.js'), BROKEN);
-    await packRelease({ dir, version, feed, name: 'hello' });
+    await packRelease(nodeFs, { dir, version, feed, name: 'hello' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

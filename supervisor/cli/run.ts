@@ -41,6 +41,7 @@ export async function runCommand(host: Host, flags: RunCommandFlags): Promise<nu
   const logger = createLogger({
     level: config.log.level,
     sink: stderr,
+    pid: host.pid,
     pretty: pretty ? (await import('pino-pretty')).default : undefined,
     base: { name: config.name },
   });

@@ -1,9 +1,12 @@
 /**
  * The Host: every side effect outlast performs, as one object of functions.
- * Core logic takes a Host; the CLI binds the real one (node-host.ts) at the
- * edge, and unit tests hand in a fake.
+ * Core logic takes a Host, or a narrow `Pick` of it; the CLI binds the real
+ * one (node-host.ts) at the edge, and unit tests hand in a fake. An eslint
+ * rule (no-restricted-imports) keeps node:fs, node:child_process, node:net
+ * and execa out of every module but the few adapters it allow-lists.
  */
 import type { Readable } from 'node:stream';
+import type { Platform } from '../../platform/platform.ts';
 
 /** How a child process ended. */
 export type ChildExit =
@@ -33,6 +36,19 @@ export interface ChildHandle {
   readonly stderr: Readable | null;
   /** Settles exactly once, when the process is gone (or never started). */
   readonly exited: Promise<ChildExit>;
+}
+
+/** What {@link HostFs.lstat} says about a path (links are not followed). */
+export interface FileInfo {
+  kind: 'file' | 'directory' | 'symlink' | 'socket' | 'other';
+  size: number;
+}
+
+/** A file being written, chunk by chunk. */
+export interface WritableFile {
+  /** Resolves once the chunk is handed to the kernel. */
+  write(chunk: Uint8Array): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** The file-system calls the core needs. All paths are absolute. */
@@ -69,6 +85,22 @@ export interface HostFs {
   append(path: string, data: string): Promise<void>;
   /** Makes a directory's entries (renames, new links) durable. */
   fsyncDir(path: string): Promise<void>;
+  /** The type and size of `path` itself, or undefined when it is missing. */
+  lstat(path: string): Promise<FileInfo | undefined>;
+  /** Sets permission bits. */
+  chmod(path: string, mode: number): Promise<void>;
+  /** Sets the modification (and access) time, in ms since the epoch. */
+  setMtime(path: string, mtimeMs: number): Promise<void>;
+  /** Creates a hard link at `path` to the existing file `existing`. */
+  link(existing: string, path: string): Promise<void>;
+  /**
+   * Streams a file's bytes. At most `limit` bytes are read when given; an
+   * aborted `signal` ends the stream with its reason. Errors (a missing
+   * file included) surface from the iteration.
+   */
+  openRead(path: string, options?: { limit?: number; signal?: AbortSignal }): AsyncIterable<Uint8Array>;
+  /** Creates `path` with `mode`, failing with EEXIST when something is there. */
+  createFile(path: string, mode: number): Promise<WritableFile>;
 }
 
 /** Wall and monotonic time, and waiting. */
@@ -109,6 +141,26 @@ export interface HostNet {
   bindTcp(host: string, port: number): { fd: number; close(): void };
   /** Resolves when a TCP connection to host:port opens within the timeout. */
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<void>;
+  /**
+   * Listens on a unix STREAM socket at `path` (which must not exist). Each
+   * accepted connection is handed to `onConnection`; errors of a connection
+   * or of a later accept are dropped. Resolves once it accepts connections.
+   */
+  listenUnix(path: string, options: { maxConnections: number }, onConnection: (connection: UnixConnection) => void): Promise<UnixServer>;
+  /** Whether something accepts connections on the unix socket at `path`. */
+  unixAccepts(path: string): Promise<boolean>;
+}
+
+/** One accepted unix-socket connection, read as UTF-8 text. */
+export interface UnixConnection {
+  onData(listener: (text: string) => void): void;
+  destroy(): void;
+}
+
+/** A listening unix socket. */
+export interface UnixServer {
+  /** Stops listening and drops open connections; the socket file stays. */
+  close(): Promise<void>;
 }
 
 /** Cross-process file locks (proper-lockfile: a lock dir whose mtime is kept fresh). */
@@ -142,6 +194,10 @@ export interface Host {
   readonly cwd: string;
   /** How this process was started: the executable, its flags, and its arguments (argv[1] on). */
   readonly invocation: { execPath: string; execArgv: readonly string[]; argv: readonly string[] };
+  /** The runtime's facts: Node's version (e.g. "v24.1.0") and the OS (process.platform). */
+  readonly runtime: { nodeVersion: string; os: NodeJS.Platform };
+  /** Detects the platform this process runs on (platform/read-platform.ts). Never throws. */
+  readPlatform(): Platform;
   /** A uniform number in [0, 1): jitter and tokens take randomness from here. */
   random(): number;
   randomToken(bytes: number): string;

@@ -14,6 +14,8 @@ export type { Logger } from 'pino';
 export interface LoggerOptions {
   level: LogLevel;
   sink: Sink;
+  /** The pid on every line: the Host's (`host.pid`), so a fake Host's logs name its fake pid. */
+  pid: number;
   /**
    * Human-readable output for a terminal: pass pino-pretty's factory. It is
    * handed in rather than imported here so a supervisor logging JSON never
@@ -26,7 +28,7 @@ export interface LoggerOptions {
 
 /** Creates the supervisor logger writing to `sink`. */
 export function createLogger(options: LoggerOptions): Logger {
-  const base = { pid: process.pid, ...options.base };
+  const base = { pid: options.pid, ...options.base };
   if (options.pretty !== undefined) {
     const stream = options.pretty({
       destination: sinkStream(options.sink),

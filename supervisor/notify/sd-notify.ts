@@ -10,7 +10,8 @@
  * every call is bounded by a timeout, so a stuck manager cannot stall the
  * supervisor.
  */
-import type { CommandRunner } from '../../platform/systemctl-runner.ts';
+import { hostRunner, type CommandRunner, type RunnerHost } from '../../platform/systemctl-runner.ts';
+import type { Host } from '../host/host.ts';
 import type { Logger } from '../log/logger.ts';
 
 /** Talks to the service manager; every method is a no-op when NOTIFY_SOCKET is unset. */
@@ -112,6 +113,17 @@ export function createNotifier(run: CommandRunner, env: Readonly<Record<string, 
       }
     },
   };
+}
+
+/** What the systemd notifier needs of the Host. */
+export type NotifyHost = RunnerHost & Pick<Host, 'pid'>;
+
+/**
+ * The notifier for this process: `systemd-notify` run through the Host, with
+ * NOTIFY_SOCKET and the watchdog variables read from the Host's environment.
+ */
+export function createSystemdNotifier(host: NotifyHost, logger: Logger, options: Omit<NotifierOptions, 'pid'> = {}): Notifier {
+  return createNotifier(hostRunner(host, 'systemd-notify'), host.env, logger, { ...options, pid: host.pid });
 }
 
 async function noop(): Promise<void> {}

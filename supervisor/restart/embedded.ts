@@ -9,7 +9,7 @@
  *   const { exitCode } = await restartSelf({ stateDir: '.outlast', reason: 'updated', quiesce: () => closeServer() });
  *   process.exit(exitCode);   // reached only by strategies that exit (not reexec)
  */
-import { readPlatform } from '../../platform/read-platform.ts';
+import { hostRunner } from '../../platform/systemctl-runner.ts';
 import { readSystemdProperties } from '../../platform/systemd-properties.ts';
 import { createNodeHost } from '../host/node-host.ts';
 import { ensureStateDir } from '../state/state-dir.ts';
@@ -41,8 +41,8 @@ export async function restartSelf(options: RestartSelfOptions): Promise<{ exitCo
     throw new Error('outlast/restart never exits the process itself: exit with the returned code');
   });
   await ensureStateDir(host, options.stateDir);
-  const platform = readPlatform();
-  const logger = createLogger({ level: 'info', sink: safeSink(process.stderr), base: { name: 'outlast/restart' } });
+  const platform = host.readPlatform();
+  const logger = createLogger({ level: 'info', sink: safeSink(process.stderr), pid: host.pid, base: { name: 'outlast/restart' } });
   const restarter = new SelfRestarter({
     host,
     logger,
@@ -51,7 +51,7 @@ export async function restartSelf(options: RestartSelfOptions): Promise<{ exitCo
     unitProperties: async () => {
       const unit = platform.systemd?.unit;
       if (unit === undefined || unit === null) return undefined;
-      return readSystemdProperties(unit, { scope: platform.systemd?.scope ?? 'system', timeoutMs: 1500 }).catch(() => undefined);
+      return readSystemdProperties(unit, { scope: platform.systemd?.scope ?? 'system', timeoutMs: 1500, run: hostRunner(host, 'systemctl') }).catch(() => undefined);
     },
     requested: options.strategy ?? 'auto',
     force: options.force ?? false,

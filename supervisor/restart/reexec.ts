@@ -13,7 +13,7 @@ export const reexec: RestartStrategy = {
   async restart(deps, request) {
     const { host, relaunch, logger } = deps;
     if (host.execve === undefined) {
-      throw new OutlastError('NOT_SUPPORTED', `process.execve is not available in Node ${process.version} (needs >= 22.15)`);
+      throw new OutlastError('NOT_SUPPORTED', `process.execve is not available in Node ${host.runtime.nodeVersion} (needs >= 22.15)`);
     }
     await deps.quiesce();
     await deps.markPreRestart({ strategy: 'reexec', reason: request.reason, restartId: request.id });

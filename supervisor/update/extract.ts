@@ -13,29 +13,22 @@
  * several folders at the top is extracted as it is. A release whose content
  * is itself a single directory must be packed under a wrapper folder, as
  * `outlast pack` does with `package/`.
+ *
+ * All file access goes through the Host's file capability ({@link ExtractFs}):
+ * node-tar only parses the bytes it is fed.
  */
-import { createReadStream } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { list, ReadEntry, Unpack } from 'tar';
+import { Parser, type ReadEntry } from 'tar';
 import { OutlastError, toOutlastError } from '../errors.ts';
 import { findEscape, isAbsoluteAnywhere, splitPath } from './contained-paths.ts';
+import { feed, writeEntries, type ExtractFs, type PlannedEntry } from './extract-write.ts';
+
+export type { ExtractFs } from './extract-write.ts';
 
 /** Options for {@link extractSafely}. */
 export interface ExtractOptions {
   /** Refuse a tarball whose entries add up to more than this (a decompression bomb). */
   maxUnpackedBytes?: number;
-}
-
-/** One entry as read in the first pass, with its path relative to the release root. */
-interface PlannedEntry {
-  raw: string;
-  type: string;
-  linkpath: string | undefined;
-  size: number;
-  parts: string[];
-  /** For a hardlink: the target, relative to the release root. */
-  linkParts?: string[];
 }
 
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
@@ -118,9 +111,14 @@ function collectLinks(entries: readonly PlannedEntry[]): { symlinks: Map<string,
 }
 
 /** Pass one: read every header, check each entry and the links between them. */
-async function plan(tarball: string, options: ExtractOptions): Promise<PlannedEntry[]> {
+async function plan(fs: ExtractFs, tarball: string, options: ExtractOptions): Promise<PlannedEntry[]> {
   const seen: { raw: string; type: string; linkpath: string | undefined; size: number }[] = [];
-  await list({ file: tarball, strict: true, onReadEntry: (e) => seen.push({ raw: e.path, type: e.type, linkpath: e.linkpath, size: e.size }) });
+  const parser = new Parser({ strict: true });
+  parser.on('entry', (e: ReadEntry) => {
+    seen.push({ raw: e.path, type: e.type, linkpath: e.linkpath, size: e.size });
+    e.resume();
+  });
+  await feed(fs, tarball, parser);
   const entries = seen.map((e) => checkEntry(e.raw, e.type, e.linkpath, e.size));
   const top = topLevelDir(entries);
   if (top !== undefined) strip(entries, top);
@@ -139,47 +137,10 @@ async function plan(tarball: string, options: ExtractOptions): Promise<PlannedEn
   return entries;
 }
 
-/** Pass two: extract exactly the planned entries, each under its checked path. */
-async function unpack(tarball: string, dest: string, entries: readonly PlannedEntry[]): Promise<void> {
-  let index = 0;
-  let failure: Error | undefined;
-  const unpacker = new Unpack({
-    cwd: dest,
-    // Not strict: a failed entry is recorded as a warning and the rest still
-    // run to the end, so no write is in flight when we clean up after it.
-    onwarn: (code, message, data) => {
-      if (code !== 'TAR_ENTRY_INFO') failure ??= Object.assign(new Error(`${code}: ${message}`), { code: data.code ?? code, cause: data });
-    },
-    // Running as root must not hand release files to the archive's uid.
-    preserveOwner: false,
-    filter: (path, entry) => {
-      const planned = entries[index++];
-      if (!(entry instanceof ReadEntry) || planned?.raw !== path || planned.type !== entry.type || planned.linkpath !== entry.linkpath) {
-        failure ??= unsafe(path, 'the tarball changed while it was being extracted');
-        return false;
-      }
-      if (planned.parts.length === 0) return false; // the root itself: keep dest's own mode
-      // node-tar reads path and linkpath after the filter, so what lands on
-      // disk is exactly what the first pass checked, top folder stripped.
-      entry.path = planned.parts.join('/');
-      if (planned.linkParts !== undefined) entry.linkpath = planned.linkParts.join('/');
-      if (entry.mode !== undefined) entry.mode &= 0o777; // no setuid, setgid or sticky bits
-      return true;
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    unpacker.on('close', resolve);
-    unpacker.on('error', reject);
-    createReadStream(tarball).on('error', reject).pipe(unpacker);
-  });
-  if (failure === undefined && index !== entries.length) failure = unsafe(tarball, 'the tarball changed while it was being extracted');
-  if (failure !== undefined) throw failure;
-}
-
 /** Removes everything inside `dir`, leaving `dir` itself. */
-export async function emptyDir(dir: string): Promise<void> {
-  const names = await readdir(dir).catch(() => []);
-  await Promise.all(names.map((name) => rm(join(dir, name), { recursive: true, force: true })));
+export async function emptyDir(fs: Pick<ExtractFs, 'readdir' | 'rm'>, dir: string): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => []);
+  await Promise.all(names.map((name) => fs.rm(join(dir, name))));
 }
 
 /**
@@ -187,12 +148,12 @@ export async function emptyDir(dir: string): Promise<void> {
  * VERIFY_FAILED, naming the entry, for anything unsafe or unreadable; on any
  * failure `dest` is emptied again.
  */
-export async function extractSafely(tarball: string, dest: string, options: ExtractOptions = {}): Promise<void> {
+export async function extractSafely(fs: ExtractFs, tarball: string, dest: string, options: ExtractOptions = {}): Promise<void> {
   try {
-    const entries = await plan(tarball, options);
-    await unpack(tarball, dest, entries);
+    const entries = await plan(fs, tarball, options);
+    await writeEntries(fs, tarball, dest, entries, (entry) => unsafe(entry, 'the tarball changed while it was being extracted'));
   } catch (err) {
-    await emptyDir(dest);
+    await emptyDir(fs, dest);
     throw unreadable(err);
   }
 }

@@ -2,14 +2,17 @@
  * Publisher tooling: pack a project folder into a release tarball, and add
  * it, signed when a key is given, to a feed folder's manifest.json, which the
  * dir source reads as it is and the http source once it is served.
+ *
+ * Every file it reads or writes for itself goes through the Host's file
+ * capability ({@link PackFs}); node-tar reads the project's files while it
+ * packs them, and the tarball it produces is written through the Host.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import semver from 'semver';
 import { create } from 'tar';
 import { OutlastError } from '../errors.ts';
+import type { HostFs } from '../host/host.ts';
 import { signEntry } from './signing.ts';
 import { parseManifest, type Manifest, type ManifestEntry } from './sources/manifest.ts';
 
@@ -39,6 +42,9 @@ export interface PackResult {
   manifest?: string;
 }
 
+/** What packing needs of the Host's file system. */
+export type PackFs = Pick<HostFs, 'readFile' | 'exists' | 'readdir' | 'mkdir' | 'rename' | 'rm' | 'openRead' | 'createFile' | 'writeFileAtomic'>;
+
 /** Never packed, at any depth. */
 const EXCLUDED = new Set(['.git', 'node_modules', '.outlast']);
 
@@ -49,66 +55,56 @@ const EXCLUDED = new Set(['.git', 'node_modules', '.outlast']);
  */
 const WRAPPER = 'package';
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+/** Whether `path` is a folder (or a link to one): readdir fails on anything else, and finds nothing where nothing is. */
+async function isFolder(fs: PackFs, path: string): Promise<boolean> {
+  return fs.readdir(path).then(() => fs.exists(path), () => false);
 }
 
-async function projectName(dir: string, given: string | undefined): Promise<string> {
+async function projectName(fs: PackFs, dir: string, given: string | undefined): Promise<string> {
   let name = given;
   if (name === undefined) {
-    const pkg = await readFile(join(dir, 'package.json'), 'utf8').then((text) => JSON.parse(text) as { name?: unknown }, () => ({ name: undefined }));
+    const pkg = await fs.readFile(join(dir, 'package.json')).then((text) => JSON.parse(text) as { name?: unknown }, () => ({ name: undefined }));
     name = typeof pkg.name === 'string' ? pkg.name : basename(dir);
   }
   return name.replace(/^@/, '').replace(/[^A-Za-z0-9._-]+/g, '-');
 }
 
-async function digest(file: string): Promise<{ sha256: string; size: number }> {
+async function digest(fs: PackFs, file: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+  for await (const chunk of fs.openRead(file)) {
     hash.update(chunk);
-    size += chunk.length;
+    size += chunk.byteLength;
   }
   return { sha256: hash.digest('hex'), size };
 }
 
-/** Writes via a temp file, fsync and rename, so readers never see half a file. */
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'w', 0o644);
-  try {
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path).catch(async (err: unknown) => {
-    await rm(tmp, { force: true });
-    throw err;
-  });
-}
-
-async function readFeed(manifestPath: string): Promise<Manifest> {
-  if (!(await exists(manifestPath))) return { versions: [] };
-  return parseManifest(await readFile(manifestPath, 'utf8'), manifestPath);
+async function readFeed(fs: PackFs, manifestPath: string): Promise<Manifest> {
+  if (!(await fs.exists(manifestPath))) return { versions: [] };
+  return parseManifest(await fs.readFile(manifestPath), manifestPath);
 }
 
 /** Reads a signing key early, so a wrong path fails before any packing. */
-async function readKey(path: string): Promise<string> {
+async function readKey(fs: PackFs, path: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return await fs.readFile(path);
   } catch (err) {
     throw new OutlastError('BAD_REQUEST', `cannot read the signing key ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
-/** Packs the entries of `dir` under WRAPPER into the file `tmp`, skipping `skip` paths. */
-async function writeTarball(dir: string, tmp: string, skip: readonly string[]): Promise<void> {
+/** Packs the entries of `dir` under WRAPPER into the new file `tmp`, skipping `skip` paths. */
+async function writeTarball(fs: PackFs, dir: string, tmp: string, skip: readonly string[]): Promise<void> {
   const keep = (path: string): boolean =>
     !path.split('/').some((part) => EXCLUDED.has(part)) && !skip.some((s) => resolve(dir, path) === s || resolve(dir, path).startsWith(s + sep));
-  const top = (await readdir(dir)).filter((name) => keep(name));
+  const top = (await fs.readdir(dir)).filter((name) => keep(name));
   if (top.length === 0) throw new OutlastError('BAD_REQUEST', `${dir} has nothing to pack`);
-  await create({ file: tmp, gzip: true, cwd: dir, prefix: WRAPPER, portable: true, filter: keep }, top);
+  const file = await fs.createFile(tmp, 0o666);
+  try {
+    for await (const chunk of create({ gzip: true, cwd: dir, prefix: WRAPPER, portable: true, filter: keep }, top) as AsyncIterable<Buffer>) await file.write(chunk);
+  } finally {
+    await file.close();
+  }
 }
 
 /**
@@ -117,43 +113,43 @@ async function writeTarball(dir: string, tmp: string, skip: readonly string[]): 
  * (BAD_REQUEST), and a version already in the feed or a tarball already
  * there (CONFLICT) unless `force`.
  */
-export async function packRelease(options: PackOptions): Promise<PackResult> {
+export async function packRelease(fs: PackFs, options: PackOptions): Promise<PackResult> {
   const version = semver.valid(options.version);
   if (version === null) throw new OutlastError('BAD_REQUEST', `"${options.version}" is not a semver version (such as 1.2.3)`);
   const dir = resolve(options.dir);
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new OutlastError('BAD_REQUEST', `${dir} is not a folder`);
+  if (!(await isFolder(fs, dir))) throw new OutlastError('BAD_REQUEST', `${dir} is not a folder`);
   const outArg = options.out ?? options.feed;
   if (outArg === undefined) throw new OutlastError('BAD_REQUEST', 'say where the tarball goes: give out or feed');
   const out = resolve(outArg);
   const feed = options.feed === undefined ? undefined : resolve(options.feed);
   const force = options.force === true;
-  const tarball = join(out, `${await projectName(dir, options.name)}-${version}.tgz`);
-  const privateKeyPem = options.keyPath === undefined ? undefined : await readKey(options.keyPath);
+  const tarball = join(out, `${await projectName(fs, dir, options.name)}-${version}.tgz`);
+  const privateKeyPem = options.keyPath === undefined ? undefined : await readKey(fs, options.keyPath);
 
   // Checked before anything is written: a published tarball must never be
   // replaced under a manifest entry that pins its old digest.
   const manifestPath = feed === undefined ? undefined : join(feed, 'manifest.json');
-  const manifest = manifestPath === undefined ? undefined : await readFeed(manifestPath);
+  const manifest = manifestPath === undefined ? undefined : await readFeed(fs, manifestPath);
   if (manifest?.versions.some((e) => e.version === version) === true && !force) {
     throw new OutlastError('CONFLICT', `version ${version} is already in ${manifestPath}; use force to replace it`, { details: { version } });
   }
-  if ((await exists(tarball)) && !force) throw new OutlastError('CONFLICT', `${tarball} already exists; use force to replace it`);
+  if ((await fs.exists(tarball)) && !force) throw new OutlastError('CONFLICT', `${tarball} already exists; use force to replace it`);
 
-  await mkdir(out, { recursive: true });
-  if (feed !== undefined) await mkdir(feed, { recursive: true });
+  await fs.mkdir(out);
+  if (feed !== undefined) await fs.mkdir(feed);
   const tmp = join(out, `.${basename(tarball)}.${randomBytes(4).toString('hex')}.tmp`);
   let entry: ManifestEntry;
   try {
     // The output and the feed may live inside the project: never pack them.
     const skip = [tmp, tarball, ...[feed, out].filter((p): p is string => p?.startsWith(dir + sep) === true)];
-    await writeTarball(dir, tmp, skip);
-    const { sha256, size } = await digest(tmp);
+    await writeTarball(fs, dir, tmp, skip);
+    const { sha256, size } = await digest(fs, tmp);
     const url = relative(feed ?? out, tarball).split(sep).join('/');
     entry = { version, url, sha256, size };
     if (privateKeyPem !== undefined) entry.signature = signEntry(privateKeyPem, entry);
-    await rename(tmp, tarball);
+    await fs.rename(tmp, tarball);
   } finally {
-    await rm(tmp, { force: true });
+    await fs.rm(tmp);
   }
   if (manifestPath === undefined || manifest === undefined) return { tarball, entry };
 
@@ -161,6 +157,6 @@ export async function packRelease(options: PackOptions): Promise<PackResult> {
   // finds an entry whose file is missing.
   const at = manifest.versions.findIndex((e) => e.version === version);
   const versions = at === -1 ? [...manifest.versions, entry] : manifest.versions.with(at, entry);
-  await writeAtomic(manifestPath, `${JSON.stringify({ ...manifest, versions }, null, 2)}\n`);
+  await fs.writeFileAtomic(manifestPath, `${JSON.stringify({ ...manifest, versions }, null, 2)}\n`, 0o644);
   return { tarball, entry, manifest: manifestPath };
 }

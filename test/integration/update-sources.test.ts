@@ -15,6 +15,7 @@ import { api, cleanup, tempDir } from '../support/supervisor.ts';
 import { apply, finalState, lockReleased, runOutlast, serviceVersion, startUpdating, store } from '../support/update-supervisor.ts';
 import { waitFor } from '../support/wait.ts';
 import { rawTar, serve, type RawEntry, type TestServer } from '../update/helpers.ts';
+import { nodeHost } from '../support/node-host.ts';
 
 afterEach(cleanup);
 
@@ -50,7 +51,7 @@ async function serveFeed(feed: string, chunked = new Set<string>()): Promise<Tes
 async function addLargeRelease(feed: string, version: string, bytes: number): Promise<void> {
   const dir = tempDir('outlast-release-');
   writeRelease(dir, version, { mode: 'ok' }, { 'blob.txt': randomBytes(bytes).toString('base64') });
-  await packRelease({ dir, version, feed, name: 'release-app' });
+  await packRelease(nodeHost.fs, { dir, version, feed, name: 'release-app' });
 }
 
 describe('http source', () => {

@@ -25,7 +25,7 @@ function recorder(answer: (args: readonly string[]) => CommandOutcome | Promise<
 
 function logs(): { logger: ReturnType<typeof createLogger>; lines: () => Array<{ level: number; msg: string }> } {
   const sink = memorySink();
-  const logger = createLogger({ level: 'debug', sink });
+  const logger = createLogger({ level: 'debug', sink, pid: 42 });
   const lines = (): Array<{ level: number; msg: string }> =>
     sink.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string });
   return { logger, lines };

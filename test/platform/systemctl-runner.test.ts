@@ -1,10 +1,16 @@
-// The execa runner against stand-in programs: real processes, real signals.
+// The Host runner against stand-in programs: real processes, real signals.
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execaRunner, execaSystemctl } from '../../platform/index.ts';
+import { hostRunner } from '../../platform/index.ts';
+import { createNodeHost } from '../../supervisor/host/node-host.ts';
+
+const host = createNodeHost((code) => {
+  throw new Error(`exit(${code}) in a test`);
+});
+const runner = (file: string) => hostRunner(host, file);
 
 let dir: string;
 
@@ -23,10 +29,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('execaSystemctl', () => {
+describe('hostRunner', () => {
   it('returns the exit code and output', async () => {
     const file = await script('systemctl', 'echo "args: $*"; echo "LC_ALL=$LC_ALL"; echo oops >&2; exit 3');
-    const outcome = await execaSystemctl(file)(['--user', 'show', 'x.service'], 5000);
+    const outcome = await runner(file)(['--user', 'show', 'x.service'], 5000);
     expect(outcome).toEqual({ kind: 'exited', exitCode: 3, stdout: 'args: --user show x.service\nLC_ALL=C', stderr: 'oops' });
   });
 
@@ -34,14 +40,14 @@ describe('execaSystemctl', () => {
     // `exec` keeps one process, which inherits the ignored SIGTERM: only SIGKILL ends it.
     const file = await script('systemctl', "trap '' TERM\nexec sleep 30");
     const started = performance.now();
-    const outcome = await execaSystemctl(file)(['show', 'x.service'], 200);
+    const outcome = await runner(file)(['show', 'x.service'], 200);
     expect(outcome).toEqual({ kind: 'timed-out' });
     // SIGKILL at the deadline: no grace for SIGTERM, with room for a slow machine.
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('reports a missing systemctl as ENOENT', async () => {
-    const outcome = await execaSystemctl(join(dir, 'no-such-systemctl'))(['show', 'x.service'], 5000);
+    const outcome = await runner(join(dir, 'no-such-systemctl'))(['show', 'x.service'], 5000);
     expect(outcome).toMatchObject({ kind: 'failed', errno: 'ENOENT' });
   });
 
@@ -49,7 +55,7 @@ describe('execaSystemctl', () => {
     // Not `exec`: sh waits on a sleeping child that holds our stdout pipe.
     const file = await script('journalctl', `echo "line one"; sleep 30 & echo "$$ $!" > ${dir}/pids; wait`);
     const started = performance.now();
-    const outcome = await execaRunner(file)([], 300);
+    const outcome = await runner(file)([], 300);
     expect(performance.now() - started).toBeLessThan(1000);
     expect(outcome).toEqual({ kind: 'timed-out', stdout: 'line one\n' });
     for (const pid of readFileSync(join(dir, 'pids'), 'utf8').trim().split(' ').map(Number)) expect(gone(pid)).toBe(true);
@@ -59,7 +65,7 @@ describe('execaSystemctl', () => {
     // setsid leaves our process group, so the group kill misses it; its pipe must not hold us.
     const file = await script('systemctl', `setsid sleep 30 & echo $! > ${dir}/escaped; sleep 30`);
     const started = performance.now();
-    const outcome = await execaRunner(file)([], 300);
+    const outcome = await runner(file)([], 300);
     const ms = performance.now() - started;
     process.kill(Number(readFileSync(join(dir, 'escaped'), 'utf8')), 'SIGKILL');
     expect(ms).toBeLessThan(1000);

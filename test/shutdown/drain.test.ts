@@ -10,6 +10,7 @@ import type { ReadyMessage } from '../../supervisor/notify/protocol.ts';
 import { get, idleConnections, rawConnect, statusLines, upgradedConnection, type RawConnection } from '../support/raw-http.ts';
 import { killServices, startService } from '../support/shutdown-service.ts';
 import { waitFor } from '../support/wait.ts';
+import { nodeHost } from '../support/node-host.ts';
 
 const open: RawConnection[] = [];
 const dirs: string[] = [];
@@ -145,7 +146,7 @@ describe('gracefulShutdown in a real service', () => {
   it('ready() delivers READY=1 with its pid to listenReadySocket', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'outlast-notify-'));
     dirs.push(dir);
-    const socket = await listenReadySocket(join(dir, 'notify.sock'));
+    const socket = await listenReadySocket(nodeHost, join(dir, 'notify.sock'));
     const messages: ReadyMessage[] = [];
     socket.on('message', (message) => messages.push(message));
     try {

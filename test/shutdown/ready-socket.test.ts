@@ -10,6 +10,7 @@ import { formatNotify, parseNotifyLine, type ReadyMessage } from '../../supervis
 import { listenReadySocket, type ReadySocket } from '../../supervisor/notify/ready-socket.ts';
 import { sendNotify } from '../../supervisor/shutdown/notify-client.ts';
 import { waitFor } from '../support/wait.ts';
+import { nodeHost } from '../support/node-host.ts';
 
 const dirs: string[] = [];
 const sockets: ReadySocket[] = [];
@@ -26,7 +27,7 @@ function dir(): string {
 }
 
 async function listen(path: string): Promise<{ socket: ReadySocket; messages: ReadyMessage[] }> {
-  const socket = await listenReadySocket(path);
+  const socket = await listenReadySocket(nodeHost, path);
   sockets.push(socket);
   const messages: ReadyMessage[] = [];
   socket.on('message', (message) => messages.push(message));
@@ -86,7 +87,7 @@ describe('listenReadySocket', () => {
 
   it('removes the socket file on close', async () => {
     const path = join(dir(), 'notify.sock');
-    const socket = await listenReadySocket(path);
+    const socket = await listenReadySocket(nodeHost, path);
     await socket.close();
     expect(existsSync(path)).toBe(false);
   });
@@ -109,15 +110,15 @@ describe('listenReadySocket', () => {
     const base = dir();
     const live = join(base, 'live.sock');
     await listen(live);
-    await expect(listenReadySocket(live)).rejects.toMatchObject({ code: 'ADDRESS_IN_USE' });
+    await expect(listenReadySocket(nodeHost, live)).rejects.toMatchObject({ code: 'ADDRESS_IN_USE' });
 
     const file = join(base, 'file');
     writeFileSync(file, 'keep me');
-    await expect(listenReadySocket(file)).rejects.toBeInstanceOf(OutlastError);
+    await expect(listenReadySocket(nodeHost, file)).rejects.toBeInstanceOf(OutlastError);
     expect(statSync(file).isFile()).toBe(true);
   });
 
   it('refuses a path too long for a unix socket', async () => {
-    await expect(listenReadySocket(join(dir(), 'x'.repeat(120)))).rejects.toMatchObject({ code: 'STATE_DIR_UNUSABLE' });
+    await expect(listenReadySocket(nodeHost, join(dir(), 'x'.repeat(120)))).rejects.toMatchObject({ code: 'STATE_DIR_UNUSABLE' });
   });
 });

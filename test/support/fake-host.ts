@@ -3,6 +3,7 @@
  * an in-memory file system, and a record of every signal sent.
  */
 import { PassThrough } from 'node:stream';
+import type { Platform } from '../../platform/platform.ts';
 import type { ChildExit, ChildHandle, Host, SpawnOptions } from '../../supervisor/host/host.ts';
 
 interface Sleeper {
@@ -24,6 +25,10 @@ export interface FakeHost extends Host {
   signals: Array<{ target: 'pid' | 'group'; id: number; signal: NodeJS.Signals | 0 }>;
   files: Map<string, { data: string; mode: number }>;
   links: Map<string, string>;
+  /** Directories made with mkdir (files imply their parents too). */
+  dirs: Set<string>;
+  /** What readPlatform answers; a bare machine unless the test sets it. */
+  platform: Platform;
   /** Moves virtual time forward, waking sleepers in order. */
   advance(ms: number): Promise<void>;
   /** Makes the next spawn fail as if exec returned this errno. */
@@ -43,6 +48,8 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     signals: [],
     files: new Map(),
     links: new Map(),
+    dirs: new Set(),
+    platform: { kind: 'bare', evidence: [], conflicts: [], execve: false, node: 'v24.0.0' },
     living: new Set(),
     spawn(file, args, options) {
       if (spawnFailure !== undefined) {
@@ -92,9 +99,14 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       async writeFileAtomic(path, data, mode = 0o644) {
         host.files.set(path, { data, mode });
       },
-      async mkdir() {},
+      async mkdir(path) {
+        host.dirs.add(path);
+      },
       async rm(path) {
-        host.files.delete(path);
+        // Recursive, like the real one.
+        const under = (p: string): boolean => p === path || p.startsWith(`${path}/`);
+        for (const map of [host.files, host.links]) for (const key of [...map.keys()]) if (under(key)) map.delete(key);
+        for (const dir of [...host.dirs]) if (under(dir)) host.dirs.delete(dir);
       },
       async exists(path) {
         return host.files.has(path);
@@ -116,13 +128,28 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
           return;
         }
         const file = host.files.get(from);
-        if (file === undefined) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' });
-        host.files.delete(from);
-        host.files.set(to, file);
+        if (file !== undefined) {
+          host.files.delete(from);
+          host.files.set(to, file);
+          return;
+        }
+        // A directory: everything under it moves.
+        const prefix = `${from}/`;
+        let moved = host.dirs.delete(from);
+        if (moved) host.dirs.add(to);
+        for (const map of [host.files, host.links] as Array<Map<string, unknown>>) {
+          for (const [key, value] of [...map]) {
+            if (!key.startsWith(prefix)) continue;
+            map.delete(key);
+            map.set(`${to}/${key.slice(prefix.length)}`, value);
+            moved = true;
+          }
+        }
+        if (!moved) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' });
       },
       async readdir(path) {
         const prefix = path.endsWith('/') ? path : `${path}/`;
-        const names = [...host.files.keys(), ...host.links.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0]!);
+        const names = [...host.files.keys(), ...host.links.keys(), ...host.dirs].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0]!);
         return [...new Set(names)];
       },
       async writeDurable(path, data) {
@@ -134,6 +161,44 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         host.files.set(path, { data: (file?.data ?? '') + data, mode: file?.mode ?? 0o644 });
       },
       async fsyncDir() {},
+      async lstat(path) {
+        const file = host.files.get(path);
+        if (file !== undefined) return { kind: 'file', size: Buffer.byteLength(file.data) };
+        if (host.links.has(path)) return { kind: 'symlink', size: 0 };
+        const prefix = `${path}/`;
+        if (host.dirs.has(path) || [...host.files.keys(), ...host.links.keys()].some((p) => p.startsWith(prefix))) return { kind: 'directory', size: 0 };
+        return undefined;
+      },
+      async chmod(path, mode) {
+        const file = host.files.get(path);
+        if (file !== undefined) file.mode = mode;
+      },
+      async setMtime() {},
+      async link(existing, path) {
+        const file = host.files.get(existing);
+        if (file === undefined) throw Object.assign(new Error(`ENOENT: ${existing}`), { code: 'ENOENT' });
+        host.files.set(path, { ...file });
+      },
+      async *openRead(path, options = {}) {
+        const file = host.files.get(path);
+        if (file === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+        options.signal?.throwIfAborted();
+        const bytes = Buffer.from(file.data, 'latin1');
+        yield options.limit === undefined ? bytes : bytes.subarray(0, options.limit);
+      },
+      async createFile(path, mode) {
+        if (host.files.has(path) || host.links.has(path)) throw Object.assign(new Error(`EEXIST: ${path}`), { code: 'EEXIST' });
+        const chunks: Buffer[] = [];
+        host.files.set(path, { data: '', mode });
+        return {
+          async write(chunk) {
+            chunks.push(Buffer.from(chunk));
+          },
+          async close() {
+            host.files.set(path, { data: Buffer.concat(chunks).toString('latin1'), mode });
+          },
+        };
+      },
     },
     locks: {
       async acquire(path) {
@@ -168,12 +233,16 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       bindTcp: () => {
         throw new Error('no network in unit tests');
       },
+      listenUnix: () => Promise.reject(new Error('no network in unit tests')),
+      unixAccepts: () => Promise.reject(new Error('no network in unit tests')),
     },
     env,
     pid: 42,
     ppid: 1,
     cwd: '/srv',
     invocation: { execPath: '/usr/bin/node', execArgv: [], argv: ['/opt/outlast/bin/outlast.js', 'run'] },
+    runtime: { nodeVersion: 'v24.0.0', os: 'linux' },
+    readPlatform: () => host.platform,
     random: () => 0.5,
     randomToken: (bytes) => 't'.repeat(bytes),
     execve: undefined,

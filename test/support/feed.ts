@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packRelease } from '../../supervisor/update/pack.ts';
 import { tempDir } from './supervisor.ts';
+import { nodeHost } from './node-host.ts';
 
 const APP = resolve(import.meta.dirname, '../fixtures/release-app');
 
@@ -28,7 +29,7 @@ export async function makeFeed(releases: Array<{ version: string; behaviour?: Be
     const dir = mkdtempSync(join(tmpdir(), 'outlast-release-'));
     try {
       writeRelease(dir, release.version, release.behaviour, release.files);
-      await packRelease({ dir, version: release.version, feed, name: 'release-app', keyPath: release.keyPath, force: true });
+      await packRelease(nodeHost.fs, { dir, version: release.version, feed, name: 'release-app', keyPath: release.keyPath, force: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,7 +14,7 @@ function setup(service: Record<string, unknown> = {}): { host: FakeHost; svc: Se
   const host = createFakeHost();
   const config = parseConfig({ service: { command: ['app'], ...service } }, '/srv', 'test');
   const out = memorySink();
-  const logger = createLogger({ level: 'silent', sink: memorySink() });
+  const logger = createLogger({ level: 'silent', sink: memorySink(), pid: host.pid });
   const svc = new Service({ host, config: config.service, logger, stdout: out, stderr: out });
   return { host, svc, out };
 }

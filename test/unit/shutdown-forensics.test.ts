@@ -90,7 +90,7 @@ describe('the planned-stop marker', () => {
 describe('recordStopSignal', () => {
   function setup(host: FakeHost): { events: BusEvent[]; lines: () => Array<Record<string, unknown>>; run: () => ReturnType<typeof recordStopSignal> } {
     const sink = memorySink();
-    const logger = createLogger({ level: 'info', sink });
+    const logger = createLogger({ level: 'info', sink, pid: host.pid });
     const bus = new EventBus(() => host.clock.now());
     const events: BusEvent[] = [];
     bus.subscribe((e) => events.push(e));

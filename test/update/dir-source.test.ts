@@ -10,6 +10,7 @@ import { packRelease } from '../../supervisor/update/pack.ts';
 import { generateKeyPair, signEntry } from '../../supervisor/update/signing.ts';
 import { createSource } from '../../supervisor/update/sources/create.ts';
 import { cleanup, context, listTree, rawTar, rejection, stagingDir, tempDir, writeTree } from './helpers.ts';
+import { nodeHost } from '../support/node-host.ts';
 
 afterEach(cleanup);
 
@@ -18,7 +19,7 @@ async function feedWith(versions: string[], keyPath?: string): Promise<string> {
   const feed = tempDir('outlast-feed-');
   for (const version of versions) {
     writeTree(dir, { 'VERSION': version, 'server.js': `// ${version}` });
-    await packRelease({ dir, version, feed, keyPath, name: 'app' });
+    await packRelease(nodeHost.fs, { dir, version, feed, keyPath, name: 'app' });
   }
   return feed;
 }
@@ -30,7 +31,7 @@ function writeManifest(feed: string, versions: unknown[]): void {
 describe('dir source', () => {
   it('lists releases lowest first and fetches one', async () => {
     const feed = await feedWith(['1.1.0', '1.0.0', '2.0.0-rc.1']);
-    const source = createSource({ type: 'dir', path: feed });
+    const source = createSource({ type: 'dir', path: feed }, nodeHost);
     const list = await source.list(AbortSignal.timeout(5000));
     expect(list.map((e) => e.version)).toEqual(['1.0.0', '1.1.0', '2.0.0-rc.1']);
     expect(list[0]).toMatchObject({ url: 'app-1.0.0.tgz', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown });
@@ -47,11 +48,11 @@ describe('dir source', () => {
     const keyPath = join(tempDir(), 'key.pem');
     writeFileSync(keyPath, keys.privateKeyPem);
     const feed = await feedWith(['1.0.0'], keyPath);
-    await createSource({ type: 'dir', path: feed, publicKey: keys.publicKeyBase64 }).fetch({ version: '1.0.0' }, stagingDir(), context());
+    await createSource({ type: 'dir', path: feed, publicKey: keys.publicKeyBase64 }, nodeHost).fetch({ version: '1.0.0' }, stagingDir(), context());
 
     const other = generateKeyPair();
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: other.publicKeyPem }).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: other.publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
     expect(err.details).toMatchObject({ reason: 'bad-signature' });
     expect(listTree(dest)).toEqual([]);
   });
@@ -59,14 +60,14 @@ describe('dir source', () => {
   it('refuses an unsigned release when a key is configured', async () => {
     const feed = await feedWith(['1.0.0']);
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: generateKeyPair().publicKeyPem }).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: generateKeyPair().publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
     expect(err.details).toMatchObject({ reason: 'unsigned' });
     expect(listTree(dest)).toEqual([]);
   });
 
   it('refuses a tarball whose digest or size differs from the manifest', async () => {
     const feed = await feedWith(['1.0.0']);
-    const source = createSource({ type: 'dir', path: feed });
+    const source = createSource({ type: 'dir', path: feed }, nodeHost);
     const [entry] = await source.list(AbortSignal.timeout(5000));
     const dest = stagingDir();
     const sha = await rejection(source.fetch({ ...entry!, sha256: '0'.repeat(64) }, dest, context()), 'VERIFY_FAILED');
@@ -88,14 +89,14 @@ describe('dir source', () => {
     const entry = { version: '1.0.0', url: 'evil.tgz', sha256: createHash('sha256').update(tarball).digest('hex'), size: tarball.length };
     writeManifest(feed, [{ ...entry, signature: signEntry(keys.privateKeyPem, entry) }]);
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: keys.publicKeyPem }).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: keys.publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
     expect(err.message).toContain('"../escape"');
     expect(listTree(dest)).toEqual([]);
   });
 
   it('names an unknown version, an invalid manifest and a missing one', async () => {
     const feed = await feedWith(['1.0.0']);
-    const source = createSource({ type: 'dir', path: feed });
+    const source = createSource({ type: 'dir', path: feed }, nodeHost);
     await rejection(source.fetch({ version: '9.9.9' }, stagingDir(), context()), 'VERSION_NOT_FOUND');
 
     writeManifest(feed, [{ version: 'v1.0.0', url: 'a.tgz', sha256: 'xyz', size: -1 }]);
@@ -103,13 +104,13 @@ describe('dir source', () => {
     expect(err.message).toMatch(/invalid manifest.*versions\[0\]\.version.*versions\[0\]\.sha256.*versions\[0\]\.size/);
     writeFileSync(join(feed, 'manifest.json'), '{"versions": [');
     expect((await rejection(source.list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE')).message).toMatch(/not JSON/);
-    await rejection(createSource({ type: 'dir', path: join(feed, 'missing') }).list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
+    await rejection(createSource({ type: 'dir', path: join(feed, 'missing') }, nodeHost).list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
   });
 
   it('reads only local files', async () => {
     const feed = await feedWith(['1.0.0']);
     copyFileSync(join(feed, 'app-1.0.0.tgz'), join(feed, 'copy.tgz'));
-    const source = createSource({ type: 'dir', path: feed });
+    const source = createSource({ type: 'dir', path: feed }, nodeHost);
     const [entry] = await source.list(AbortSignal.timeout(5000));
     const dest = stagingDir();
     await rejection(source.fetch({ ...entry!, url: 'https://example.com/app.tgz' }, dest, context()), 'SOURCE_UNAVAILABLE');

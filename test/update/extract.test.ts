@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { extractSafely } from '../../supervisor/update/extract.ts';
 import { cleanup, listTree, rawTarFile, rejection, stagingDir, type RawEntry } from './helpers.ts';
+import { nodeHost } from '../support/node-host.ts';
 
 afterEach(cleanup);
 
 describe('extractSafely: good tarballs', () => {
   it('strips a single top-level folder', async () => {
     const dest = stagingDir();
-    await extractSafely(rawTarFile([
+    await extractSafely(nodeHost.fs, rawTarFile([
       { path: 'package/', type: '5' },
       { path: 'package/index.js', body: 'hi' },
       { path: 'package/lib/', type: '5' },
@@ -30,7 +31,7 @@ describe('extractSafely: good tarballs', () => {
 
   it('keeps the layout when there are several top-level entries', async () => {
     const dest = stagingDir();
-    await extractSafely(rawTarFile([
+    await extractSafely(nodeHost.fs, rawTarFile([
       { path: './', type: '5' },
       { path: './app/main.js', body: 'x' },
       { path: './README', body: 'r' },
@@ -42,7 +43,7 @@ describe('extractSafely: good tarballs', () => {
 
   it('does not strip a single top-level file', async () => {
     const dest = stagingDir();
-    await extractSafely(rawTarFile([{ path: 'only.txt', body: '1' }]), dest);
+    await extractSafely(nodeHost.fs, rawTarFile([{ path: 'only.txt', body: '1' }]), dest);
     expect(listTree(dest)).toEqual(['only.txt']);
   });
 });
@@ -69,7 +70,7 @@ const unsafe: [string, RawEntry[], string][] = [
 describe('extractSafely: unsafe tarballs', () => {
   it.each(unsafe)('refuses %s with VERIFY_FAILED and leaves dest empty', async (_name, entries, culprit) => {
     const dest = stagingDir();
-    const err = await rejection(extractSafely(rawTarFile(entries), dest), 'VERIFY_FAILED');
+    const err = await rejection(extractSafely(nodeHost.fs, rawTarFile(entries), dest), 'VERIFY_FAILED');
     expect(err.message).toContain(`"${culprit}"`);
     expect(err.details).toMatchObject({ entry: culprit });
     expect(listTree(dest)).toEqual([]);
@@ -80,14 +81,14 @@ describe('extractSafely: unsafe tarballs', () => {
     const dest = stagingDir();
     const file = join(dest, '..', 'junk.tgz');
     writeFileSync(file, 'this is not a tarball at all'.repeat(40));
-    const err = await rejection(extractSafely(file, dest), 'VERIFY_FAILED');
+    const err = await rejection(extractSafely(nodeHost.fs, file, dest), 'VERIFY_FAILED');
     expect(err.message).toMatch(/not a readable tar archive/);
     expect(listTree(dest)).toEqual([]);
   });
 
   it('refuses a tarball that unpacks beyond the limit', async () => {
     const dest = stagingDir();
-    const err = await rejection(extractSafely(rawTarFile([{ path: 'big', body: 'x'.repeat(2000) }]), dest, { maxUnpackedBytes: 1000 }), 'VERIFY_FAILED');
+    const err = await rejection(extractSafely(nodeHost.fs, rawTarFile([{ path: 'big', body: 'x'.repeat(2000) }]), dest, { maxUnpackedBytes: 1000 }), 'VERIFY_FAILED');
     expect(err.details).toMatchObject({ reason: 'oversize' });
     expect(listTree(dest)).toEqual([]);
   });

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSource } from '../../supervisor/update/sources/create.ts';
 import { parseTags } from '../../supervisor/update/sources/git.ts';
 import { cleanup, context, listTree, rejection, stagingDir, tempDir, writeTree } from './helpers.ts';
+import { nodeHost } from '../support/node-host.ts';
 
 afterEach(cleanup);
 
@@ -38,7 +39,7 @@ function repository(): string {
 
 describe('git source', () => {
   it('lists semver tags only, lowest first, keeping the tag as ref', async () => {
-    const list = await createSource({ type: 'git', url: repository(), timeoutMs: 20_000 }).list(AbortSignal.timeout(20_000));
+    const list = await createSource({ type: 'git', url: repository(), timeoutMs: 20_000 }, nodeHost).list(AbortSignal.timeout(20_000));
     expect(list).toEqual([
       { version: '1.0.0', ref: 'v1.0.0' },
       { version: '1.1.0', ref: '1.1.0' },
@@ -50,7 +51,7 @@ describe('git source', () => {
     const repo = repository();
     commit(repo, { 'VERSION': 'untagged' });
     git(repo, 'branch', '1.1.0'); // a branch named like the tag must not win
-    const source = createSource({ type: 'git', url: repo, timeoutMs: 20_000 });
+    const source = createSource({ type: 'git', url: repo, timeoutMs: 20_000 }, nodeHost);
     const dest = stagingDir();
     await source.fetch({ version: '1.1.0', ref: '1.1.0' }, dest, context());
     expect(listTree(dest)).toEqual(['VERSION', 'lib', 'lib/a.js']);
@@ -67,22 +68,22 @@ describe('git source', () => {
     symlinkSync('../../../etc/passwd', join(repo, 'lib', 'passwd'));
     commit(repo, {}, 'v3.0.0');
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'git', url: repo, timeoutMs: 20_000 }).fetch({ version: '3.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'git', url: repo, timeoutMs: 20_000 }, nodeHost).fetch({ version: '3.0.0' }, dest, context()), 'VERIFY_FAILED');
     expect(err.message).toContain('"lib/passwd"');
     expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
   });
 
   it('refuses a tree larger than maxBytes', async () => {
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'git', url: repository(), timeoutMs: 20_000 }).fetch({ version: '1.0.0' }, dest, context({ maxBytes: 3 })), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'git', url: repository(), timeoutMs: 20_000 }, nodeHost).fetch({ version: '1.0.0' }, dest, context({ maxBytes: 3 })), 'VERIFY_FAILED');
     expect(err.details).toMatchObject({ reason: 'oversize' });
     expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
   });
 
   it('answers an unknown version and an unreachable repository', async () => {
-    const source = createSource({ type: 'git', url: repository(), timeoutMs: 20_000 });
+    const source = createSource({ type: 'git', url: repository(), timeoutMs: 20_000 }, nodeHost);
     await rejection(source.fetch({ version: '9.0.0' }, stagingDir(), context()), 'VERSION_NOT_FOUND');
-    const missing = createSource({ type: 'git', url: join(tempDir(), 'no-such-repo'), timeoutMs: 20_000 });
+    const missing = createSource({ type: 'git', url: join(tempDir(), 'no-such-repo'), timeoutMs: 20_000 }, nodeHost);
     const err = await rejection(missing.list(AbortSignal.timeout(20_000)), 'SOURCE_UNAVAILABLE');
     expect(err.message).toMatch(/^git ls-remote failed: /);
   });
@@ -93,7 +94,7 @@ describe('git source', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
     try {
-      const source = createSource({ type: 'git', url: `git://127.0.0.1:${port}/repo.git`, timeoutMs: 300 });
+      const source = createSource({ type: 'git', url: `git://127.0.0.1:${port}/repo.git`, timeoutMs: 300 }, nodeHost);
       const err = await rejection(source.list(AbortSignal.timeout(20_000)), 'TIMEOUT');
       expect(err.message).toBe('git ls-remote timed out after 300 ms');
     } finally {

@@ -11,6 +11,7 @@ import { generateKeyPair } from '../../supervisor/update/signing.ts';
 import { createSource } from '../../supervisor/update/sources/create.ts';
 import type { UpdateSource } from '../../supervisor/update/sources/source.ts';
 import { cleanup, context, listTree, rejection, serve, stagingDir, tempDir, writeTree, type TestServer } from './helpers.ts';
+import { nodeHost } from '../support/node-host.ts';
 
 type Route = (res: ServerResponse, hit: number) => void;
 
@@ -38,7 +39,7 @@ beforeEach(async () => {
   feed = tempDir('outlast-feed-');
   for (const version of ['1.0.0', '1.1.0']) {
     writeTree(project, { 'VERSION': version });
-    await packRelease({ dir: project, version, feed, keyPath, name: 'app' });
+    await packRelease(nodeHost.fs, { dir: project, version, feed, keyPath, name: 'app' });
   }
   serveFile('/feed/manifest.json', join(feed, 'manifest.json'));
   serveFile('/feed/app-1.0.0.tgz', join(feed, 'app-1.0.0.tgz'));
@@ -65,6 +66,7 @@ function serveManifest(value: unknown): void {
 function source(overrides: { publicKey?: string; retries?: number; timeoutMs?: number } = {}): UpdateSource {
   return createSource(
     { type: 'http', manifest: `${server.url}/feed/manifest.json`, retries: 2, timeoutMs: 5000, publicKey: keys.publicKeyBase64, ...overrides },
+    nodeHost,
     { retryBaseMs: 5 },
   );
 }
@@ -211,7 +213,7 @@ describe('http source retries', () => {
   it('retries a refused connection', async () => {
     const url = server.url;
     await server.close();
-    const gone = createSource({ type: 'http', manifest: `${url}/feed/manifest.json`, retries: 1, timeoutMs: 1000 }, { retryBaseMs: 5 });
+    const gone = createSource({ type: 'http', manifest: `${url}/feed/manifest.json`, retries: 1, timeoutMs: 1000 }, nodeHost, { retryBaseMs: 5 });
     const err = await rejection(gone.list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
     expect(err.message).toMatch(/failed after 2 attempts.*ECONNREFUSED/);
     server = await serve((_req, res) => res.end());

@@ -9,6 +9,7 @@ import { packRelease } from '../../supervisor/update/pack.ts';
 import { generateKeyPair, verifyEntry } from '../../supervisor/update/signing.ts';
 import { createDirSource } from '../../supervisor/update/sources/dir.ts';
 import { cleanup, context, listTree, rejection, stagingDir, tempDir, writeTree } from './helpers.ts';
+import { nodeHost } from '../support/node-host.ts';
 
 afterEach(cleanup);
 
@@ -30,14 +31,14 @@ describe('packRelease', () => {
   it('packs a project into a feed the dir source reads back', async () => {
     const dir = project();
     const feed = tempDir('outlast-feed-');
-    const result = await packRelease({ dir, version: 'v1.0.0', feed });
+    const result = await packRelease(nodeHost.fs, { dir, version: 'v1.0.0', feed });
     expect(result.tarball).toBe(join(feed, 'acme-hello-1.0.0.tgz'));
     expect(result.entry).toMatchObject({ version: '1.0.0', url: 'acme-hello-1.0.0.tgz', size: readFileSync(result.tarball).length });
     const manifest = JSON.parse(readFileSync(join(feed, 'manifest.json'), 'utf8')) as unknown;
     expect(manifest).toEqual({ versions: [result.entry] });
 
     const dest = stagingDir();
-    await createDirSource({ path: feed }).fetch({ version: '1.0.0' }, dest, context());
+    await createDirSource({ path: feed }, nodeHost.fs).fetch({ version: '1.0.0' }, dest, context());
     expect(listTree(dest)).toEqual(['index.js', 'lib', 'lib/util.js', 'package.json']);
   });
 
@@ -45,9 +46,9 @@ describe('packRelease', () => {
     const dir = tempDir('outlast-project-');
     writeTree(dir, { 'dist/app.js': 'a' });
     const feed = tempDir('outlast-feed-');
-    await packRelease({ dir, version: '1.0.0', feed, name: 'app' });
+    await packRelease(nodeHost.fs, { dir, version: '1.0.0', feed, name: 'app' });
     const dest = stagingDir();
-    await createDirSource({ path: feed }).fetch({ version: '1.0.0' }, dest, context());
+    await createDirSource({ path: feed }, nodeHost.fs).fetch({ version: '1.0.0' }, dest, context());
     expect(listTree(dest)).toEqual(['dist', 'dist/app.js']);
   });
 
@@ -57,33 +58,33 @@ describe('packRelease', () => {
     const keys = generateKeyPair();
     const keyPath = join(tempDir(), 'release.key');
     writeFileSync(keyPath, keys.privateKeyPem);
-    const first = await packRelease({ dir, version: '1.0.0', feed, keyPath });
+    const first = await packRelease(nodeHost.fs, { dir, version: '1.0.0', feed, keyPath });
     expect(() => verifyEntry(keys.publicKeyBase64, first.entry)).not.toThrow();
-    await packRelease({ dir, version: '1.1.0', feed, keyPath });
-    await rejection(packRelease({ dir, version: '1.0.0', feed, keyPath }), 'CONFLICT');
+    await packRelease(nodeHost.fs, { dir, version: '1.1.0', feed, keyPath });
+    await rejection(packRelease(nodeHost.fs, { dir, version: '1.0.0', feed, keyPath }), 'CONFLICT');
     writeFileSync(join(dir, 'index.js'), 'changed');
-    const replaced = await packRelease({ dir, version: '1.0.0', feed, keyPath, force: true });
+    const replaced = await packRelease(nodeHost.fs, { dir, version: '1.0.0', feed, keyPath, force: true });
     const manifest = JSON.parse(readFileSync(join(feed, 'manifest.json'), 'utf8')) as { versions: { version: string; sha256: string }[] };
     expect(manifest.versions.map((v) => v.version)).toEqual(['1.0.0', '1.1.0']);
     expect(manifest.versions[0]?.sha256).toBe(replaced.entry.sha256);
     expect(replaced.entry.sha256).not.toBe(first.entry.sha256);
 
     const dest = stagingDir();
-    await createDirSource({ path: feed, publicKey: keys.publicKeyPem }).fetch({ version: '1.1.0' }, dest, context());
+    await createDirSource({ path: feed, publicKey: keys.publicKeyPem }, nodeHost.fs).fetch({ version: '1.1.0' }, dest, context());
     expect(listTree(dest)).not.toContain('feed');
   });
 
   it('refuses an invalid version, a missing folder and an existing tarball', async () => {
     const dir = project();
     const out = tempDir();
-    const err = await rejection(packRelease({ dir, version: '1.0', out }), 'BAD_REQUEST');
+    const err = await rejection(packRelease(nodeHost.fs, { dir, version: '1.0', out }), 'BAD_REQUEST');
     expect(err.message).toContain('"1.0" is not a semver version');
-    await rejection(packRelease({ dir: join(dir, 'nope'), version: '1.0.0', out }), 'BAD_REQUEST');
-    await rejection(packRelease({ dir, version: '1.0.0' }), 'BAD_REQUEST');
-    await rejection(packRelease({ dir, version: '1.0.0', out, keyPath: join(dir, 'no-key.pem') }), 'BAD_REQUEST');
-    await rejection(packRelease({ dir, version: '1.0.0', out, keyPath: join(dir, 'index.js') }), 'BAD_REQUEST');
-    await packRelease({ dir, version: '1.0.0', out });
-    await rejection(packRelease({ dir, version: '1.0.0', out }), 'CONFLICT');
+    await rejection(packRelease(nodeHost.fs, { dir: join(dir, 'nope'), version: '1.0.0', out }), 'BAD_REQUEST');
+    await rejection(packRelease(nodeHost.fs, { dir, version: '1.0.0' }), 'BAD_REQUEST');
+    await rejection(packRelease(nodeHost.fs, { dir, version: '1.0.0', out, keyPath: join(dir, 'no-key.pem') }), 'BAD_REQUEST');
+    await rejection(packRelease(nodeHost.fs, { dir, version: '1.0.0', out, keyPath: join(dir, 'index.js') }), 'BAD_REQUEST');
+    await packRelease(nodeHost.fs, { dir, version: '1.0.0', out });
+    await rejection(packRelease(nodeHost.fs, { dir, version: '1.0.0', out }), 'CONFLICT');
     expect(existsSync(join(out, 'manifest.json'))).toBe(false);
   });
 });

@@ -1,8 +1,8 @@
 /** `outlast doctor`: the platform, the restart strategy and why, and what would kill the service. */
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readPlatform, readPlatformOf } from '../../../platform/read-platform.ts';
-import { execaRunner } from '../../../platform/systemctl-runner.ts';
+import { readPlatformOf } from '../../../platform/read-platform.ts';
+import { hostRunner } from '../../../platform/systemctl-runner.ts';
 import { loadConfig, parseConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { diagnose } from '../../doctor/diagnose.ts';
@@ -53,9 +53,9 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       const input = await gatherDoctorInput(
         {
           host: ctx.host,
-          systemctl: execaRunner('systemctl'),
-          journalctl: execaRunner('journalctl'),
-          platformOf: (pid) => (pid === undefined ? readPlatform() : readPlatformOf(pid)),
+          systemctl: hostRunner(ctx.host, 'systemctl'),
+          journalctl: hostRunner(ctx.host, 'journalctl'),
+          platformOf: (pid) => (pid === undefined ? ctx.host.readPlatform() : readPlatformOf(pid)),
           selfEntry: outlastEntry(),
         },
         {

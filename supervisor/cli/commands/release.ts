@@ -147,7 +147,7 @@ export function registerRelease(program: Command, ctx: CliContext): void {
       const keyPath = flags.key === undefined ? undefined : resolve(host.cwd, flags.key);
       if (keyPath !== undefined) await checkSigningKey(host, keyPath);
       const at = (path: string | undefined): string | undefined => (path === undefined ? undefined : resolve(host.cwd, path));
-      const result = await packRelease({
+      const result = await packRelease(host.fs, {
         dir: resolve(host.cwd, dir),
         version: flags.version,
         keyPath,

@@ -2,9 +2,9 @@
  * Binds a validated source config to its implementation: the one place that
  * knows all three kinds.
  */
-import { createDirSource } from './dir.ts';
-import { createGitSource, type GitRunner } from './git.ts';
-import { createHttpSource, type HttpSourceDeps } from './http.ts';
+import { createDirSource, type DirSourceFs } from './dir.ts';
+import { createGitSource, type GitRunner, type GitSourceHost } from './git.ts';
+import { createHttpSource, type HttpSourceDeps, type HttpSourceHost } from './http.ts';
 import type { SourceConfig } from './schema.ts';
 import type { UpdateSource } from './source.ts';
 
@@ -13,14 +13,17 @@ export interface SourceDeps extends Partial<HttpSourceDeps> {
   git?: GitRunner;
 }
 
-/** The source a config describes. */
-export function createSource(config: SourceConfig, deps: SourceDeps = {}): UpdateSource {
+/** What the sources need of the Host, all kinds together. */
+export type SourceHost = GitSourceHost & HttpSourceHost & { fs: DirSourceFs };
+
+/** The source a config describes, with its side effects bound to `host`. */
+export function createSource(config: SourceConfig, host: SourceHost, deps: SourceDeps = {}): UpdateSource {
   switch (config.type) {
     case 'git':
-      return createGitSource(config, deps.git);
+      return createGitSource(config, host, deps.git);
     case 'http':
-      return createHttpSource(config, deps);
+      return createHttpSource(config, host, deps);
     case 'dir':
-      return createDirSource(config);
+      return createDirSource(config, host.fs);
   }
 }

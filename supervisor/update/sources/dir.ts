@@ -3,11 +3,11 @@
  * names, for offline installs and the embedded demo. Verification is the
  * same as over http; only the transport differs.
  */
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutlastError } from '../../errors.ts';
+import type { HostFs } from '../../host/host.ts';
+import type { ExtractFs } from '../extract.ts';
 import { parsePublicKey } from '../signing.ts';
 import { completeEntry, manifestReleases, parseManifest } from './manifest.ts';
 import { admit, readFailure, receiveRelease } from './receive.ts';
@@ -20,6 +20,9 @@ export interface DirSourceConfig {
   publicKey?: string | undefined;
 }
 
+/** What the dir source needs of the Host's file system. */
+export type DirSourceFs = ExtractFs & Pick<HostFs, 'readFile'>;
+
 /** The local file a manifest url names: relative to the folder, or a file: URL. */
 function tarballPath(folder: string, url: string): string {
   if (url.startsWith('file:')) return fileURLToPath(url);
@@ -29,8 +32,8 @@ function tarballPath(folder: string, url: string): string {
   return resolve(folder, url);
 }
 
-/** Creates the dir source. */
-export function createDirSource(config: DirSourceConfig): UpdateSource {
+/** Creates the dir source, reading through the Host's `fs`. */
+export function createDirSource(config: DirSourceConfig, fs: DirSourceFs): UpdateSource {
   const folder = resolve(config.path);
   const manifestPath = join(folder, 'manifest.json');
   const publicKey = config.publicKey === undefined ? undefined : parsePublicKey(config.publicKey);
@@ -38,7 +41,8 @@ export function createDirSource(config: DirSourceConfig): UpdateSource {
   async function list(signal: AbortSignal): Promise<ReleaseEntry[]> {
     let text: string;
     try {
-      text = await readFile(manifestPath, { encoding: 'utf8', signal });
+      signal.throwIfAborted();
+      text = await fs.readFile(manifestPath);
     } catch (err) {
       throw readFailure(err, signal, `reading ${manifestPath}`);
     }
@@ -51,8 +55,8 @@ export function createDirSource(config: DirSourceConfig): UpdateSource {
     const limit = admit(entry, ctx, publicKey);
     // Read past the declared size: a file that grew is caught as oversize
     // by the meter rather than silently cut short.
-    const body = createReadStream(file, { signal: ctx.signal, end: limit });
-    await receiveRelease(body, entry, dest, ctx, limit, `reading ${file}`);
+    const body = fs.openRead(file, { signal: ctx.signal, limit: limit + 1 });
+    await receiveRelease(fs, body, entry, dest, ctx, limit, `reading ${file}`);
   }
 
   return { kind: 'dir', list, fetch: fetchRelease };

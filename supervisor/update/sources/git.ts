@@ -4,13 +4,13 @@
  * checked out without `.git`. Submodules and LFS objects are not fetched.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import { execa, ExecaError } from 'execa';
+import { basename, dirname, join, resolve } from 'node:path';
 import semver from 'semver';
 import { OutlastError } from '../../errors.ts';
+import type { Host, HostFs } from '../../host/host.ts';
 import { findEscape } from '../contained-paths.ts';
 import { emptyDir } from '../extract.ts';
+import { hostGit, type GitRunner } from './git-run.ts';
 import { findRelease, oversize, sortReleases, type FetchContext, type ReleaseEntry, type UpdateSource } from './source.ts';
 
 /** The git source's config. */
@@ -20,34 +20,11 @@ export interface GitSourceConfig {
   timeoutMs: number;
 }
 
-/** Runs git with `args`; resolves with stdout. The seam tests and callers can replace. */
-export type GitRunner = (args: readonly string[], options: { signal: AbortSignal; timeoutMs: number }) => Promise<string>;
+export { hostGit, type GitRunner, type GitRunnerHost } from './git-run.ts';
 
-/** The subcommands this source runs, to name the one that failed. */
-const GIT_COMMANDS = new Set(['ls-remote', 'init', 'fetch', 'checkout']);
-
-/** After a timeout's SIGTERM, git gets this long before SIGKILL. */
-const KILL_GRACE_MS = 2000;
-
-/** The real runner: execa, never prompting for credentials. */
-export const runGit: GitRunner = async (args, { signal, timeoutMs }) => {
-  try {
-    const result = await execa('git', args, {
-      cancelSignal: signal,
-      timeout: timeoutMs,
-      forceKillAfterDelay: KILL_GRACE_MS,
-      stdin: 'ignore',
-      env: { GIT_TERMINAL_PROMPT: '0' },
-    });
-    return result.stdout;
-  } catch (err) {
-    if (signal.aborted) throw signal.reason;
-    if (!(err instanceof ExecaError)) throw err;
-    const command = `git ${args.find((a) => GIT_COMMANDS.has(a)) ?? args[0] ?? ''}`;
-    if (err.timedOut) throw new OutlastError('TIMEOUT', `${command} timed out after ${timeoutMs} ms`, { cause: err });
-    const stderr = String(err.stderr ?? '').trim().split('\n').at(-1);
-    throw new OutlastError('SOURCE_UNAVAILABLE', `${command} failed: ${stderr || err.shortMessage}`, { cause: err });
-  }
+/** What the git source needs of the Host: git runs and the checked-out tree. */
+export type GitSourceHost = Pick<Host, 'spawn' | 'kill' | 'clock' | 'env' | 'cwd'> & {
+  fs: Pick<HostFs, 'readdir' | 'lstat' | 'readlink' | 'rename' | 'rm'>;
 };
 
 /** Semver releases from `git ls-remote --tags` output; other tags are ignored. */
@@ -65,14 +42,20 @@ export function parseTags(output: string): ReleaseEntry[] {
 }
 
 /** Links, and the total size of regular files, in a checked-out tree. */
-async function survey(root: string): Promise<{ links: Map<string, string>; bytes: number }> {
+async function survey(fs: GitSourceHost['fs'], root: string): Promise<{ links: Map<string, string>; bytes: number }> {
   const links = new Map<string, string>();
   let bytes = 0;
-  for (const dirent of await readdir(root, { recursive: true, withFileTypes: true })) {
-    const path = join(dirent.parentPath, dirent.name);
-    if (dirent.isSymbolicLink()) links.set(relative(root, path).split('\\').join('/'), await readlink(path));
-    else if (dirent.isFile()) bytes += (await lstat(path)).size;
-  }
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    for (const name of await fs.readdir(dir)) {
+      const path = join(dir, name);
+      const relative = `${prefix}${name}`;
+      const info = await fs.lstat(path);
+      if (info?.kind === 'symlink') links.set(relative, (await fs.readlink(path)) ?? '');
+      else if (info?.kind === 'file') bytes += info.size;
+      else if (info?.kind === 'directory') await walk(path, `${relative}/`);
+    }
+  };
+  await walk(root, '');
   return { links, bytes };
 }
 
@@ -81,8 +64,9 @@ function isLocalPath(location: string): boolean {
   return !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location) && !/^[^/]*:/.test(location);
 }
 
-/** Creates the git source. */
-export function createGitSource(config: GitSourceConfig, git: GitRunner = runGit): UpdateSource {
+/** Creates the git source; git runs through `host` unless `git` replaces it. */
+export function createGitSource(config: GitSourceConfig, host: GitSourceHost, git: GitRunner = hostGit(host)): UpdateSource {
+  const { fs } = host;
   const url = isLocalPath(config.url) ? resolve(config.url) : config.url;
 
   async function list(signal: AbortSignal): Promise<ReleaseEntry[]> {
@@ -102,8 +86,8 @@ export function createGitSource(config: GitSourceConfig, git: GitRunner = runGit
       await git(['init', '--quiet', checkout], run);
       await git(['-C', checkout, 'fetch', '--quiet', '--depth', '1', '--no-tags', '--', url, `refs/tags/${ref}`], run);
       await git(['-C', checkout, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', 'FETCH_HEAD'], run);
-      await rm(join(checkout, '.git'), { recursive: true, force: true });
-      const { links, bytes } = await survey(checkout);
+      await fs.rm(join(checkout, '.git'));
+      const { links, bytes } = await survey(fs, checkout);
       if (bytes > ctx.maxBytes) throw oversize(entry.version, ctx.maxBytes);
       const escape = findEscape(links, new Map(), []);
       if (escape !== undefined) {
@@ -112,13 +96,13 @@ export function createGitSource(config: GitSourceConfig, git: GitRunner = runGit
         });
       }
       ctx.log?.(`release ${entry.version}: checked out ${ref}, ${bytes} bytes`);
-      for (const name of await readdir(checkout)) await rename(join(checkout, name), join(dest, name));
+      for (const name of await fs.readdir(checkout)) await fs.rename(join(checkout, name), join(dest, name));
     } catch (err) {
       // A move that failed midway leaves part of the tree: dest is emptied again.
-      await emptyDir(dest);
+      await emptyDir(fs, dest);
       throw err;
     } finally {
-      await rm(checkout, { recursive: true, force: true });
+      await fs.rm(checkout);
     }
   }
 

@@ -7,8 +7,9 @@
  * timeout is a silence: a body that stalls for timeoutMs is retried from the
  * start, while one that breaks off with an error fails the fetch.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { OutlastError } from '../../errors.ts';
+import type { Host } from '../../host/host.ts';
+import type { ExtractFs } from '../extract.ts';
 import { parsePublicKey } from '../signing.ts';
 import { completeEntry, manifestReleases, parseManifest } from './manifest.ts';
 import { admit, readFailure, receiveRelease } from './receive.ts';
@@ -24,7 +25,10 @@ export interface HttpSourceConfig {
   timeoutMs: number;
 }
 
-/** The side effects of the http source. */
+/** What the http source needs of the Host: its clock for retry waits, and the release files. */
+export type HttpSourceHost = Pick<Host, 'clock'> & { fs: ExtractFs };
+
+/** The side effects of the http source a test may replace. */
 export interface HttpSourceDeps {
   fetch: typeof globalThis.fetch;
   /** Resolves after `ms`, rejects with the signal's reason when aborted. */
@@ -33,25 +37,30 @@ export interface HttpSourceDeps {
   retryBaseMs: number;
 }
 
-const DEFAULT_DEPS: HttpSourceDeps = {
-  fetch: (input, init) => globalThis.fetch(input, init),
-  sleep: (ms, signal) => delay(ms, undefined, { signal }),
-  retryBaseMs: 500,
-};
+/** The real deps: global fetch, and the Host's clock for the waits. */
+function defaultDeps(host: HttpSourceHost): HttpSourceDeps {
+  return {
+    fetch: (input, init) => globalThis.fetch(input, init),
+    sleep: (ms, signal) => host.clock.sleep(ms, signal),
+    retryBaseMs: 500,
+  };
+}
 
 /** A failure that another attempt may cure. */
 class Transient extends Error {}
 
-/** An abort signal that fires after `ms` without progress; `kick` restarts the count. */
-function watchdog(parent: AbortSignal, ms: number): { signal: AbortSignal; kick: () => void; stop: () => void } {
+/** An abort signal that fires after `ms` without progress on the Host's clock; `kick` restarts the count. */
+function watchdog(clock: HttpSourceHost['clock'], parent: AbortSignal, ms: number): { signal: AbortSignal; kick: () => void; stop: () => void } {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: AbortController | undefined;
   const kick = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(new Transient(`timed out after ${ms} ms`)), ms);
+    timer?.abort();
+    const mine = new AbortController();
+    timer = mine;
+    clock.sleep(ms, mine.signal).then(() => controller.abort(new Transient(`timed out after ${ms} ms`)), () => undefined);
   };
   kick();
-  return { signal: AbortSignal.any([parent, controller.signal]), kick, stop: () => clearTimeout(timer) };
+  return { signal: AbortSignal.any([parent, controller.signal]), kick, stop: () => timer?.abort() };
 }
 
 /** One GET; throws Transient for what is worth retrying. */
@@ -101,15 +110,15 @@ async function readManifestBody(response: Response, parent: AbortSignal): Promis
 }
 
 /** Creates the http source. */
-export function createHttpSource(config: HttpSourceConfig, deps: Partial<HttpSourceDeps> = {}): UpdateSource {
-  const { fetch, sleep, retryBaseMs } = { ...DEFAULT_DEPS, ...deps };
+export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost, deps: Partial<HttpSourceDeps> = {}): UpdateSource {
+  const { fetch, sleep, retryBaseMs } = { ...defaultDeps(host), ...deps };
   const manifestUrl = new URL(config.manifest);
   const publicKey = config.publicKey === undefined ? undefined : parsePublicKey(config.publicKey);
 
   /** Runs `attempt` until it succeeds, throws something final, or the retries run out. */
   async function withRetries<T>(url: URL, parent: AbortSignal, attempt: (signal: AbortSignal, kick: () => void) => Promise<T>, log?: (line: string) => void): Promise<T> {
     for (let n = 0; ; n++) {
-      const timer = watchdog(parent, config.timeoutMs);
+      const timer = watchdog(host.clock, parent, config.timeoutMs);
       try {
         return await attempt(timer.signal, timer.kick);
       } catch (err) {
@@ -160,7 +169,7 @@ export function createHttpSource(config: HttpSourceConfig, deps: Partial<HttpSou
           ctx.onProgress?.(done, total);
         },
       };
-      await receiveRelease(bodyOf(response), entry, dest, attemptCtx, limit, `download of ${url.href}`);
+      await receiveRelease(host.fs, bodyOf(response), entry, dest, attemptCtx, limit, `download of ${url.href}`);
     }, ctx.log);
   }
 

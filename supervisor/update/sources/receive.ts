@@ -4,10 +4,9 @@
  * while hashing and counting, check digest and size, and extract safely.
  */
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OutlastError, toOutlastError } from '../../errors.ts';
-import { extractSafely } from '../extract.ts';
+import { extractSafely, type ExtractFs } from '../extract.ts';
 import { verifyEntry } from '../signing.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { oversize, type FetchContext } from './source.ts';
@@ -41,9 +40,9 @@ async function nextChunk(chunks: AsyncIterator<Uint8Array>, signal: AbortSignal,
 }
 
 /** Streams `body` into `file`, failing as soon as more than `limit` bytes arrive. */
-async function writeMetered(body: AsyncIterable<Uint8Array>, file: string, limit: number, entry: ManifestEntry, ctx: FetchContext, what: string): Promise<{ bytes: number; sha256: string }> {
+async function writeMetered(fs: ExtractFs, body: AsyncIterable<Uint8Array>, file: string, limit: number, entry: ManifestEntry, ctx: FetchContext, what: string): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
-  const handle = await open(file, 'wx', 0o600);
+  const handle = await fs.createFile(file, 0o600);
   const chunks = body[Symbol.asyncIterator]();
   let bytes = 0;
   try {
@@ -63,17 +62,18 @@ async function writeMetered(body: AsyncIterable<Uint8Array>, file: string, limit
 }
 
 /**
- * Receives `entry`'s tarball from `body` into the staging dir `dest`: digest
+ * Receives `entry`'s tarball from `body` into the staging dir `dest`, through
+ * the Host's file capability `fs`: digest
  * and size checked, then extracted safely. The temp file is always removed.
  * `what` names the read in errors ("download of https://…").
  */
-export async function receiveRelease(body: AsyncIterable<Uint8Array>, entry: ManifestEntry, dest: string, ctx: FetchContext, limit: number, what: string): Promise<void> {
+export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Array>, entry: ManifestEntry, dest: string, ctx: FetchContext, limit: number, what: string): Promise<void> {
   // Next to dest and named after it: the same file system, and a crash
   // before the rm leaves it where the sweep of staging leftovers
   // (releases/.staging-*) finds it along with dest.
   const tarball = join(dirname(dest), `${basename(dest)}.download-${randomBytes(4).toString('hex')}.tgz`);
   try {
-    const got = await writeMetered(body, tarball, limit, entry, ctx, what).catch((err: unknown) => {
+    const got = await writeMetered(fs, body, tarball, limit, entry, ctx, what).catch((err: unknown) => {
       throw err instanceof OutlastError || ctx.signal.aborted ? err : toOutlastError(err);
     });
     const details = { version: entry.version };
@@ -88,8 +88,8 @@ export async function receiveRelease(body: AsyncIterable<Uint8Array>, entry: Man
       });
     }
     ctx.log?.(`release ${entry.version}: ${got.bytes} bytes, sha256 ok, extracting`);
-    await extractSafely(tarball, dest);
+    await extractSafely(fs, tarball, dest);
   } finally {
-    await rm(tarball, { force: true });
+    await fs.rm(tarball);
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * The real Host's network, bound to fetch, node:net and Node's tcp_wrap:
+ * client HTTP, TCP probes, the bound-not-listening sockets handed to
+ * children, and the unix socket services report readiness on.
+ */
+import { connect, createServer, type Socket } from 'node:net';
+import type { HostNet, HttpRequest, UnixServer } from './host.ts';
+
+interface TcpBinding {
+  TCP: new (type: number) => { bind(host: string, port: number): number; bind6(host: string, port: number, flags: number): number; fd: number; close(): void };
+  constants: { SERVER: number };
+}
+
+/**
+ * A bound, not listening, TCP socket. Node's net.Server would listen and
+ * accept in this process (libuv polls every listening handle), stealing
+ * connections meant for the children, so the socket is made with the raw
+ * tcp_wrap binding: bind only. Children call listen() on their copy; the
+ * socket then stays listening while we hold it, and connections that arrive
+ * between two children wait in the backlog instead of being refused.
+ */
+function bindTcp(host: string, port: number): { fd: number; close(): void } {
+  const { TCP, constants: tcp } = (process as unknown as { binding(name: string): TcpBinding }).binding('tcp_wrap');
+  const handle = new TCP(tcp.SERVER);
+  const err = host.includes(':') ? handle.bind6(host, port, 0) : handle.bind(host, port);
+  if (err !== 0) {
+    handle.close();
+    const code = err === -98 ? 'EADDRINUSE' : err === -13 ? 'EACCES' : err === -99 ? 'EADDRNOTAVAIL' : `errno ${err}`;
+    throw Object.assign(new Error(`cannot bind ${host}:${port}: ${code}`), { code });
+  }
+  return { fd: handle.fd, close: () => handle.close() };
+}
+
+async function httpRequest(request: HttpRequest): Promise<{ status: number; body: string }> {
+  const res = await fetch(request.url, {
+    method: request.method,
+    headers: request.headers ?? {},
+    body: request.body ?? null,
+    signal: AbortSignal.timeout(request.timeoutMs),
+    redirect: 'manual',
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+async function eventStream(url: string, headers: Record<string, string>, onEvent: (event: string, data: string) => void): Promise<() => void> {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  if (res.status !== 200 || res.body === null) {
+    abort.abort();
+    throw new Error(`event stream answered HTTP ${res.status}`);
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  void (async () => {
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+      if (done) return;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
+        }
+        if (data.length > 0) onEvent(event, data.join('\n'));
+      }
+    }
+  })();
+  return () => abort.abort();
+}
+
+async function httpGet(url: string, timeoutMs: number): Promise<number> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+  // Drain the body so the keep-alive socket is released, not leaked.
+  await res.arrayBuffer().catch(() => undefined);
+  return res.status;
+}
+
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve();
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+function listenUnix(path: string, options: { maxConnections: number }, onConnection: Parameters<HostNet['listenUnix']>[2]): Promise<UnixServer> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.setEncoding('utf8');
+    // A client that vanishes mid-line is no concern of ours.
+    socket.on('error', () => undefined);
+    onConnection({ onData: (listener) => void socket.on('data', listener), destroy: () => socket.destroy() });
+  });
+  server.maxConnections = options.maxConnections;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      // A failed accept later on must not crash the supervisor.
+      server.on('error', () => undefined);
+      resolve({
+        close() {
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          for (const socket of sockets) socket.destroy();
+          return closed;
+        },
+      });
+    });
+  });
+}
+
+function unixAccepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** {@link HostNet} over fetch and node:net. */
+export const nodeNet: HostNet = { httpRequest, httpGet, tcpConnect, eventStream, bindTcp, listenUnix, unixAccepts };
