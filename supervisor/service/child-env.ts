@@ -35,5 +35,6 @@ export function childEnv(
   if (config.inheritEnv) {
     for (const [key, value] of Object.entries(supervisorEnv)) if (value !== undefined && !SUPERVISOR_ONLY_ENV.has(key)) env[key] = value;
   }
-  return Object.assign(env, config.env, ...extra);
+  for (const layer of [config.env, ...extra]) if (layer !== undefined) Object.assign(env, layer);
+  return env;
 }
