@@ -25,7 +25,7 @@ afterEach(async () => {
 function configWith(restart: Record<string, unknown>): string {
   const dir = tempDir('outlast-self-');
   const path = join(dir, 'outlast.json');
-  writeFileSync(path, JSON.stringify({ name: 'svc', stateDir: join(dir, 'state'), api: { port: 0 }, restart, service: { command: [process.execPath, SVC] } }));
+  writeFileSync(path, JSON.stringify({ name: 'svc', stateDir: join(dir, 'state'), api: { port: 0 }, selfRestart: restart, service: { command: [process.execPath, SVC] } }));
   return path;
 }
 
