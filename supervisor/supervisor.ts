@@ -61,14 +61,13 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
     await updater?.installIfMissing();
     // A stop signal during a long first install means: do not start at all.
-    if (signals.isStopping()) return await wrapUp(signals.stopped, signals, teardown, logger);
+    if (signals.isStopping()) return await wrapUp(await signals.stopped, signals, teardown, logger);
     // A self-update handed over to us: its gate watches this first child.
     await updater?.beginResume();
     service.start();
     updater?.continueResume();
     io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
-    const code = await theEnd(host, config, service, signals, controller);
-    return await wrapUp(Promise.resolve(code), signals, teardown, logger);
+    return await wrapUp(await theEnd(host, config, service, signals, controller), signals, teardown, logger);
   } catch (err) {
     await teardown.atExit();
     throw err;
@@ -90,8 +89,7 @@ async function logStrategy(selfRestarter: SelfRestarter, platform: Platform, log
 }
 
 /** Lets go of everything, with the stop's last phase lines. */
-async function wrapUp(ending: Promise<number>, signals: SignalRouter, teardown: Teardown, logger: Logger): Promise<number> {
-  const exitCode = await ending;
+async function wrapUp(exitCode: number, signals: SignalRouter, teardown: Teardown, logger: Logger): Promise<number> {
   logger.info({ ...signals.sinceStop() }, 'stop: cleanup (API, notify socket, supervisor.json)');
   await teardown.atExit();
   logger.info({ exitCode, ...signals.sinceStop() }, 'bye');
