@@ -7,6 +7,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    reporters: process.env.CI === 'true' ? ['default'] : ['default'],
+    reporters: ['default'],
   },
 });

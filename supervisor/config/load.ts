@@ -125,7 +125,17 @@ export function parseConfig(input: unknown, baseDir: string, source: string, cwd
       details: { source, problems },
     });
   }
-  const config = result.data;
+  const { restart: deprecatedRestart, ...config } = result.data;
+  const deprecations: string[] = [];
+  if (deprecatedRestart !== undefined) {
+    if (isObject(input) && input.selfRestart !== undefined) {
+      throw new OutlastError('CONFIG_INVALID', `invalid config (${source}):\n  "restart" and "selfRestart" are both set: "restart" is the old name of "selfRestart", keep only "selfRestart"`, {
+        details: { source, problems: ['"restart" and "selfRestart" are both set'] },
+      });
+    }
+    config.selfRestart = deprecatedRestart;
+    deprecations.push('the config key "restart" is deprecated: rename it to "selfRestart" (service.restart, the crash policy, is unchanged)');
+  }
   if (config.updates !== undefined && config.service.cwd !== undefined) {
     throw new OutlastError('CONFIG_INVALID', `invalid config (${source}):\n  "service.cwd" cannot be set together with "updates": the service runs in <stateDir>/current`, {
       details: { source, problems: ['"service.cwd" cannot be set together with "updates"'] },
@@ -138,6 +148,7 @@ export function parseConfig(input: unknown, baseDir: string, source: string, cwd
   return {
     ...config,
     name: config.name ?? defaultName(config.service.command),
+    ...(deprecations.length === 0 ? {} : { deprecations }),
     stateDir,
     service: { ...config.service, cwd: serviceCwd },
     ...(config.updates === undefined ? {} : { updates: { ...config.updates, source: resolveSource(config.updates.source, baseDir) } }),

@@ -8,8 +8,8 @@ import { selfRestartSchema } from '../restart/config.ts';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-/** Signals a person may name as the service's stop signal. */
-export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
+/** The values `service.stopSignal` accepts: what the service may be asked to stop with. */
+export const SERVICE_STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
 
 const ms = z.number().int().nonnegative();
 const positiveMs = z.number().int().positive();
@@ -71,7 +71,7 @@ const serviceSchema = z.strictObject({
   /** Pass the supervisor's own environment to the child, under `env`. */
   inheritEnv: z.boolean().default(true),
   health: healthSchema.prefault({}),
-  stopSignal: z.enum(STOP_SIGNALS).default('SIGTERM'),
+  stopSignal: z.enum(SERVICE_STOP_SIGNALS).default('SIGTERM'),
   /** The drain budget: time between the stop signal and SIGKILL to the group. */
   stopTimeoutMs: ms.default(10_000),
   restart: restartSchema.prefault({}),
@@ -113,15 +113,21 @@ export const configSchema = z.strictObject({
   service: serviceSchema,
   api: apiSchema.prefault({}),
   /** How the supervisor restarts itself: `auto` follows the platform (see `outlast doctor`). */
-  restart: selfRestartSchema.prefault({}),
+  selfRestart: selfRestartSchema.prefault({}),
+  /** Deprecated spelling of `selfRestart`; parseConfig moves it there with a warning. */
+  restart: selfRestartSchema.optional(),
   /** Self-updates; when set, the service runs in `<stateDir>/current`. */
   updates: updatesSchema.optional(),
 });
 
 /** A config as written: optional fields may be missing. */
 export type ConfigInput = z.input<typeof configSchema>;
-/** A validated config, every default filled in. */
-export type Config = z.output<typeof configSchema> & { name: string };
+/** A validated config, every default filled in (the deprecated `restart` already moved to `selfRestart`). */
+export type Config = Omit<z.output<typeof configSchema>, 'restart'> & {
+  name: string;
+  /** Deprecated keys the config used, one line each, for a warning at start-up. */
+  deprecations?: readonly string[];
+};
 /** The service part of a validated config. */
 export type ServiceConfig = Config['service'];
 /** The restart policy part of a validated config. */

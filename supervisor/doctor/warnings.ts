@@ -82,7 +82,7 @@ const watchdog: Check = ({ platform, watchdog }, strategy) => {
     {
       code: 'WATCHDOG_NOT_RUNNING',
       message: `the watchdog strategy is in use but no watchdog is running (${where}): a restart would be final`,
-      fix: `start it: scripts/watchdog-loop.sh --daemon --lock ${watchdog.pidfile.replace(/\/pid$/, '')} --health-url <outlast's /health> …, or choose another restart.strategy`,
+      fix: `start it: scripts/watchdog-loop.sh --daemon --lock ${watchdog.pidfile.replace(/\/pid$/, '')} --health-url <outlast's /health> …, or choose another selfRestart.strategy`,
     },
   ];
 };

@@ -70,7 +70,7 @@ export function automaticStrategy(platform: Platform): StrategyChoice {
 }
 
 /**
- * Chooses the strategy. `requested` comes from `restart.strategy`; a forced
+ * Chooses the strategy. `requested` comes from `selfRestart.strategy`; a forced
  * strategy with a hazard is refused (falling back to the automatic choice)
  * unless `force`, and an impossible one is refused even then.
  */
@@ -82,13 +82,13 @@ export function chooseStrategy(
 ): StrategyChoice {
   const auto = automaticStrategy(platform);
   if (requested === 'auto' || requested === auto.name) {
-    return requested === 'auto' ? auto : { ...auto, reason: `restart.strategy=${requested}, as the platform calls for (${auto.reason})` };
+    return requested === 'auto' ? auto : { ...auto, reason: `selfRestart.strategy=${requested}, as the platform calls for (${auto.reason})` };
   }
   const hazard = strategyHazard(platform, unit, requested);
-  if (hazard === undefined) return { name: requested, reason: `restart.strategy=${requested} in config` };
+  if (hazard === undefined) return { name: requested, reason: `selfRestart.strategy=${requested} in config` };
   if (force && hazard.impossible !== true) {
-    return { name: requested, reason: `restart.strategy=${requested} forced by restart.force, although ${hazard.message}`, hazard };
+    return { name: requested, reason: `selfRestart.strategy=${requested} forced by selfRestart.force, although ${hazard.message}`, hazard };
   }
-  const unless = hazard.impossible === true ? '' : '; set restart.force to use it anyway';
-  return { ...auto, refused: `restart.strategy=${requested} refused: ${hazard.message}${unless}`, hazard };
+  const unless = hazard.impossible === true ? '' : '; set selfRestart.force to use it anyway';
+  return { ...auto, refused: `selfRestart.strategy=${requested} refused: ${hazard.message}${unless}`, hazard };
 }

@@ -1,5 +1,5 @@
 /**
- * The `restart` part of the config schema: how the supervisor restarts
+ * The `selfRestart` part of the config schema: how the supervisor restarts
  * itself. (How the service child is respawned is `service.restart`.)
  */
 import { z } from 'zod';
@@ -13,7 +13,7 @@ export type StrategyName = (typeof STRATEGY_NAMES)[number];
 /** What config may ask for: a strategy, or `auto` to follow the platform. */
 export type RequestedStrategy = 'auto' | StrategyName;
 
-/** `restart`: the strategy for the supervisor's own restarts. */
+/** `selfRestart` (formerly `restart`): the strategy for the supervisor's own restarts. */
 export const selfRestartSchema = z.strictObject({
   strategy: z.enum(['auto', ...STRATEGY_NAMES]).default('auto'),
   /** Use the configured strategy even where the platform would kill it. */

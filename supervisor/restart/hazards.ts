@@ -12,7 +12,7 @@ export interface Hazard {
   code: 'NO_EXECVE' | 'ANDROID_KILLS_EXECVE' | 'KILLMODE_KILLS_STRATEGY' | 'PID1_EXIT_KILLS_NAMESPACE' | 'NOTHING_RESTARTS';
   message: string;
   fix: string;
-  /** Not a risk but an impossibility: even `restart.force` cannot choose it. */
+  /** Not a risk but an impossibility: even `selfRestart.force` cannot choose it. */
   impossible?: boolean;
 }
 
@@ -48,7 +48,7 @@ function reexecHazard(platform: Platform): Hazard | undefined {
     return {
       code: 'ANDROID_KILLS_EXECVE',
       message: "Android SIGKILLs a process that execve()s in place in the app's cgroup (top-app, uid_/pid_), before its first line runs",
-      fix: 'use restart.strategy "detached" (the default on Termux) with the watchdog as safety net',
+      fix: 'use selfRestart.strategy "detached" (the default on Termux) with the watchdog as safety net',
     };
   }
   return undefined;
@@ -63,7 +63,7 @@ function outliveHazard(platform: Platform, unit: SystemdUnitProperties | undefin
     return {
       code: 'PID1_EXIT_KILLS_NAMESPACE',
       message: `in a container ${pid1}: when PID 1 exits the kernel SIGKILLs every process in the PID namespace, ${what} included`,
-      fix: 'use restart.strategy "reexec" (PID 1 keeps its PID), or "manager" with a restart policy (restart: unless-stopped)',
+      fix: 'use selfRestart.strategy "reexec" (PID 1 keeps its PID), or "manager" with a restart policy (restart: unless-stopped)',
     };
   }
   // systemd traces under Termux were copied in (see platform/detect.ts): no unit kills us there.
@@ -76,7 +76,7 @@ function outliveHazard(platform: Platform, unit: SystemdUnitProperties | undefin
       return {
         code: 'KILLMODE_KILLS_STRATEGY',
         message: `${mode} kills every process left in the unit's cgroup once the main PID exits, ${what} included: setsid does not leave the cgroup`,
-        fix: 'use restart.strategy "reexec" (keeps the MainPID) or "manager" (exit 75 with RestartForceExitStatus=75, as `outlast install systemd` generates)',
+        fix: 'use selfRestart.strategy "reexec" (keeps the MainPID) or "manager" (exit 75 with RestartForceExitStatus=75, as `outlast install systemd` generates)',
       };
     }
   }

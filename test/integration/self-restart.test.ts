@@ -22,10 +22,10 @@ afterEach(async () => {
   }
 });
 
-function configWith(restart: Record<string, unknown>): string {
+function configWith(selfRestart: Record<string, unknown>): string {
   const dir = tempDir('outlast-self-');
   const path = join(dir, 'outlast.json');
-  writeFileSync(path, JSON.stringify({ name: 'svc', stateDir: join(dir, 'state'), api: { port: 0 }, restart, service: { command: [process.execPath, SVC] } }));
+  writeFileSync(path, JSON.stringify({ name: 'svc', stateDir: join(dir, 'state'), api: { port: 0 }, selfRestart, service: { command: [process.execPath, SVC] } }));
   return path;
 }
 

@@ -128,7 +128,7 @@ function fakeService(): NotifiedService & { emit(type: ServiceEvent['type'], fie
     emit(type: ServiceEvent['type'], fields: Record<string, unknown> = {}) {
       if (type === 'ready') service.state = 'ready';
       if (type === 'backoff' || type === 'exited') service.state = 'backoff';
-      for (const listener of listeners) listener({ type, at: 0, ...fields });
+      for (const listener of listeners) listener({ type, at: 0, ...fields } as ServiceEvent);
     },
   };
   return service;

@@ -50,7 +50,7 @@ describe('chooseStrategy: a strategy forced in config', () => {
   it.each(['control-group', 'mixed'] as const)('refuses detached under KillMode=%s, and keeps the automatic choice', (killMode) => {
     const choice = chooseStrategy(systemd, unit(killMode), 'detached', false);
     expect(choice.name).toBe('reexec');
-    expect(choice.refused).toMatch(new RegExp(`^restart.strategy=detached refused: KillMode=${killMode} kills every process left in the unit's cgroup .*setsid does not leave the cgroup; set restart.force`));
+    expect(choice.refused).toMatch(new RegExp(`^selfRestart.strategy=detached refused: KillMode=${killMode} kills every process left in the unit's cgroup .*setsid does not leave the cgroup; set selfRestart.force`));
     expect(choice.hazard?.code).toBe('KILLMODE_KILLS_STRATEGY');
   });
 
@@ -59,13 +59,13 @@ describe('chooseStrategy: a strategy forced in config', () => {
   });
 
   it.each(['process', 'none'] as const)('allows detached under KillMode=%s', (killMode) => {
-    expect(chooseStrategy(systemd, unit(killMode), 'detached', false)).toEqual({ name: 'detached', reason: 'restart.strategy=detached in config' });
+    expect(chooseStrategy(systemd, unit(killMode), 'detached', false)).toEqual({ name: 'detached', reason: 'selfRestart.strategy=detached in config' });
   });
 
   it('uses a refused strategy when forced, and says what it overrode', () => {
     const choice = chooseStrategy(systemd, unit('control-group'), 'detached', true);
     expect(choice).toMatchObject({ name: 'detached', hazard: { code: 'KILLMODE_KILLS_STRATEGY' } });
-    expect(choice.reason).toMatch(/^restart.strategy=detached forced by restart.force, although KillMode=control-group/);
+    expect(choice.reason).toMatch(/^selfRestart.strategy=detached forced by selfRestart.force, although KillMode=control-group/);
     expect(choice.refused).toBeUndefined();
   });
 
@@ -89,22 +89,42 @@ describe('chooseStrategy: a strategy forced in config', () => {
   it('refuses reexec without process.execve even when forced', () => {
     const choice = chooseStrategy(platformOf('bare-shell', { execve: false, node: 'v20.11.0' }), undefined, 'reexec', true);
     expect(choice.name).toBe('detached');
-    expect(choice.refused).toBe('restart.strategy=reexec refused: Node v20.11.0 has no process.execve (it arrived in Node 22.15), so the supervisor cannot re-exec in place');
+    expect(choice.refused).toBe('selfRestart.strategy=reexec refused: Node v20.11.0 has no process.execve (it arrived in Node 22.15), so the supervisor cannot re-exec in place');
   });
 
   it('refuses manager where no manager restarts us', () => {
     expect(chooseStrategy(platformOf('bare-shell', { execve: true }), undefined, 'manager', false)).toMatchObject({ name: 'reexec', hazard: { code: 'NOTHING_RESTARTS' } });
-    expect(chooseStrategy(systemd, unit('mixed'), 'manager', false)).toEqual({ name: 'manager', reason: 'restart.strategy=manager in config' });
+    expect(chooseStrategy(systemd, unit('mixed'), 'manager', false)).toEqual({ name: 'manager', reason: 'selfRestart.strategy=manager in config' });
   });
 
   it('says so when the configured strategy is what the platform calls for anyway', () => {
-    expect(chooseStrategy(systemd, unit('mixed'), 'reexec', false).reason).toMatch(/^restart.strategy=reexec, as the platform calls for/);
+    expect(chooseStrategy(systemd, unit('mixed'), 'reexec', false).reason).toMatch(/^selfRestart.strategy=reexec, as the platform calls for/);
   });
 });
 
 describe('restart config', () => {
   it('defaults to auto, unforced, and names a bad strategy', () => {
-    expect(parseConfig({ service: { command: ['x'] } }, '/srv', 'test').restart).toMatchObject({ strategy: 'auto', force: false });
+    expect(parseConfig({ service: { command: ['x'] } }, '/srv', 'test').selfRestart).toMatchObject({ strategy: 'auto', force: false });
     expect(() => parseConfig({ service: { command: ['x'] }, restart: { strategy: 'fork' } }, '/srv', 'test')).toThrow(/"restart.strategy" .*\(got "fork"\)/);
+    expect(() => parseConfig({ service: { command: ['x'] }, selfRestart: { strategy: 'fork' } }, '/srv', 'test')).toThrow(/"selfRestart.strategy" .*\(got "fork"\)/);
+  });
+
+  it('takes the old key "restart" as selfRestart, with a deprecation to warn about', () => {
+    const config = parseConfig({ service: { command: ['x'] }, restart: { strategy: 'manager', retries: 2 } }, '/srv', 'test');
+    expect(config.selfRestart).toMatchObject({ strategy: 'manager', retries: 2, force: false });
+    expect(config).not.toHaveProperty('restart');
+    expect(config.deprecations).toEqual([expect.stringMatching(/"restart" is deprecated: rename it to "selfRestart"/)]);
+    expect(parseConfig({ service: { command: ['x'] }, selfRestart: { strategy: 'manager' } }, '/srv', 'test').deprecations).toBeUndefined();
+  });
+
+  it('refuses both spellings at once, naming both', () => {
+    let err: unknown;
+    try {
+      parseConfig({ service: { command: ['x'] }, restart: { strategy: 'manager' }, selfRestart: { strategy: 'reexec' } }, '/srv', 'test');
+    } catch (caught) {
+      err = caught;
+    }
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect((err as Error).message).toMatch(/"restart" and "selfRestart" are both set/);
   });
 });

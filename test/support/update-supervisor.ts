@@ -26,6 +26,8 @@ export interface UpdatingOptions {
   initial?: string;
   updates?: Record<string, unknown>;
   service?: Record<string, unknown>;
+  /** Extra environment for the supervisor process. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function startUpdating(source: Record<string, unknown>, options: Up
       },
     }),
   );
-  const cli = startCli(['run', '--config', config]);
+  const cli = startCli(['run', '--config', config], options.env === undefined ? {} : { env: options.env });
   await waitFor(async () => {
     if (cli.proc.exitCode !== null) throw new Error(`outlast run exited ${cli.proc.exitCode}:\n${cli.stderr()}`);
     return (await serviceVersion(port)) !== undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeExit, exitCodeFor } from '../../supervisor/service/exit-code.ts';
-import { stopExitCode } from '../../supervisor/supervisor.ts';
+import { stopExitCode } from '../../supervisor/signals.ts';
 
 describe('exitCodeFor (tini conventions)', () => {
   it('passes a code through', () => expect(exitCodeFor({ kind: 'exited', code: 3 })).toBe(3));

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../supervisor/config/load.ts';
 import { createLogger } from '../../supervisor/log/logger.ts';
 import { memorySink } from '../../supervisor/log/safe-sink.ts';
+import { childEnv, SUPERVISOR_ONLY_ENV } from '../../supervisor/service/child-env.ts';
 import { Service } from '../../supervisor/service/service.ts';
 import { createFakeHost, flush, type FakeHost } from '../support/fake-host.ts';
 
@@ -32,7 +33,7 @@ describe('Service', () => {
     host.failNextSpawn('ENOENT');
     svc.start();
     await expect(svc.done).resolves.toMatchObject({ kind: 'spawn-failed', errno: 'ENOENT' });
-    expect(svc.status().state).toBe('exited');
+    expect(svc.status().state).toBe('finished');
   });
 
   it('respawns after the backoff delay, not before', async () => {
@@ -88,5 +89,44 @@ describe('Service', () => {
     host.children[0]!.exit({ kind: 'exited', code: 0 });
     await stopping;
     await expect(svc.restart('test')).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(() => svc.assertRestartable()).toThrow(expect.objectContaining({ code: 'CONFLICT', details: { state: 'stopped' } }));
+  });
+
+  it('signals its own child: signal() to the child, kill() SIGKILL to its group, nothing without a child', async () => {
+    const { host, svc } = setup({ restart: { policy: 'never' } });
+    expect(svc.signal('SIGHUP')).toBeNull();
+    expect(svc.kill()).toBeNull();
+    expect(host.signals).toEqual([]);
+    svc.start();
+    const child = host.children[0]!;
+    expect(svc.signal('SIGUSR1')).toBe(child.pid);
+    expect(svc.kill()).toBe(child.pid);
+    expect(host.signals).toEqual([
+      { target: 'pid', id: child.pid, signal: 'SIGUSR1' },
+      { target: 'group', id: child.pid, signal: 'SIGKILL' },
+    ]);
+    child.exit({ kind: 'signaled', signal: 'SIGKILL' });
+    await svc.done;
+    expect(svc.signal('SIGHUP')).toBeNull();
+  });
+
+  it('never hands the child the variables addressed to the supervisor', () => {
+    const supervisorOnly = Object.fromEntries([...SUPERVISOR_ONLY_ENV].map((name) => [name, 'x']));
+    const host = createFakeHost({ ...supervisorOnly, HOME: '/home/me' });
+    const config = parseConfig({ service: { command: ['app'], env: { PORT: '1' } } }, '/srv', 'test');
+    const svc = new Service({ host, config: config.service, logger: createLogger({ level: 'silent', sink: memorySink(), pid: host.pid }), stdout: memorySink(), stderr: memorySink(), extraEnv: { OUTLAST_STATE_DIR: '/s' } });
+    svc.start();
+    expect(host.children[0]!.options.env).toEqual({ HOME: '/home/me', PORT: '1', OUTLAST_STATE_DIR: '/s' });
+  });
+});
+
+describe('childEnv', () => {
+  it('layers the inherited env (less the supervisor-only names), service.env and the extras, later winning', () => {
+    const env = childEnv({ HOME: '/h', PORT: '0', NOTIFY_SOCKET: '/run/n', LISTEN_FDS: '1', GONE: undefined }, { inheritEnv: true, env: { PORT: '1' } }, { A: 'a' }, undefined, { A: 'b' });
+    expect(env).toEqual({ HOME: '/h', PORT: '1', A: 'b' });
+  });
+
+  it('inherits nothing without inheritEnv', () => {
+    expect(childEnv({ HOME: '/h' }, { inheritEnv: false, env: { PORT: '1' } })).toEqual({ PORT: '1' });
   });
 });

@@ -44,7 +44,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
     .command('doctor')
     .description('explain the platform and the restart strategy, and warn about what would kill the service')
     .option('--json', 'print the report as JSON')
-    .option('-c, --config <file>', 'JSON config file (for the stop budget, the state dir and restart.strategy)')
+    .option('-c, --config <file>', 'JSON config file (for the stop budget, the state dir and selfRestart.strategy)')
     .option('--state-dir <dir>', 'state dir of the supervisor to look at (default ./.outlast)')
     .option('--unit <name>', 'the systemd unit to check, when the supervisor does not run in it right now')
     .option('--user', 'the unit is a user unit (systemctl --user)')
@@ -62,8 +62,8 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
           stateDir: config.stateDir,
           otherStateDirs,
           stopBudgetMs: config.service.stopTimeoutMs,
-          requested: config.restart.strategy,
-          force: config.restart.force,
+          requested: config.selfRestart.strategy,
+          force: config.selfRestart.force,
           ...(flags.unit === undefined ? {} : { unit: flags.unit }),
           ...(flags.user === undefined ? {} : { user: flags.user }),
         },

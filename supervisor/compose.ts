@@ -1,0 +1,171 @@
+/**
+ * The composition of `outlast run`: which objects exist, and what each is
+ * handed. Nothing here runs anything; runSupervisor (supervisor.ts) calls
+ * these in order and then starts them.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Platform } from '../platform/platform.ts';
+import { readSystemdProperties } from '../platform/systemd-properties.ts';
+import { hostRunner } from '../platform/systemctl-runner.ts';
+import { createApi } from './api/server.ts';
+import type { Config } from './config/schema.ts';
+import { Controller } from './controller.ts';
+import type { EventBus } from './events.ts';
+import { writeMarker } from './forensics/markers.ts';
+import type { Host } from './host/host.ts';
+import { attachNotifier } from './notify/attach.ts';
+import { NOTIFY_SOCKET_ENV } from './notify/protocol.ts';
+import type { ReadySocket } from './notify/ready-socket.ts';
+import { waitReadyMessage } from './notify/ready-wait.ts';
+import { createSystemdNotifier } from './notify/sd-notify.ts';
+import { SelfRestarter } from './restart/self-restart.ts';
+import { childEnv } from './service/child-env.ts';
+import type { Listeners } from './service/listeners.ts';
+import { Service } from './service/service.ts';
+import type { SignalRouter } from './signals.ts';
+import { clearChildRecord, writeChildRecord } from './state/child-record.ts';
+import { STATE_DIR_ENV } from './state/orphans.ts';
+import type { SupervisorIo } from './supervisor.ts';
+import type { Teardown } from './teardown.ts';
+import { createSource } from './update/sources/index.ts';
+import { Updater } from './update/updater.ts';
+import { VERSION } from './version.ts';
+import { join, resolve } from 'node:path';
+
+/** Where each child starts. The Updater decides once it exists; it is built after the Service it restarts, so the Service asks through this. */
+export interface Placement {
+  updater?: Updater | undefined;
+}
+
+/** What the service is started with, besides the config. */
+export interface ServiceParts {
+  events: EventBus;
+  notifySocket: ReadySocket | undefined;
+  listeners: Listeners | undefined;
+  placement: Placement;
+}
+
+/** The Service, with its events on the bus, child.json, the ready marker and sd_notify attached. */
+export function createService(host: Host, config: Config, io: SupervisorIo, parts: ServiceParts): Service {
+  const { events, notifySocket, listeners, placement } = parts;
+  const { logger } = io;
+  const service = new Service({
+    host,
+    config: config.service,
+    logger,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    extraEnv: { [STATE_DIR_ENV]: config.stateDir, ...(notifySocket === undefined ? {} : { [NOTIFY_SOCKET_ENV]: notifySocket.path }) },
+    ...(listeners === undefined ? {} : { listeners }),
+    ...(notifySocket === undefined ? {} : { readyMessage: (signal: AbortSignal, timeoutMs: number) => waitReadyMessage(host, notifySocket, signal, timeoutMs) }),
+    spawnContext: () => placement.updater?.spawnContext() ?? {},
+  });
+  service.onEvent(({ type, at, ...data }) => events.emit(`service_${type}`, { ...data, at: new Date(at).toISOString() }));
+  // sd_notify for Type=notify units: READY=1 once healthy, STATUS=, STOPPING=1, WATCHDOG=1 (no-op without NOTIFY_SOCKET).
+  attachNotifier(service, createSystemdNotifier(host, logger), logger, host.clock);
+  trackChild(host, config.stateDir, service, logger);
+  const offReady = service.onEvent((event) => {
+    if (event.type !== 'ready') return;
+    offReady();
+    void writeMarker(host, config.stateDir, 'ready', { childPid: event.pid, restartId: host.env.OUTLAST_RESTART_ID ?? null });
+  });
+  return service;
+}
+
+/** Keeps child.json in step with the service's child; writes are serialised in event order. */
+function trackChild(host: Host, stateDir: string, service: Service, logger: SupervisorIo['logger']): void {
+  let chain: Promise<void> = Promise.resolve();
+  service.onEvent((event) => {
+    if (event.type === 'spawned') chain = chain.then(() => writeChildRecord(host, stateDir, event.pid));
+    else if (event.type === 'exited' || event.type === 'stopped' || event.type === 'finished' || event.type === 'errored') chain = chain.then(() => clearChildRecord(host, stateDir));
+    else return;
+    chain = chain.catch((err: unknown) => logger.warn({ err }, 'cannot update child.json'));
+  });
+}
+
+/** Whether this supervisor was started from inside the release store (a self-updating install). */
+function runsFromRelease(host: Host, stateDir: string): boolean {
+  const entry = host.invocation.argv[0];
+  if (entry === undefined) return false;
+  const inside = (dir: string): boolean => resolve(host.cwd, entry).startsWith(`${dir}/`);
+  return inside(join(stateDir, 'current')) || inside(join(stateDir, 'releases'));
+}
+
+/** What the restart and update wiring needs. */
+export interface RestartParts {
+  service: Service;
+  signals: SignalRouter;
+  events: EventBus;
+  teardown: Teardown;
+  placement: Placement;
+  logger: SupervisorIo['logger'];
+}
+
+/**
+ * How the supervisor restarts itself (SelfRestarter), who decides restart
+ * and stop requests (Controller), and, with `updates`, the Updater that
+ * self-updates through the controller. The Updater becomes the placement of
+ * every child from here on.
+ */
+export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; platform: Platform; controller: Controller; updater: Updater | undefined } {
+  const { service, signals, events, teardown, placement, logger } = parts;
+  const platform = host.readPlatform();
+  const selfRestarter = new SelfRestarter({
+    host,
+    logger,
+    stateDir: config.stateDir,
+    platform,
+    unitProperties: async () => {
+      const unit = platform.systemd?.unit;
+      if (unit === undefined || unit === null) return undefined;
+      return readSystemdProperties(unit, { scope: platform.systemd?.scope ?? 'system', timeoutMs: 1500, run: hostRunner(host, 'systemctl') }).catch(() => undefined);
+    },
+    requested: config.selfRestart.strategy,
+    force: config.selfRestart.force,
+    delayMs: config.selfRestart.delayMs,
+    retries: config.selfRestart.retries,
+    quiesce: () => teardown.beforeRestart(),
+  });
+  const controller = new Controller({ host, logger, stateDir: config.stateDir, drainMs: config.service.stopTimeoutMs, service, isStopping: () => signals.isStopping(), selfRestarter });
+  placement.updater =
+    config.updates === undefined
+      ? undefined
+      : new Updater({
+          host,
+          stateDir: config.stateDir,
+          config: config.updates,
+          busy: config.service.busy,
+          source: createSource(config.updates.source, host),
+          service,
+          logger,
+          events,
+          // Hooks run the service's code: the child's env rules, without the sockets only a child is handed.
+          env: childEnv(host.env, config.service, { [STATE_DIR_ENV]: config.stateDir }),
+          selfUpdate: config.updates.selfUpdate ?? runsFromRelease(host, config.stateDir),
+          selfRestart: (reason) => controller.selfUpdate(reason),
+        });
+  return { selfRestarter, platform, controller, updater: placement.updater };
+}
+
+/** The control API over the service, the controller and the updater. */
+export function createControlApi(host: Host, config: Config, parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; events: EventBus; logger: SupervisorIo['logger'] }): FastifyInstance {
+  const { token, startedAt, service, controller, updater, events, logger } = parts;
+  return createApi(
+    {
+      token,
+      supervisorStatus: () => ({ pid: host.pid, version: VERSION, startedAt, name: config.name }),
+      serviceStatus: () => service.status(),
+      async statusExtras() {
+        if (updater === undefined) return {};
+        const last = await updater.lastOperation();
+        const lastUpdate = last === undefined ? null : { id: last.id, kind: last.kind, state: last.state, from: last.from, to: last.to, endedAt: last.endedAt ?? null, error: last.error ?? null };
+        return { service: { version: updater.currentVersion ?? null }, lastUpdate };
+      },
+      updater,
+      events,
+      restart: (target) => controller.restart(target),
+      stop: (reason) => controller.stop(reason),
+    },
+    { bodyLimit: config.api.bodyLimit, logger },
+  );
+}
