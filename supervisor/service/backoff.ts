@@ -49,14 +49,16 @@ export function onCrash(
   policy: RestartConfig,
   random: number,
 ): CrashDecision {
-  const kept = uptimeMs >= policy.resetAfterMs ? [] : history.recent.filter((t) => now - t < policy.windowMs);
+  // A run of resetAfterMs wipes the slate, even if stableAfterMs is set higher.
+  const base = uptimeMs >= policy.resetAfterMs ? NO_CRASHES : history;
+  const kept = base.recent.filter((t) => now - t < policy.windowMs);
   if (uptimeMs >= policy.stableAfterMs) {
     // A stable run has earned a fresh start: this crash is attempt 1 (no
     // delay) and is left out of the count, so no rate of such faults ends
     // in `errored`. Earlier fast crashes stay counted until resetAfterMs.
     return { action: 'restart', delayMs: 0, history: { consecutive: 1, recent: kept } };
   }
-  const consecutive = history.consecutive + 1;
+  const consecutive = base.consecutive + 1;
   const recent = [...kept, now];
   const next: CrashHistory = { consecutive, recent };
   if (recent.length >= policy.maxCrashes) {

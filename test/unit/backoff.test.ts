@@ -118,3 +118,11 @@ describe('onCrash after a stable run', () => {
     expect(onCrash(d.history, 40_100, 50, defaults, 0.5)).toMatchObject({ action: 'restart', delayMs: 500 });
   });
 });
+
+describe('onCrash with stableAfterMs above resetAfterMs', () => {
+  it('still starts over after a run of resetAfterMs, counting the crash as the first fast one', () => {
+    const odd: RestartConfig = { ...policy, stableAfterMs: 20_000, resetAfterMs: 5000 };
+    const d = onCrash({ consecutive: 3, recent: [0, 10, 20] }, 100, 6000, odd, 0.5);
+    expect(d).toMatchObject({ action: 'restart', delayMs: 0, history: { consecutive: 1, recent: [100] } });
+  });
+});
