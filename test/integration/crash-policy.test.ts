@@ -3,10 +3,12 @@
  * service killed again and again (as an OOM or low-memory killer does) is
  * restarted every time, and only a fast crash loop ends in `errored`.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { svcConfig } from '../support/config.ts';
 import { freePort } from '../support/net.ts';
-import { cleanup, serviceStatus, startCli } from '../support/supervisor.ts';
+import { cleanup, serviceStatus, startCli, tempDir } from '../support/supervisor.ts';
 import { waitFor } from '../support/wait.ts';
 
 afterEach(cleanup);
@@ -41,7 +43,12 @@ describe('crash policy with the default config', () => {
   }, 40_000);
 
   it('puts a service that exits at once in the errored state after backoff', async () => {
-    const cli = startCli(['run', '--config', svcConfig({ CRASH_AFTER_MS: '0' })]);
+    // sh starts in milliseconds, so each run stays far under the default 1 s
+    // even on a loaded machine (Node's own start-up may not).
+    const dir = tempDir('outlast-config-');
+    const config = join(dir, 'outlast.json');
+    writeFileSync(config, JSON.stringify({ name: 'exits', stateDir: join(dir, 'state'), api: { port: 0 }, service: { command: ['/bin/sh', '-c', 'exit 3'] } }));
+    const cli = startCli(['run', '--config', config]);
     const status = await waitFor(async () => {
       const s = await serviceStatus(cli);
       return s.state === 'errored' ? s : undefined;
