@@ -12,6 +12,10 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { http: 401, exit: 77 },
   NOT_FOUND: { http: 404, exit: 66 },
   PAYLOAD_TOO_LARGE: { http: 413, exit: 64 },
+  // Requests the HTTP parser refuses before routing.
+  HEADERS_TOO_LARGE: { http: 431, exit: 64 },
+  EXPECTATION_FAILED: { http: 417, exit: 64 },
+  REQUEST_TIMEOUT: { http: 408, exit: 75 },
   CONFLICT: { http: 409, exit: 75 },
   NOT_SUPPORTED: { http: 501, exit: 69 },
   // The supervisor is not there to talk to: EX_UNAVAILABLE.

@@ -12,7 +12,11 @@ export function registerEventsRoute(app: FastifyInstance, bus: EventBus): void {
   app.get('/events', (request, reply) => {
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    const headers = { 'content-type': 'text/event-stream', 'cache-control': 'no-store' };
+    // HEAD: Node holds the headers of a body-less answer until end(), so a
+    // stream left open would never send its status line.
+    if (request.method === 'HEAD') return void res.writeHead(200, headers).end();
+    res.writeHead(200, { ...headers, connection: 'keep-alive' });
     res.write(': outlast events\n\n');
     const unsubscribe = bus.subscribe((event) => {
       res.write(`event: ${event.type}\ndata: ${JSON.stringify({ at: event.at, ...event.data })}\n\n`);

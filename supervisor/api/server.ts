@@ -4,7 +4,7 @@
  * (bad JSON, oversized body, unknown route), leaves in one shape:
  * {error:{code, message}} with a status derived from the code.
  */
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { OutlastError, type ErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.ts';
 import type { ServiceStatus } from '../service/service.ts';
 import type { Updater } from '../update/updater.ts';
 import { bearerMatches } from './auth.ts';
+import { onBadExpectation, onClientError } from './client-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
 import { registerStopRoute, type StopAnswer } from './stop-route.ts';
 import { registerUpdateRoutes } from './update-routes.ts';
@@ -67,7 +68,20 @@ function toApiError(err: FastifyError | OutlastError | Error): OutlastError {
 /** Builds the Fastify app (not yet listening). */
 export function createApi(controller: ApiController, options: ApiOptions): FastifyInstance {
   // forceCloseConnections: an open /events stream must not hold up shutdown.
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true, forceCloseConnections: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    // Refused by the parser, before any route: same shape as every answer.
+    clientErrorHandler: onClientError,
+    // A bad URL encoding or an over-long path parameter, found while routing.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      const error = toApiError(err);
+      void reply.status(error.httpStatus).send(error.toJSON());
+    },
+  });
+  app.server.on('checkExpectation', onBadExpectation);
 
   app.addHook('onRequest', async (request) => {
     if (request.url === '/health' || request.url.startsWith('/health?')) return;

@@ -57,9 +57,11 @@ const restartSchema = z.strictObject({
   /** always: respawn on any exit; on-failure: not after exit 0; never: exit with the child. */
   policy: z.enum(['always', 'on-failure', 'never']).default('always'),
   backoff: backoffSchema.prefault({}),
-  /** A child that stayed up this long resets the backoff. */
+  /** A crash after a run this long restarts at once and does not count toward maxCrashes. */
+  stableAfterMs: ms.default(1000),
+  /** A run this long also forgets the fast crashes still counted in the window. */
   resetAfterMs: ms.default(30_000),
-  /** This many crashes within windowMs put the service in the `errored` state. */
+  /** This many fast crashes (runs under stableAfterMs) within windowMs put the service in `errored`. */
   maxCrashes: z.number().int().min(1).default(5),
   windowMs: positiveMs.default(60_000),
 });

@@ -1,15 +1,19 @@
 /**
- * Crash-restart policy as pure functions: exponential backoff with jitter, a
- * reset after a stable uptime, and the crash-loop cut-off that puts the
- * service in `errored` (as PM2 and supervisord do).
+ * Crash-restart policy as pure functions. A crash after a stable run (at
+ * least `stableAfterMs` up) is a fault, not a loop: it restarts at once and
+ * never counts toward `errored`, as PM2, supervisord and runit treat it (an
+ * OOM or low-memory killer on a phone does this all day). Only fast crashes
+ * back off, exponentially with jitter, and `maxCrashes` of them within
+ * `windowMs` put the service in `errored`. A run of `resetAfterMs` also
+ * forgets the fast crashes still in the window.
  */
 import type { RestartConfig } from '../config/schema.ts';
 
 /** What the policy remembers between crashes. */
 export interface CrashHistory {
-  /** Crashes since the last stable run; drives the backoff exponent. */
+  /** Crashes since (and including) the last stable one; drives the backoff exponent. */
   readonly consecutive: number;
-  /** Monotonic times of recent crashes, oldest first, pruned to the window. */
+  /** Monotonic times of recent fast crashes, oldest first, pruned to the window. */
   readonly recent: readonly number[];
 }
 
@@ -45,15 +49,23 @@ export function onCrash(
   policy: RestartConfig,
   random: number,
 ): CrashDecision {
-  // A child that ran stably has earned a fresh start: its crash is attempt 1.
-  const consecutive = uptimeMs >= policy.resetAfterMs ? 1 : history.consecutive + 1;
-  const recent = [...history.recent.filter((t) => now - t < policy.windowMs), now];
+  // A run of resetAfterMs wipes the slate, even if stableAfterMs is set higher.
+  const base = uptimeMs >= policy.resetAfterMs ? NO_CRASHES : history;
+  const kept = base.recent.filter((t) => now - t < policy.windowMs);
+  if (uptimeMs >= policy.stableAfterMs) {
+    // A stable run has earned a fresh start: this crash is attempt 1 (no
+    // delay) and is left out of the count, so no rate of such faults ends
+    // in `errored`. Earlier fast crashes stay counted until resetAfterMs.
+    return { action: 'restart', delayMs: 0, history: { consecutive: 1, recent: kept } };
+  }
+  const consecutive = base.consecutive + 1;
+  const recent = [...kept, now];
   const next: CrashHistory = { consecutive, recent };
   if (recent.length >= policy.maxCrashes) {
     return {
       action: 'give-up',
       history: next,
-      reason: `${recent.length} crashes within ${policy.windowMs} ms (limit ${policy.maxCrashes})`,
+      reason: `${recent.length} crashes within ${policy.windowMs} ms, each under ${policy.stableAfterMs} ms of uptime (limit ${policy.maxCrashes})`,
     };
   }
   return { action: 'restart', delayMs: backoffDelay(consecutive, policy.backoff, random), history: next };

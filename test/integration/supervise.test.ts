@@ -12,6 +12,9 @@ afterEach(cleanup);
 
 const fastRestart = (extra: Record<string, unknown> = {}) => ({
   backoff: { initialMs: 200, maxMs: 5000, factor: 2, jitter: 0 },
+  // Uptime counts from the spawn, Node's start-up included: on a loaded
+  // machine a child that crashes 150 ms after starting may live over 1 s.
+  stableAfterMs: 10_000,
   maxCrashes: 10,
   ...extra,
 });
