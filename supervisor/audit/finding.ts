@@ -47,6 +47,10 @@ export const RULES = {
     severity: 'high',
     fix: 'Use signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM) and call srv.Shutdown with a timeout context when it is done.',
   },
+  'not-analysed': {
+    severity: 'low',
+    fix: 'Audit this file on its own (`outlast audit <file>`) or report the file to outlast: its findings, and those of handlers that call into it, may be missing.',
+  },
   'parse-failed': {
     severity: 'low',
     fix: 'Check that the file is valid JavaScript or TypeScript; findings of this file may be missing until it parses.',
