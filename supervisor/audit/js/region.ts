@@ -41,6 +41,8 @@ export interface Region {
   endsConnections: boolean;
   /** The clients of a WebSocketServer are ended. */
   endsWsClients: boolean;
+  /** closeAllConnections() calls that run as the signal arrives, not after a grace timer. */
+  closesAllAtOnce: Array<{ file: string; line: number }>;
 }
 
 interface Context {
@@ -105,7 +107,7 @@ function isReleased(timer: Node, parent: Node | undefined, service: JsService): 
 
 /** Walks the shutdown path of `site`. */
 export function scanRegion(site: SignalSite, service: JsService): Region {
-  const region: Region = { resolved: false, exitsAtOnce: false, exitsWhenDrained: false, timers: [], closes: [], endsConnections: false, endsWsClients: false };
+  const region: Region = { resolved: false, exitsAtOnce: false, exitsWhenDrained: false, timers: [], closes: [], endsConnections: false, endsWsClients: false, closesAllAtOnce: [] };
   const roots = site.guessed ? [] : resolveFunctions(site.handler, site.file, service);
   const timers = new Map<Node, TimerFact>();
   const seen = new Map<Node, Set<string>>();
@@ -119,6 +121,9 @@ export function scanRegion(site: SignalSite, service: JsService): Region {
   const onMethod = (call: { receiver: Node; method: string }, node: Node, context: Context): void => {
     const receiver = nameOf(call.receiver) ?? '';
     if (call.method === 'closeIdleConnections' || call.method === 'closeAllConnections') region.endsConnections = true;
+    // Synchronously in the handler, outside any timer: it destroys requests
+    // accepted just before the signal along with the idle sockets.
+    if (call.method === 'closeAllConnections' && context.sync && context.timer === undefined) region.closesAllAtOnce.push({ file: context.file, line: lineOf(node) });
     if (call.method === 'terminate' || (CONNECTION_ENDERS.has(call.method) && (context.clients || CONNECTION_NAME.test(receiver)))) {
       region.endsConnections = true;
       region.endsWsClients = true;

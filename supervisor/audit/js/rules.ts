@@ -64,6 +64,13 @@ function closeFindings({ region }: Handled, service: JsService): Finding[] {
     'server.close() waits for every open connection to end, and nothing on the shutdown path ends them: idle keep-alive sockets (before Node 19) and long-lived ones (SSE, streams, upgrades) hold it open.')];
 }
 
+function closeAllFindings({ region }: Handled): Finding[] {
+  const first = earliest(region.closesAllAtOnce);
+  if (first === undefined) return [];
+  return [makeFinding('close-all-at-once', first.file, first.line,
+    'closeAllConnections() runs as soon as the stop starts: it ends idle keep-alive sockets, but also destroys requests still in flight, such as one accepted just before the signal (with socket handoff during an update, that request is lost).')];
+}
+
 /** Why `fn` threw, as a finding's message would say it. */
 function failure(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -100,8 +107,8 @@ export function auditJs(sources: readonly SourceFile[]): Finding[] {
     }
   }
   findings.push(...fallbackFindings(handlers));
-  for (const handler of handlers) findings.push(...timerFindings(handler), ...closeFindings(handler, service));
+  for (const handler of handlers) findings.push(...timerFindings(handler), ...closeFindings(handler, service), ...closeAllFindings(handler));
   return findings;
 }
 
-const UNRESOLVED: Region = { resolved: false, exitsAtOnce: false, exitsWhenDrained: false, timers: [], closes: [], endsConnections: false, endsWsClients: false };
+const UNRESOLVED: Region = { resolved: false, exitsAtOnce: false, exitsWhenDrained: false, timers: [], closes: [], endsConnections: false, endsWsClients: false, closesAllAtOnce: [] };
