@@ -4,7 +4,7 @@
  * conflict saying why it lost. Facts of every fired probe are kept, so a
  * restart strategy can still honour, say, PID 1 when Termux won.
  */
-import type { Finding, Platform, PlatformKind } from './platform.ts';
+import type { Finding, Platform, PlatformKind, SystemdFacts } from './platform.ts';
 import { probeContainer } from './probes/container.ts';
 import { probeSystemd } from './probes/systemd.ts';
 import { probeTermux } from './probes/termux.ts';
@@ -12,7 +12,11 @@ import type { PlatformSnapshot } from './snapshot.ts';
 
 type FiredKind = Exclude<PlatformKind, 'bare'>;
 
-// Precedence: termux > container > systemd > bare (anything beats nothing).
+const UNIT_WINS =
+  'INVOCATION_ID and a .service cgroup: a systemd manager started this process as a unit, so its stop timeout and cgroup kill are the window that matters; the container markers stay as facts';
+
+// Precedence: termux > container > systemd > bare (anything beats nothing),
+// except that a systemd unit we run in beats the container (see unitWins).
 // Why each pair is ordered so, in the words a conflict reports:
 const WHY_WINS: Partial<Record<`${FiredKind}>${FiredKind}`, string>> = {
   // Android's killer (phantom processes, a swiped-away app) hits every process
@@ -28,6 +32,7 @@ const WHY_WINS: Partial<Record<`${FiredKind}>${FiredKind}`, string>> = {
   // A systemd inside a container lives only as long as the container: the
   // runtime's restart policy and PID 1's exit decide our fate first.
   'container>systemd': 'the runtime owns the container, so its rules bind before the inner systemd unit',
+  'systemd>container': UNIT_WINS,
 };
 
 interface Candidate {
@@ -65,11 +70,13 @@ function combine(snapshot: PlatformSnapshot): Platform {
     execve: snapshot.execve,
     node: snapshot.node,
   };
+  const containerCandidate: Candidate = { kind: 'container', finding: container, label: container.facts?.runtime };
+  const systemdCandidate: Candidate = { kind: 'systemd', finding: systemd, label: systemd.facts?.unit ?? undefined };
+  const unit = unitWins(systemd.facts);
   // In precedence order.
   const candidates: Candidate[] = [
     { kind: 'termux', finding: termux },
-    { kind: 'container', finding: container, label: container.facts?.runtime },
-    { kind: 'systemd', finding: systemd, label: systemd.facts?.unit ?? undefined },
+    ...(unit ? [systemdCandidate, containerCandidate] : [containerCandidate, systemdCandidate]),
   ];
   const fired = candidates.filter(({ finding }) => finding.facts !== undefined);
   const [winner, ...losers] = fired;
@@ -82,5 +89,17 @@ function combine(snapshot: PlatformSnapshot): Platform {
     conflicts.push(`${winner.kind} over ${kind}${label === undefined ? '' : ` (${label})`}: ${why}`);
   }
   const evidence = fired.flatMap(({ kind, finding }) => finding.evidence.map((line) => `${kind}: ${line}`));
+  if (winner.kind === 'systemd' && container.facts !== undefined) evidence.push(`systemd over container: ${UNIT_WINS}`);
   return { kind: winner.kind, evidence, conflicts, ...base };
+}
+
+/**
+ * Whether systemd runs us as a unit for certain: its per-run INVOCATION_ID
+ * and a `.service` in our cgroup path. Both are set by the manager that
+ * spawned us, whereas container markers such as /.dockerenv can be baked into
+ * an image or left on a VM's root; a systemd inside a container still kills
+ * the unit's cgroup at the unit's TimeoutStopSec, whatever the runtime does.
+ */
+function unitWins(facts: SystemdFacts | undefined): boolean {
+  return facts?.invocationId !== undefined && facts.unit?.endsWith('.service') === true;
 }

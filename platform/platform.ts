@@ -3,7 +3,7 @@
  * probe that fired, and the evidence and conflicts behind the choice.
  */
 
-/** The platform kinds, in precedence order (see detect.ts for why). */
+/** The platform kinds, in precedence order, except that a systemd unit beats a container (see detect.ts for why). */
 export type PlatformKind = 'termux' | 'container' | 'systemd' | 'bare';
 
 /** The container runtime; `unknown` when only a PID namespace gives us away. */

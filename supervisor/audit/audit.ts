@@ -3,6 +3,7 @@
  * every rule is judged over all of that service's files at once, since a
  * SIGTERM handler registered in any module counts.
  */
+import { entryFile, entrySources } from './entry.ts';
 import { sortFindings, type Finding } from './finding.ts';
 import { auditGo } from './go/scan.ts';
 import { auditJs } from './js/rules.ts';
@@ -35,4 +36,17 @@ export async function auditPaths(paths: readonly string[], options: AuditOptions
   const findings: Finding[] = [];
   for (const path of paths) findings.push(...auditService(await collectSources(fs, path)));
   return sortFindings(findings);
+}
+
+/**
+ * Audits the service a command runs: its entry file (the first argument that
+ * is an existing source file, resolved against `cwd`) and that file's own
+ * imports. Without such an argument (a binary, inline code), `otherwise` is
+ * audited as a path. File names are shown relative to `shownFrom`.
+ */
+export async function auditCommand(command: readonly string[], cwd: string, shownFrom: string, otherwise: string, options: AuditOptions = {}): Promise<Finding[]> {
+  const fs = options.fs ?? nodeAuditFs;
+  const entry = await entryFile(fs, command, cwd);
+  if (entry === undefined) return auditPaths([otherwise], options);
+  return auditService(await entrySources(fs, entry, shownFrom));
 }

@@ -31,6 +31,10 @@ export const RULES = {
     severity: 'medium',
     fix: 'Call .unref() on the fallback timer (or clearTimeout it once the drain is done), so a clean drain exits at once with code 0.',
   },
+  'close-all-at-once': {
+    severity: 'low',
+    fix: 'Call server.closeIdleConnections() when the stop starts and server.closeAllConnections() only after a grace period (an unref\'d timer), as outlast/shutdown does: in-flight requests then get their answer.',
+  },
   'sigint-without-sigterm': {
     severity: 'low',
     fix: 'Handle SIGTERM with the same handler as SIGINT: systemd, Docker and Kubernetes stop a service with SIGTERM, never SIGINT.',
@@ -46,6 +50,10 @@ export const RULES = {
   'go-no-sigterm-handler': {
     severity: 'high',
     fix: 'Use signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM) and call srv.Shutdown with a timeout context when it is done.',
+  },
+  'not-analysed': {
+    severity: 'low',
+    fix: 'Audit this file on its own (`outlast audit <file>`) or report the file to outlast: its findings, and those of handlers that call into it, may be missing.',
   },
   'parse-failed': {
     severity: 'low',

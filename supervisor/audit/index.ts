@@ -1,4 +1,4 @@
-export { auditPaths, auditService, type AuditOptions } from './audit.ts';
+export { auditCommand, auditPaths, auditService, type AuditOptions } from './audit.ts';
 export { RULES, type Finding, type RuleId, type RuleSpec, type Severity } from './finding.ts';
 export { formatFindings, hasHigh } from './format.ts';
 export { nodeAuditFs } from './node-fs.ts';

@@ -72,6 +72,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
       });
     }
     const value = valueAt(input, issue.path);
+    // zod words a missing key as a type error ("expected array, received undefined").
+    if (issue.code === 'invalid_type' && value === undefined) return [`"${keyName(issue.path)}" is required`];
     return [`"${keyName(issue.path)}" ${issue.message.replace(/^Invalid input: /, '')} (got ${describe(value)})`];
   });
 }
@@ -97,13 +99,40 @@ export function mergeFlags(raw: Json, flags: RunFlags, cwd: string): Json {
 
 const INTERPRETERS = /^(node|nodejs|bun|deno|python[\d.]*|ruby|perl|php|sh|bash|dash|java)$/;
 
-/** `node server.js` → "server", `./api` → "api": the script names a service better than its interpreter. */
+// Options after which an interpreter runs inline code, not a script file
+// (`sh -e` is errexit and `node -r` a preload, so this goes by interpreter).
+function inlineCodeOptions(interpreter: string): readonly string[] {
+  if (/^(sh|bash|dash|python[\d.]*)$/.test(interpreter)) return ['-c'];
+  if (interpreter === 'php') return ['-r'];
+  return ['-e', '--eval', '-p', '--print'];
+}
+// Options of node and its kin whose value is the next argument, not the script.
+const TAKES_VALUE = new Set(['-r', '--require', '--import', '--loader', '--experimental-loader', '--env-file']);
+
+/**
+ * `node server.js` → "server", `./api` → "api": the script names a service
+ * better than its interpreter. With inline code (`node -e "…"`, `sh -c`),
+ * there is no script: the interpreter's name is the readable one.
+ */
 function defaultName(command: readonly string[]): string {
   const [program = 'service', ...args] = command;
-  const script = INTERPRETERS.test(basename(program)) ? args.find((a) => !a.startsWith('-')) : undefined;
+  const script = INTERPRETERS.test(basename(program)) ? scriptArgument(basename(program), args) : undefined;
   const base = basename(script ?? program);
   const cleaned = base.slice(0, base.length - extname(base).length).replace(/[^A-Za-z0-9._-]/g, '-');
   return /^[A-Za-z0-9]/.test(cleaned) ? cleaned : 'service';
+}
+
+/** The script an interpreter's arguments name, or undefined for inline code or none. */
+function scriptArgument(interpreter: string, args: readonly string[]): string | undefined {
+  const inline = inlineCodeOptions(interpreter);
+  const takesValue = /^(node|nodejs|bun|deno)$/.test(interpreter) ? TAKES_VALUE : new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (inline.includes(arg)) return undefined;
+    if (takesValue.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
 }
 
 /** A local feed or repository path in a config file is relative to the file. */

@@ -6,7 +6,7 @@
 import type { Platform } from '../../platform/platform.ts';
 import type { SystemdUnitProperties } from '../../platform/systemd-properties.ts';
 import { chooseStrategy, type StrategyChoice } from '../restart/choose.ts';
-import type { DoctorInput, DoctorWarning } from './input.ts';
+import type { DoctorInput, DoctorWarning, UnitFacts } from './input.ts';
 import type { JournalScan } from './journal.ts';
 import { collectWarnings } from './warnings.ts';
 
@@ -16,7 +16,15 @@ export type { DoctorInput, DoctorWarning, UnitFacts, WatchdogFacts } from './inp
 export interface DoctorReport {
   platform: Platform;
   subject: DoctorInput['subject'];
-  unit?: { name: string; scope: 'system' | 'user'; properties?: SystemdUnitProperties; fragmentPath?: string; execStart?: string[] };
+  unit?: {
+    name: string;
+    /** The manager that answered: see scopeFallback when it is not the platform's guess. */
+    scope: 'system' | 'user';
+    scopeFallback?: UnitFacts['scopeFallback'];
+    properties?: SystemdUnitProperties;
+    fragmentPath?: string;
+    execStart?: string[];
+  };
   strategy: StrategyChoice;
   warnings: DoctorWarning[];
   journal?: JournalScan;
@@ -33,10 +41,11 @@ export function diagnose(input: DoctorInput): DoctorReport {
     warnings: collectWarnings(input, strategy, unitProperties),
   };
   if (input.unit !== undefined) {
-    const { name, scope, file } = input.unit;
+    const { name, scope, file, scopeFallback } = input.unit;
     report.unit = {
       name,
       scope,
+      ...(scopeFallback === undefined ? {} : { scopeFallback }),
       ...(unitProperties === undefined ? {} : { properties: unitProperties }),
       ...(file.ok ? { fragmentPath: file.fragmentPath, execStart: file.execStart } : {}),
     };

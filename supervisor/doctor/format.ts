@@ -55,6 +55,7 @@ export function formatDoctor(report: DoctorReport): string {
   if (platform.conflicts.length > 0) lines.push(...block('conflicts', platform.conflicts));
   if (unit !== undefined) {
     const unitLines = [`${unit.name} (${unit.scope})${unit.properties === undefined ? ': properties unreadable' : `: ${properties(unit.properties)}`}`];
+    if (unit.scopeFallback !== undefined) unitLines.push(`answered by the ${unit.scope} manager; as a ${unit.scopeFallback.guessed} unit: ${unit.scopeFallback.reason}`);
     if (unit.fragmentPath !== undefined && unit.fragmentPath !== '') unitLines.push(`file ${unit.fragmentPath}`);
     if (unit.execStart !== undefined && unit.execStart.length > 0) unitLines.push(`ExecStart ${unit.execStart.join(' ')}`);
     lines.push(...block('unit', unitLines));

@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import type { Platform } from '../../platform/platform.ts';
 import { readSystemdProperties } from '../../platform/systemd-properties.ts';
 import type { CommandOutcome, CommandRunner } from '../../platform/systemctl-runner.ts';
+import { OutlastError } from '../errors.ts';
 import type { Host, HostClock } from '../host/host.ts';
 import type { RequestedStrategy } from '../restart/config.ts';
 import { readWatchdogLock, watchdogPidfile } from '../restart/watchdog.ts';
 import { findRunningSupervisor, type SupervisorInfo } from '../state/state-dir.ts';
 import type { DoctorInput, UnitFacts } from './input.ts';
-import { scanJournal } from './journal.ts';
+import { scanJournal, type JournalScan } from './journal.ts';
 import { readUnitFile } from './unit-file.ts';
 
 /** The side effects of gathering. */
@@ -61,9 +62,10 @@ export async function gatherDoctorInput(deps: DoctorDeps, options: GatherOptions
   const stateDir = found?.stateDir ?? options.stateDir;
   const platform = deps.platformOf(supervisor?.pid);
   const target = unitTarget(platform, options);
+  const reading = target === undefined ? undefined : unitFacts(guarded, target, timeoutMs);
   const [unit, journal, watchdog, entry] = await Promise.all([
-    target === undefined ? undefined : unitFacts(guarded, target, timeoutMs),
-    target === undefined ? undefined : scanJournal(target.name, target.scope, guarded.journalctl, timeoutMs),
+    reading,
+    target === undefined || reading === undefined ? undefined : journalOf(guarded, target, reading, timeoutMs),
     bounded(clock, readWatchdogLock(host, watchdogPidfile(stateDir)), timeoutMs, { pidfile: watchdogPidfile(stateDir), running: false }),
     supervisor === undefined ? deps.selfEntry : bounded(clock, entryOf(host, supervisor.pid), timeoutMs, undefined),
   ]);
@@ -80,6 +82,17 @@ export async function gatherDoctorInput(deps: DoctorDeps, options: GatherOptions
   };
 }
 
+/**
+ * The unit's journal, scanned at once in the guessed scope; scanned again in
+ * the other one when that is the manager that knew the unit.
+ */
+async function journalOf(deps: DoctorDeps, target: UnitTarget, reading: Promise<UnitFacts>, timeoutMs: number): Promise<JournalScan> {
+  const guessed = scanJournal(target.name, target.scope, deps.journalctl, timeoutMs);
+  const unit = await reading;
+  if (unit.scope === target.scope) return guessed;
+  return scanJournal(target.name, unit.scope, deps.journalctl, timeoutMs);
+}
+
 /** The first state dir with a running supervisor. */
 async function findSupervisor(host: Host, stateDirs: readonly string[]): Promise<{ stateDir: string; info: SupervisorInfo } | undefined> {
   for (const stateDir of new Set(stateDirs)) {
@@ -89,25 +102,56 @@ async function findSupervisor(host: Host, stateDirs: readonly string[]): Promise
   return undefined;
 }
 
-function unitTarget(platform: Platform, options: GatherOptions): Pick<UnitFacts, 'name' | 'scope' | 'source'> | undefined {
+/** The unit to read; `mayFallBack` when its scope is a guess, not `--user`. */
+type UnitTarget = Pick<UnitFacts, 'name' | 'scope' | 'source'> & { mayFallBack: boolean };
+
+function unitTarget(platform: Platform, options: GatherOptions): UnitTarget | undefined {
   const detected = platform.systemd;
+  const mayFallBack = options.user !== true;
   if (options.unit !== undefined) {
     const scope = options.user === true || (detected?.unit === options.unit && detected.scope === 'user') ? 'user' : 'system';
-    return { name: options.unit, scope, source: 'flag' };
+    return { name: options.unit, scope, source: 'flag', mayFallBack };
   }
   if (detected?.unit === null || detected?.unit === undefined) return undefined;
-  return { name: detected.unit, scope: options.user === true ? 'user' : detected.scope, source: 'cgroup' };
+  return { name: detected.unit, scope: options.user === true ? 'user' : detected.scope, source: 'cgroup', mayFallBack };
 }
 
-async function unitFacts(deps: DoctorDeps, target: Pick<UnitFacts, 'name' | 'scope' | 'source'>, timeoutMs: number): Promise<UnitFacts> {
+async function unitFacts(deps: DoctorDeps, target: UnitTarget, timeoutMs: number): Promise<UnitFacts> {
+  const guessed = await unitFactsIn(deps, target, target.scope, timeoutMs);
+  if (!target.mayFallBack || guessed.properties.ok || !guessed.fallBack) return strip(guessed);
+  // The scope came from the cgroup path, which names user@UID.service only
+  // under the usual layout: a nested manager or another slice layout puts a
+  // user unit where a system one would be. The other manager may know it.
+  const other = await unitFactsIn(deps, target, target.scope === 'system' ? 'user' : 'system', timeoutMs);
+  if (!other.properties.ok) {
+    return strip({ ...guessed, properties: { ok: false, reason: `${guessed.properties.reason}; as a ${other.scope} unit: ${other.properties.reason}` } });
+  }
+  return { ...strip(other), scopeFallback: { guessed: target.scope, reason: guessed.properties.reason } };
+}
+
+type Attempt = UnitFacts & { fallBack: boolean };
+
+/** The unit's properties and file in one manager; `fallBack` when that manager could not say, so another may. */
+async function unitFactsIn(deps: DoctorDeps, target: UnitTarget, scope: 'system' | 'user', timeoutMs: number): Promise<Attempt> {
   const [properties, file] = await Promise.all([
-    readSystemdProperties(target.name, { scope: target.scope, timeoutMs, run: deps.systemctl }).then(
-      (value) => ({ ok: true as const, value }),
-      (err: unknown) => ({ ok: false as const, reason: err instanceof Error ? err.message : String(err) }),
+    readSystemdProperties(target.name, { scope, timeoutMs, run: deps.systemctl }).then(
+      (value) => ({ ok: true as const, value, fallBack: false }),
+      (err: unknown) => ({
+        ok: false as const,
+        reason: err instanceof Error ? err.message : String(err),
+        // Not a timeout (a hung manager would double doctor's wait) and not a
+        // missing systemctl: a manager that answered "no" or is not there.
+        fallBack: err instanceof OutlastError && (err.code === 'NOT_FOUND' || err.code === 'INTERNAL'),
+      }),
     ),
-    readUnitFile(target.name, target.scope, deps.systemctl, timeoutMs),
+    readUnitFile(target.name, scope, deps.systemctl, timeoutMs),
   ]);
-  return { ...target, properties, file };
+  const { fallBack, ...read } = properties;
+  return { name: target.name, source: target.source, scope, properties: read, file, fallBack };
+}
+
+function strip({ fallBack: _fallBack, ...facts }: Attempt): UnitFacts {
+  return facts;
 }
 
 /** The outlast entry in a running supervisor's command line, made absolute with its cwd. */

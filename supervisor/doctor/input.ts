@@ -15,6 +15,11 @@ export interface UnitFacts {
   source: 'flag' | 'cgroup';
   properties: { ok: true; value: SystemdUnitProperties } | { ok: false; reason: string };
   file: UnitFile;
+  /**
+   * Set when the manager of the guessed scope could not read the unit and the
+   * other one (`scope`) did: the guess, and what its manager answered.
+   */
+  scopeFallback?: { guessed: 'system' | 'user'; reason: string };
 }
 
 /** The watchdog loop, as its pidfile tells. */

@@ -7,6 +7,7 @@
  * written just before a SIGKILL is never lost in a buffer.
  */
 import { join } from 'node:path';
+import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 
 /** What a marker records. */
@@ -44,8 +45,15 @@ export async function writeMarker(host: Host, stateDir: string, kind: MarkerKind
   }
 }
 
-/** Every readable marker, oldest first. Torn or foreign files are skipped. */
+/**
+ * Every readable marker, oldest first. Torn or foreign files are skipped.
+ * Throws NOT_FOUND when the state dir itself is missing: a mistyped
+ * --state-dir must not read as "nothing happened".
+ */
 export async function readMarkers(host: Host, stateDir: string): Promise<Marker[]> {
+  if (!(await host.fs.exists(stateDir))) {
+    throw new OutlastError('NOT_FOUND', `state dir ${stateDir} does not exist: give the --state-dir of a supervisor that has run (default ./.outlast)`);
+  }
   const dir = markerDir(stateDir);
   const names = (await host.fs.readdir(dir)).filter((n) => n.endsWith('.json')).sort();
   const markers: Marker[] = [];

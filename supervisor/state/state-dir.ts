@@ -33,10 +33,16 @@ export async function ensureStateDir(host: Host, stateDir: string): Promise<void
 
 /**
  * Returns the API token, generating it on first start. A token file that
- * others can read is refused rather than silently trusted.
+ * others can read, or a symlink, is refused rather than silently trusted.
  */
 export async function ensureToken(host: Host, stateDir: string): Promise<string> {
   const path = statePaths(stateDir).token;
+  // The mode check below follows links: a symlink to an owner-only file of
+  // someone else's choosing would pass it, and its content become our token.
+  const target = await host.fs.readlink(path);
+  if (target !== undefined) {
+    throw new OutlastError('STATE_DIR_UNUSABLE', `token file ${path} is a symlink (to ${target}), not a file of its own; remove it to generate a new token: rm ${path}`);
+  }
   const mode = await host.fs.mode(path);
   if (mode === undefined) {
     const token = host.randomToken(32);

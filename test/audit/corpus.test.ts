@@ -12,6 +12,8 @@ const CORPUS = join(import.meta.dirname, '../fixtures/audit');
 const CASES: Record<string, Array<[RuleId, Severity]>> = {
   'node-no-handler': [['no-sigterm-handler', 'high']],
   'node-good': [],
+  'node-close-all-at-once': [['close-all-at-once', 'low']],
+  'node-close-all-after-grace': [],
   'node-ws-keepalive': [['close-without-idle', 'medium'], ['no-hard-exit-fallback', 'medium']],
   'node-ws-good': [],
   'node-no-fallback': [['no-hard-exit-fallback', 'medium']],

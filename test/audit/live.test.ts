@@ -62,6 +62,13 @@ describe('outlast audit --live', () => {
     expect(alive(live.pid!)).toBe(false);
   });
 
+  it('without paths, audits the service entry file, not the cwd (here the repository root)', async () => {
+    const { code, findings, live, stdout } = await audit(['--live', '--', process.execPath, 'examples/hello/server.js']);
+    expect(code, stdout).toBe(0);
+    expect(findings).toEqual([]);
+    expect(live.verdict).toBe('clean');
+  });
+
   it('exits cleanly with the helper under 50 idle connections and an upgraded one', async () => {
     const { live } = await audit([FIXTURE_DIR, '--live', '--', process.execPath, SHUTDOWN_SERVICE], { MODE: 'helper' });
     expect(live.verdict).toBe('clean');

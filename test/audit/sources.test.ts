@@ -38,6 +38,23 @@ describe('audit sources', () => {
     expect((await collectSources(fs, 'svc')).map((source) => source.path)).toEqual(['svc/cmd/main.go', 'svc/lib/worker.py', 'svc/src/app.tsx', 'svc/src/server.ts']);
   });
 
+  it('skips what a .gitignore lists, below it, unless the path names it', async () => {
+    const ignoring = memoryFs({
+      'svc/.gitignore': '# build output\ngenerated/\n*.bundle.js\n/out.js\n!keep.bundle.js\n',
+      'svc/src/server.ts': 'createServer().listen(1);',
+      'svc/src/app.bundle.js': 'x',
+      'svc/src/keep.bundle.js': 'x',
+      'svc/src/out.js': 'x',
+      'svc/out.js': 'x',
+      'svc/generated/api.ts': 'x',
+      'svc/src/generated/db.ts': 'x',
+      'svc/dist/server.js': 'x',
+    });
+    expect((await collectSources(ignoring, 'svc')).map((source) => source.path)).toEqual(['svc/src/keep.bundle.js', 'svc/src/out.js', 'svc/src/server.ts']);
+    expect((await collectSources(ignoring, 'svc/generated')).map((source) => source.path)).toEqual(['svc/generated/api.ts']);
+    expect((await collectSources(ignoring, 'svc/dist')).map((source) => source.path)).toEqual(['svc/dist/server.js']);
+  });
+
   it('takes a single file as a service of its own', async () => {
     expect((await collectSources(fs, 'svc/src/server.ts')).map((source) => source.path)).toEqual(['svc/src/server.ts']);
   });

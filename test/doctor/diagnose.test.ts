@@ -93,6 +93,12 @@ describe('diagnose', () => {
     expect(agent.warnings[0]?.message).toMatch(/^PID 1 is process_api, not a known init: /);
   });
 
+  it('does not warn about a PID 1 that is not our manager, when a systemd unit runs us on a root with /.dockerenv', () => {
+    const report = diagnose(input({ platform: platformOf('systemd-user-dockerenv'), unit: undefined }));
+    expect(report.platform.kind).toBe('systemd');
+    expect(report.warnings.map((w) => w.code)).not.toContain('PID1_WITHOUT_INIT');
+  });
+
   it('warns on Termux without a running watchdog, and about the phantom process killer', () => {
     const termux = platformOf('termux-android12-top-app');
     const report = diagnose(input({ platform: termux, unit: undefined }));

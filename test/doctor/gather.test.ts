@@ -112,6 +112,35 @@ describe('gatherDoctorInput', () => {
     expect((await gathering).unit).toMatchObject({ name: 'other.service', scope: 'user', source: 'flag' });
   });
 
+  it('reads the unit from the other manager when the guessed one cannot, and records which answered', async () => {
+    const system: Platform = { ...SYSTEMD_USER, systemd: { scope: 'system', unit: 'x.service' } };
+    const asked: string[][] = [];
+    const systemctl: CommandRunner = async (args) => {
+      asked.push([...args]);
+      if (args[0] !== '--user') return { kind: 'exited', exitCode: 1, stdout: '', stderr: 'Failed to connect to bus: No such file or directory' };
+      return exited(PROPERTIES + UNIT_FILE);
+    };
+    const journalScopes: string[] = [];
+    const journalctl: CommandRunner = async (args) => {
+      journalScopes.push(args[0] === '--user' ? 'user' : 'system');
+      return exited('');
+    };
+    const input = await gatherDoctorInput({ host: createFakeHost(), systemctl, journalctl, platformOf: () => system, selfEntry: '/x' }, OPTIONS);
+    expect(asked.map((args) => args[0] === '--user')).toEqual([false, false, true, true]);
+    expect(input.unit).toMatchObject({
+      scope: 'user',
+      scopeFallback: { guessed: 'system' },
+      properties: { ok: true, value: { timeoutStop: { us: 40_000_000 } } },
+    });
+    expect(input.unit?.scopeFallback?.reason).toContain('Failed to connect to bus');
+    expect(journalScopes).toEqual(['system', 'user']);
+    // --user is an answer, not a guess: no fallback.
+    asked.length = 0;
+    const told = await gatherDoctorInput({ host: createFakeHost(), systemctl: async (args) => (asked.push([...args]), { kind: 'exited', exitCode: 1, stdout: '', stderr: 'no' }), journalctl, platformOf: () => system, selfEntry: '/x' }, { ...OPTIONS, user: true });
+    expect(asked).toHaveLength(2);
+    expect(told.unit?.scopeFallback).toBeUndefined();
+  });
+
   it('answers in well under 2 s when systemctl and journalctl never answer at all', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'outlast-doctor-'));
     dirs.push(stateDir);

@@ -118,8 +118,18 @@ async function removeCgroup(path: string, timeoutMs = 10_000): Promise<void> {
   );
 }
 
+/** Options for {@link startSystemdUser}. */
+export interface SystemdUserOptions {
+  /**
+   * The manager's own cgroup, below the harness's dir: `user@<uid>.service`
+   * (the default) as a real user manager's, or another name to stand for a
+   * nested manager or a distro whose layout does not say `user@`.
+   */
+  cgroupName?: string;
+}
+
 /** Boots a systemd --user manager; call `stop()` when done (also after a failed test). */
-export async function startSystemdUser(): Promise<SystemdUser> {
+export async function startSystemdUser(options: SystemdUserOptions = {}): Promise<SystemdUser> {
   const reason = systemdUserSkipReason();
   if (reason !== undefined) throw new Error(`systemd-user harness cannot run: ${reason}`);
   const tmp = mkdtempSync(join(tmpdir(), 'outlast-sdu-'));
@@ -129,7 +139,7 @@ export async function startSystemdUser(): Promise<SystemdUser> {
   mkdirSync(runtimeDir, { mode: 0o700 });
   mkdirSync(unitDir, { recursive: true });
   // Named like a real user manager's cgroup, so platform detection sees a user unit.
-  const groupName = `${basename(tmp)}/user@${process.getuid?.() ?? 0}.service`;
+  const groupName = `${basename(tmp)}/${options.cgroupName ?? `user@${process.getuid?.() ?? 0}.service`}`;
   const cgroups = cgroupRoots().map((root) => join(root, groupName));
   for (const dir of cgroups) mkdirSync(dir, { recursive: true });
   const env = { XDG_RUNTIME_DIR: runtimeDir, XDG_CONFIG_HOME: configHome, DBUS_SESSION_BUS_ADDRESS: `unix:path=${runtimeDir}/bus` };

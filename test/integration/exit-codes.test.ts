@@ -119,3 +119,12 @@ describe('EPIPE on our own stdout', () => {
     }
   });
 });
+
+describe('why on a state dir that is not there', () => {
+  it('says the dir does not exist and exits non-zero', () => {
+    const missing = join(tempDir('outlast-why-'), 'no-such-state');
+    const res = spawnSync(process.execPath, [BIN, 'why', '--state-dir', missing], { encoding: 'utf8', timeout: 20_000 });
+    expect(res.status).toBe(66);
+    expect(res.stderr).toContain(`state dir ${missing} does not exist`);
+  });
+});

@@ -20,8 +20,17 @@ import { freePort } from '../support/net.ts';
 import { BIN, cleanup, SVC, tempDir } from '../support/supervisor.ts';
 import { alive, waitFor } from '../support/wait.ts';
 
-afterEach(teardownKillWindows);
-afterEach(cleanup);
+// One hook, in this order: after-hooks run last-registered first, so two
+// hooks would remove the temp dirs while the environments still ran, and a
+// supervisor the restart helper started late would write its state into a
+// removed dir. The cgroups (helpers and all) go first, then the dirs.
+afterEach(async () => {
+  try {
+    await teardownKillWindows();
+  } finally {
+    await cleanup();
+  }
+});
 
 const cgroups = cgroupV2Available();
 const namespaces = pidNamespaceAvailable();

@@ -23,16 +23,26 @@ describe('conflicting platform facts', () => {
     expect(platform.conflicts).toEqual([expect.stringMatching(/^termux over container \(docker\): .*Termux env was copied in$/)]);
   });
 
-  it('a systemd unit inside a container loses to the container', () => {
-    // podman --systemd=always: systemd is the container's PID 1 and starts us as a unit.
+  it('a systemd unit inside a container is systemd, with the container as a fact', () => {
+    // podman --systemd=always: systemd is the container's PID 1 and starts us
+    // as a unit; its TimeoutStopSec and cgroup kill end our stop.
     const snapshot = loadSnapshot('podman');
     snapshot.env = { ...snapshot.env, INVOCATION_ID: '3b9f0c1d2e4a4f6b8c0d2e4f6a8b0c1d' };
     snapshot.proc.selfCgroup = '0::/system.slice/outlast-demo.service\n';
     snapshot.proc.pid1Comm = 'systemd';
     const platform = detectPlatform(snapshot);
-    expect(platform.kind).toBe('container');
+    expect(platform.kind).toBe('systemd');
     expect(platform.container).toEqual({ runtime: 'podman', pid1: false, hasInit: true, initName: 'systemd' });
     expect(platform.systemd).toEqual({ scope: 'system', unit: 'outlast-demo.service', invocationId: '3b9f0c1d2e4a4f6b8c0d2e4f6a8b0c1d' });
+    expect(platform.conflicts).toEqual([expect.stringMatching(/^systemd over container \(podman\): INVOCATION_ID and a \.service cgroup: /)]);
+    expect(platform.evidence).toContainEqual(expect.stringMatching(/^systemd over container: .*the container markers stay as facts$/));
+  });
+
+  it('systemd traces without a unit run (no INVOCATION_ID) still lose to the container', () => {
+    const snapshot = loadSnapshot('podman');
+    snapshot.proc.selfCgroup = '0::/system.slice/outlast-demo.service\n';
+    const platform = detectPlatform(snapshot);
+    expect(platform.kind).toBe('container');
     expect(platform.conflicts).toEqual([
       'container over systemd (outlast-demo.service): the runtime owns the container, so its rules bind before the inner systemd unit',
     ]);

@@ -9,6 +9,8 @@ interface Case {
   facts: Pick<Platform, 'container' | 'systemd' | 'termux'>;
   /** Lines that must be among the evidence. */
   evidence: string[];
+  /** The conflicts, exactly; none unless given. */
+  conflicts?: string[];
 }
 
 const DOCKER_V1_ID = 'a3f1c2d4e5b60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -140,15 +142,34 @@ const CASES: Case[] = [
     facts: { container: { runtime: 'docker', pid1: false, hasInit: false } },
     evidence: ['container: /.dockerenv exists', 'container: PID 1 is process_api, not a known init'],
   },
+  {
+    // Recorded on the development VM (which has /.dockerenv) inside a
+    // `systemd-run --user` unit of test/harness/systemd-user.ts: the unit's
+    // manager decides our stop, not a container runtime.
+    fixture: 'systemd-user-dockerenv',
+    kind: 'systemd',
+    facts: {
+      systemd: { scope: 'user', unit: 'outlast-demo.service', invocationId: '4ef1a2a682784c07a433bfcd1f88ca9e' },
+      container: { runtime: 'docker', pid1: false, hasInit: false },
+    },
+    evidence: [
+      'systemd: INVOCATION_ID=4ef1a2a682784c07a433bfcd1f88ca9e',
+      'container: /.dockerenv exists',
+      'systemd over container: INVOCATION_ID and a .service cgroup: a systemd manager started this process as a unit, so its stop timeout and cgroup kill are the window that matters; the container markers stay as facts',
+    ],
+    conflicts: [
+      'systemd over container (docker): INVOCATION_ID and a .service cgroup: a systemd manager started this process as a unit, so its stop timeout and cgroup kill are the window that matters; the container markers stay as facts',
+    ],
+  },
 ];
 
 describe('detectPlatform on recorded snapshots', () => {
-  it.each(CASES)('$fixture is $kind', ({ fixture, kind, facts, evidence }) => {
+  it.each(CASES)('$fixture is $kind', ({ fixture, kind, facts, evidence, conflicts = [] }) => {
     const platform = detectPlatform(loadSnapshot(fixture));
     expect(platform.kind).toBe(kind);
     expect({ container: platform.container, systemd: platform.systemd, termux: platform.termux }).toEqual(facts);
     expect(platform.evidence).toEqual(expect.arrayContaining(evidence));
-    expect(platform.conflicts).toEqual([]);
+    expect(platform.conflicts).toEqual(conflicts);
   });
 
   it('has a case for every fixture', () => {

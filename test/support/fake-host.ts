@@ -109,7 +109,9 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         for (const dir of [...host.dirs]) if (under(dir)) host.dirs.delete(dir);
       },
       async exists(path) {
-        return host.files.has(path);
+        // A dir exists when something is in it (mkdir records nothing).
+        const prefix = path.endsWith('/') ? path : `${path}/`;
+        return host.files.has(path) || [...host.files.keys(), ...host.links.keys()].some((p) => p.startsWith(prefix));
       },
       async mode(path) {
         return host.files.get(path)?.mode;

@@ -53,6 +53,23 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('says a missing required key is required', () => {
+    const err = invalid(() => parseConfig({ service: {} }, '/', 'f'));
+    expect(err.details?.problems).toEqual(['"service.command" is required']);
+    expect(invalid(() => parseConfig({}, '/', 'f')).details?.problems).toEqual(['"service" is required']);
+  });
+
+  it('names a service started with inline code after its interpreter, not after the code', () => {
+    const name = (command: string[]): string => parseConfig({ service: { command } }, '/', 'f').name;
+    expect(name(['node', '-e', 'require("http").createServer((q, s) => s.end("hi")).listen(8080)'])).toBe('node');
+    expect(name(['/usr/bin/node', '--eval', 'setInterval(() => {}, 1000)'])).toBe('node');
+    expect(name(['python3', '-c', 'import time; time.sleep(60)'])).toBe('python3');
+    expect(name(['sh', '-c', 'exec ./server --port 80'])).toBe('sh');
+    expect(name(['node', '--require', './tracing.js', 'server.js'])).toBe('server');
+    expect(name(['node', '--import=./hooks.mjs', 'app/main.mjs'])).toBe('main');
+    expect(name(['sh', '-e', 'run.sh'])).toBe('run');
+  });
+
   it('refuses health.url and health.tcp together, and a bad URL', () => {
     const both = invalid(() => parseConfig({ service: { command: ['x'], health: { url: 'http://a/h', tcp: { port: 1 } } } }, '/', 'f'));
     expect(both.message).toMatch(/either health.url or health.tcp/);

@@ -41,6 +41,8 @@ export interface Region {
   endsConnections: boolean;
   /** The clients of a WebSocketServer are ended. */
   endsWsClients: boolean;
+  /** closeAllConnections() calls that run as the signal arrives, not after a grace timer. */
+  closesAllAtOnce: Array<{ file: string; line: number }>;
 }
 
 interface Context {
@@ -105,7 +107,7 @@ function isReleased(timer: Node, parent: Node | undefined, service: JsService): 
 
 /** Walks the shutdown path of `site`. */
 export function scanRegion(site: SignalSite, service: JsService): Region {
-  const region: Region = { resolved: false, exitsAtOnce: false, exitsWhenDrained: false, timers: [], closes: [], endsConnections: false, endsWsClients: false };
+  const region: Region = { resolved: false, exitsAtOnce: false, exitsWhenDrained: false, timers: [], closes: [], endsConnections: false, endsWsClients: false, closesAllAtOnce: [] };
   const roots = site.guessed ? [] : resolveFunctions(site.handler, site.file, service);
   const timers = new Map<Node, TimerFact>();
   const seen = new Map<Node, Set<string>>();
@@ -119,6 +121,9 @@ export function scanRegion(site: SignalSite, service: JsService): Region {
   const onMethod = (call: { receiver: Node; method: string }, node: Node, context: Context): void => {
     const receiver = nameOf(call.receiver) ?? '';
     if (call.method === 'closeIdleConnections' || call.method === 'closeAllConnections') region.endsConnections = true;
+    // Synchronously in the handler, outside any timer: it destroys requests
+    // accepted just before the signal along with the idle sockets.
+    if (call.method === 'closeAllConnections' && context.sync && context.timer === undefined) region.closesAllAtOnce.push({ file: context.file, line: lineOf(node) });
     if (call.method === 'terminate' || (CONNECTION_ENDERS.has(call.method) && (context.clients || CONNECTION_NAME.test(receiver)))) {
       region.endsConnections = true;
       region.endsWsClients = true;
@@ -128,15 +133,29 @@ export function scanRegion(site: SignalSite, service: JsService): Region {
     }
   };
 
+  // Functions still to walk. Each call, callback and timer the path reaches
+  // is queued rather than walked in place: a service whose functions call one
+  // another by name (a whole repository audited as one) would otherwise nest
+  // one walk per hop and overflow the call stack.
+  const work: Array<{ entry: FunctionEntry; context: Context }> = [];
+  const scan = (entry: FunctionEntry, context: Context): void => {
+    work.push({ entry, context });
+  };
+
   const onTimer = (node: Node, callback: Node, parent: Node | undefined, context: Context): void => {
-    const timer: TimerFact = { file: context.file, line: lineOf(node), exits: isExitReference(callback), released: isReleased(node, parent, service) };
-    region.timers.push(timer);
-    timers.set(node, timer);
+    // One fact per setTimeout call, however many paths reach it: a new fact
+    // (and so a new walk key) per visit would walk a recursive call graph forever.
+    const known = timers.get(node);
+    const timer: TimerFact = known ?? { file: context.file, line: lineOf(node), exits: isExitReference(callback), released: isReleased(node, parent, service) };
+    if (known === undefined) {
+      region.timers.push(timer);
+      timers.set(node, timer);
+    }
     if (isFunction(unwrap(callback))) return;
     for (const entry of resolveFunctions(callback, context.file, service)) scan(entry, { ...context, sync: false, always: false, timer });
   };
 
-  const scan = (entry: FunctionEntry, context: Context): void => {
+  const walk = (entry: FunctionEntry, context: Context): void => {
     const timer = context.timer === undefined ? -1 : region.timers.indexOf(context.timer);
     const flags = `${context.sync}:${context.always}:${timer}:${context.clients}`;
     const done = seen.get(entry.fn) ?? new Set();
@@ -146,6 +165,8 @@ export function scanRegion(site: SignalSite, service: JsService): Region {
     visit(entry.fn.body, (node, ancestors) => {
       const parent = ancestors.at(-1);
       if (isFunction(node)) {
+        // The timer map is filled when its setTimeout call is entered, which
+        // is before this callback (one of its arguments) is: `armed` is known here.
         const armed = parent === undefined ? undefined : timers.get(parent);
         scan({ file: entry.file, fn: node }, { file: entry.file, sync: false, always: false, timer: armed ?? context.timer, clients: context.clients || iteratesClients(parent) });
         return false;
@@ -177,5 +198,7 @@ export function scanRegion(site: SignalSite, service: JsService): Region {
   };
 
   for (const root of roots) scan(root, { file: root.file, sync: true, always: true, timer: undefined, clients: false });
+  // Depth-first, as the nested walk went: the last queued first.
+  for (let item = work.pop(); item !== undefined; item = work.pop()) walk(item.entry, item.context);
   return { ...region, resolved: roots.length > 0 };
 }

@@ -64,20 +64,51 @@ function closeFindings({ region }: Handled, service: JsService): Finding[] {
     'server.close() waits for every open connection to end, and nothing on the shutdown path ends them: idle keep-alive sockets (before Node 19) and long-lived ones (SSE, streams, upgrades) hold it open.')];
 }
 
-/** Audits the JS/TS files of one service. */
+function closeAllFindings({ region }: Handled): Finding[] {
+  const first = earliest(region.closesAllAtOnce);
+  if (first === undefined) return [];
+  return [makeFinding('close-all-at-once', first.file, first.line,
+    'closeAllConnections() runs as soon as the stop starts: it ends idle keep-alive sockets, but also destroys requests still in flight, such as one accepted just before the signal (with socket handoff during an update, that request is lost).')];
+}
+
+/** Why `fn` threw, as a finding's message would say it. */
+function failure(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * Audits the JS/TS files of one service. A file, or a handler's call graph,
+ * that makes the analysis throw is reported as `not-analysed` and left out:
+ * one odd file must not cost the report of all the others.
+ */
 export function auditJs(sources: readonly SourceFile[]): Finding[] {
   const findings: Finding[] = [];
   const facts: JsFileFacts[] = [];
   for (const source of sources) {
-    const parsed = parseJs(source.path, source.text);
-    if (parsed.ok) facts.push(collectFacts(source.path, parsed.ast));
-    else findings.push(makeFinding('parse-failed', source.path, parsed.line, `Could not parse this file: ${parsed.message}`));
+    try {
+      const parsed = parseJs(source.path, source.text);
+      if (parsed.ok) facts.push(collectFacts(source.path, parsed.ast));
+      else findings.push(makeFinding('parse-failed', source.path, parsed.line, `Could not parse this file: ${parsed.message}`));
+    } catch (err) {
+      findings.push(makeFinding('not-analysed', source.path, 1, `This file was not analysed: ${failure(err)}`));
+    }
   }
   const service = joinFacts(facts);
   const sigterm = service.signals.filter((site) => site.signals.includes('SIGTERM'));
   if (sigterm.length === 0) return [...findings, ...missingSigterm(service)];
-  const handlers = sigterm.map((site) => ({ site, region: scanRegion(site, service) }));
+  const handlers: Handled[] = [];
+  for (const site of sigterm) {
+    try {
+      handlers.push({ site, region: scanRegion(site, service) });
+    } catch (err) {
+      // Unresolved: the rules then say nothing of this handler's path.
+      handlers.push({ site, region: { ...UNRESOLVED } });
+      findings.push(makeFinding('not-analysed', site.file, site.line, `The shutdown path of this SIGTERM handler was not analysed: ${failure(err)}`));
+    }
+  }
   findings.push(...fallbackFindings(handlers));
-  for (const handler of handlers) findings.push(...timerFindings(handler), ...closeFindings(handler, service));
+  for (const handler of handlers) findings.push(...timerFindings(handler), ...closeFindings(handler, service), ...closeAllFindings(handler));
   return findings;
 }
+
+const UNRESOLVED: Region = { resolved: false, exitsAtOnce: false, exitsWhenDrained: false, timers: [], closes: [], endsConnections: false, endsWsClients: false, closesAllAtOnce: [] };

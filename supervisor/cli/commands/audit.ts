@@ -76,12 +76,14 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         const misplaced = LIVE_ONLY.find((key) => flags[key] !== undefined);
         if (service.length > 0 || misplaced !== undefined) throw new OutlastError('BAD_REQUEST', `${misplaced === undefined ? 'a service command after "--"' : `--${misplaced.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`} needs --live`);
       }
-      const { auditPaths, formatFindings, hasHigh } = await loadAudit();
+      const { auditCommand, auditPaths, formatFindings, hasHigh } = await loadAudit();
       const { formatLive, nodeLiveNet, planLive } = await loadLive();
       const plan = flags.live === true ? await planLive(ctx.host, nodeLiveNet, { ...flags, command: service }) : undefined;
       // With a config, the service's own directory is what to read by default.
       const fallback = flags.config !== undefined && plan !== undefined ? relative(ctx.host.cwd, plan.cwd) || '.' : '.';
-      const findings = await auditPaths(paths.length > 0 ? paths : [fallback]);
+      // With --live and no paths: the service's entry file and its imports, not the whole cwd.
+      const findings =
+        paths.length === 0 && plan !== undefined ? await auditCommand(plan.command, plan.cwd, ctx.host.cwd, fallback) : await auditPaths(paths.length > 0 ? paths : [fallback]);
       const { report, interruptedBy } = plan === undefined ? { report: undefined, interruptedBy: undefined } : await live(ctx.host, plan);
       const text = `${formatFindings(findings)}${report === undefined ? '' : `\n${formatLive(report)}`}`;
       ctx.print(flags.json === true ? `${JSON.stringify({ findings, ...(report === undefined ? {} : { live: report }) }, null, 2)}\n` : text);
