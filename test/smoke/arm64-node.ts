@@ -8,7 +8,7 @@
  * registered on this machine.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../support/supervisor.ts';
 
@@ -55,4 +55,21 @@ export function nodeWrapper(binDir: string, arm64Node: string): string {
   writeFileSync(join(binDir, 'node'), `#!/bin/sh\n${line}\n`);
   chmodSync(join(binDir, 'node'), 0o755);
   return binDir;
+}
+
+/** What the packed package is made of, with what its prepack build reads. */
+const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'scripts', 'schema', 'supervisor', 'platform', 'README.md', 'CHANGELOG.md', 'LICENSE'];
+
+/**
+ * Runs the real `npm pack` (its prepack build and its "files" list) on a copy
+ * of this checkout in `work`, so the repo's own dist/ is never rewritten under
+ * other tests; resolves with the tarball's path.
+ */
+export async function packCheckout(work: string, run: (file: string, args: string[], options: { cwd: string; timeout: number }) => Promise<{ stdout: string }>): Promise<string> {
+  const copy = join(work, 'checkout');
+  mkdirSync(copy);
+  for (const entry of PACKAGE_SOURCES) if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: copy, timeout: 180_000 });
+  return join(work, stdout.trim().split('\n').pop() ?? '');
 }

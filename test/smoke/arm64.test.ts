@@ -15,7 +15,7 @@ import { packRelease } from '../../supervisor/update/pack.ts';
 import { freePort } from '../support/net.ts';
 import { cleanup, ROOT, tempDir } from '../support/supervisor.ts';
 import { alive, waitFor } from '../support/wait.ts';
-import { arm64NodeBinary, nodeWrapper, qemuMissing } from './arm64-node.ts';
+import { arm64NodeBinary, nodeWrapper, packCheckout, qemuMissing } from './arm64-node.ts';
 
 const run = promisify(execFile);
 const missing = qemuMissing();
@@ -57,10 +57,10 @@ describe.skipIf(missing !== undefined)('arm64 under qemu', () => {
     expect((await run('node', ['-p', 'process.arch'], { env })).stdout.trim()).toBe('arm64');
 
     // The tarball a user installs (prepack builds dist/), installed by npm running on the arm64 Node.
-    const packed = (await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, timeout: 120_000 })).stdout.trim().split('\n').pop() ?? '';
+    const tarball = await packCheckout(work, run);
     const npmCli = process.env.npm_execpath ?? realpathSync((await run('sh', ['-c', 'command -v npm'])).stdout.trim());
     const prefix = join(work, 'prefix');
-    await run('node', [npmCli, 'install', '--global', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', join(work, packed)], { env, cwd: work, timeout: 180_000 });
+    await run('node', [npmCli, 'install', '--global', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', tarball], { env, cwd: work, timeout: 180_000 });
     const installed = packagesUnder(join(prefix, 'lib/node_modules'));
     expect(installed).toContain('outlast');
     expect(installed.filter((name) => /^node-(linux|darwin|win)-/.test(name))).toEqual([]);
