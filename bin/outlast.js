@@ -62,8 +62,8 @@ const fromSource = existsSync(source);
 const needed = fromSource ? [22, 18] : [22, 15];
 if (major < needed[0] || (major === needed[0] && minor < needed[1])) {
   process.stderr.write(
-    `outlast: needs Node >= ${needed.join('.')} ${fromSource ? 'to run from a checkout ' : ''}(this is ${process.version}).\n` +
-      (fromSource ? 'In the repo, run it through npm scripts (npm start, npm run outlast --): they pin Node 24.\n' : ''),
+    `outlast needs Node >= ${needed.join('.')} ${fromSource ? 'to run from a checkout ' : ''}(this is ${process.version}); on Termux: pkg install nodejs\n` +
+      (fromSource ? 'In the repo on linux-x64, run it through npm scripts (npm start, npm run outlast --): they pin Node 24.\n' : ''),
   );
   process.exit(1);
 }

@@ -7,6 +7,7 @@ import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { OutlastError } from '../errors.ts';
 import type { HostFs } from '../host/host.ts';
+import { stripJsonComments } from './jsonc.ts';
 import { configSchema, type Config } from './schema.ts';
 
 /** The flags of `outlast run` that override the config file. */
@@ -195,7 +196,7 @@ async function readConfigFile(fs: HostFs, path: string): Promise<Json> {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(stripJsonComments(text));
   } catch (err) {
     throw new OutlastError('CONFIG_INVALID', `config file ${path} is not valid JSON: ${(err as Error).message}`, {
       cause: err,

@@ -110,6 +110,8 @@ export const configSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be letters, digits, ".", "_" or "-"' })
     .optional(),
+  /** An editor's pointer to the JSON Schema (schema/outlast.schema.json); ignored by outlast. */
+  $schema: z.string().optional(),
   stateDir: z.string().min(1).default('.outlast'),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   service: serviceSchema,

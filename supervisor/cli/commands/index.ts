@@ -1,5 +1,6 @@
 export { registerAudit } from './audit.ts';
 export { registerDoctor } from './doctor.ts';
+export { registerInit } from './init.ts';
 export { registerInstall } from './install.ts';
 export { registerRelease } from './release.ts';
 export { registerRun } from './run.ts';
