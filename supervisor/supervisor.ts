@@ -73,7 +73,7 @@ export function stopExitCode(exit: ChildExit | undefined, stopSignal: NodeJS.Sig
 async function refuseSecondSupervisor(host: Host, stateDir: string): Promise<void> {
   const running = await findRunningSupervisor(host, stateDir);
   if (running !== undefined) {
-    throw new OutlastError('CONFLICT', `another outlast (pid ${running.pid}) is running with state dir ${stateDir}`, {
+    throw new OutlastError('ALREADY_RUNNING', `another outlast (pid ${running.pid}) is running with state dir ${stateDir}`, {
       details: { pid: running.pid, apiUrl: running.apiUrl },
     });
   }
