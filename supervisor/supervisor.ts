@@ -25,6 +25,7 @@ import {
   writeSupervisorInfo,
   type SupervisorInfo,
 } from './state/state-dir.ts';
+import { registerSupervisor, registeredPlatform, unregisterSupervisor } from './state/registry.ts';
 import { VERSION } from './version.ts';
 import { EventBus } from './events.ts';
 import { join, resolve } from 'node:path';
@@ -389,6 +390,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   try {
     const info: SupervisorInfo = { pid: host.pid, apiUrl, startedAt, version: VERSION, name: config.name };
     await writeSupervisorInfo(host, config.stateDir, info);
+    await registerSupervisor(host, { name: config.name, stateDir: config.stateDir, apiUrl, version: VERSION, startedAt, platform: registeredPlatform(platform) }, logger);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
     await updater?.installIfMissing();
     // A stop signal during a long first install means: do not start at all.
@@ -398,6 +400,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
       await service.stop('supervisor restart');
       await api.close();
       await clearSupervisorInfo(host, config.stateDir);
+      await unregisterSupervisor(host);
     };
     trackChild(host, config.stateDir, service, logger);
     const offReady = service.onEvent((event) => {
@@ -420,6 +423,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await notifySocket?.close();
     listeners?.close();
     await clearSupervisorInfo(host, config.stateDir);
+    await unregisterSupervisor(host);
     if (exitCode !== undefined) logger.info({ exitCode, ...lifecycle.sinceStop() }, 'bye');
   }
 }

@@ -69,6 +69,23 @@ export interface HostFs {
   append(path: string, data: string): Promise<void>;
   /** Makes a directory's entries (renames, new links) durable. */
   fsyncDir(path: string): Promise<void>;
+  /** What `path` itself is (a symlink is not followed), or undefined when it is missing. */
+  lstat(path: string): Promise<FileFacts | undefined>;
+  /** Sets the permission bits of an existing file or dir. */
+  chmod(path: string, mode: number): Promise<void>;
+  /** Reads `length` bytes from byte `start` on (fewer at the end of the file), as UTF-8. */
+  readRange(path: string, start: number, length: number): Promise<string>;
+}
+
+/** The facts of one directory entry, from lstat. */
+export interface FileFacts {
+  kind: 'file' | 'dir' | 'symlink' | 'other';
+  /** Permission bits. */
+  mode: number;
+  uid: number;
+  size: number;
+  /** The inode: a new number at the same path means the file was replaced (rotated). */
+  ino: number;
 }
 
 /** Wall and monotonic time, and waiting. */
@@ -139,6 +156,8 @@ export interface Host {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly pid: number;
   readonly ppid: number;
+  /** Our user id; undefined where the platform has none. */
+  readonly uid: number | undefined;
   readonly cwd: string;
   /** How this process was started: the executable, its flags, and its arguments (argv[1] on). */
   readonly invocation: { execPath: string; execArgv: readonly string[]; argv: readonly string[] };

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, appendFile, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { access, appendFile, chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, basename, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -138,6 +138,27 @@ const nodeFs: HostFs = {
   },
   append: (path, data) => appendFile(path, data),
   fsyncDir,
+  async lstat(path) {
+    try {
+      const facts = await lstat(path);
+      const kind = facts.isSymbolicLink() ? 'symlink' : facts.isDirectory() ? 'dir' : facts.isFile() ? 'file' : 'other';
+      return { kind, mode: facts.mode & 0o7777, uid: facts.uid, size: facts.size, ino: facts.ino };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  },
+  chmod: (path, mode) => chmod(path, mode),
+  async readRange(path, start, length) {
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, start);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  },
 };
 
 const nodeLocks: HostLocks = {
@@ -276,6 +297,7 @@ export function createNodeHost(exit: (code: number) => never): Host {
     env: process.env,
     pid: process.pid,
     ppid: process.ppid,
+    uid: process.getuid?.(),
     cwd: process.cwd(),
     invocation: { execPath: process.execPath, execArgv: [...process.execArgv], argv: process.argv.slice(1) },
     random: Math.random,

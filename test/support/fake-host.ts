@@ -134,6 +134,20 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         host.files.set(path, { data: (file?.data ?? '') + data, mode: file?.mode ?? 0o644 });
       },
       async fsyncDir() {},
+      async lstat(path) {
+        if (host.links.has(path)) return { kind: 'symlink', mode: 0o777, uid: 1000, size: 0, ino: 0 };
+        const file = host.files.get(path);
+        return file === undefined ? undefined : { kind: 'file', mode: file.mode, uid: 1000, size: Buffer.byteLength(file.data), ino: 1 };
+      },
+      async chmod(path, mode) {
+        const file = host.files.get(path);
+        if (file !== undefined) file.mode = mode;
+      },
+      async readRange(path, start, length) {
+        const file = host.files.get(path);
+        if (file === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+        return Buffer.from(file.data).subarray(start, start + length).toString('utf8');
+      },
     },
     locks: {
       async acquire(path) {
@@ -172,6 +186,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     env,
     pid: 42,
     ppid: 1,
+    uid: 1000,
     cwd: '/srv',
     invocation: { execPath: '/usr/bin/node', execArgv: [], argv: ['/opt/outlast/bin/outlast.js', 'run'] },
     random: () => 0.5,
