@@ -15,8 +15,9 @@ export const ERROR_CODES = {
   // Requests the HTTP parser refuses before routing.
   HEADERS_TOO_LARGE: { http: 431, exit: 64 },
   EXPECTATION_FAILED: { http: 417, exit: 64 },
-  REQUEST_TIMEOUT: { http: 408, exit: 75 },
-  CONFLICT: { http: 409, exit: 75 },
+  REQUEST_TIMEOUT: { http: 408, exit: 79 },
+  // Busy, try again: exit 76 (never 75, which only asks a service manager for a restart).
+  CONFLICT: { http: 409, exit: 76 },
   NOT_SUPPORTED: { http: 501, exit: 69 },
   // The supervisor is not there to talk to: EX_UNAVAILABLE.
   NOT_RUNNING: { http: 503, exit: 69 },
@@ -27,9 +28,12 @@ export const ERROR_CODES = {
   // The API port or another resource is taken: EX_UNAVAILABLE.
   ADDRESS_IN_USE: { http: 500, exit: 69 },
   STATE_DIR_UNUSABLE: { http: 500, exit: 73 },
+  // Another supervisor holds this state dir. A unit lists 80 under
+  // RestartPreventExitStatus=, so a duplicate start fails once, never loops.
+  ALREADY_RUNNING: { http: 409, exit: 80 },
   // Updates.
-  UPDATE_IN_PROGRESS: { http: 409, exit: 75 },
-  RESTART_BLOCKED: { http: 409, exit: 75 },
+  UPDATE_IN_PROGRESS: { http: 409, exit: 76 },
+  RESTART_BLOCKED: { http: 409, exit: 76 },
   DOWNGRADE_REFUSED: { http: 409, exit: 65 },
   VERSION_MARKED_BAD: { http: 409, exit: 65 },
   UPDATES_NOT_CONFIGURED: { http: 501, exit: 69 },
@@ -37,7 +41,7 @@ export const ERROR_CODES = {
   VERIFY_FAILED: { http: 422, exit: 65 },
   VERSION_NOT_FOUND: { http: 404, exit: 66 },
   SOURCE_UNAVAILABLE: { http: 502, exit: 69 },
-  TIMEOUT: { http: 504, exit: 75 },
+  TIMEOUT: { http: 504, exit: 79 },
   INTERNAL: { http: 500, exit: 70 },
 } as const satisfies Record<string, { http: number; exit: number }>;
 

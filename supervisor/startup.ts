@@ -9,6 +9,8 @@ import { isLoopback } from './api/auth.ts';
 import type { Config } from './config/schema.ts';
 import { OutlastError } from './errors.ts';
 import type { Host } from './host/host.ts';
+import type { Platform } from '../platform/platform.ts';
+import { registerSupervisor, registeredPlatform, unregisterSupervisor } from './state/registry.ts';
 import type { Logger } from './log/logger.ts';
 import { listenReadySocket, type ReadySocket } from './notify/ready-socket.ts';
 import { openListeners, type Listeners } from './service/listeners.ts';
@@ -25,7 +27,7 @@ export async function prepareStateDir(host: Host, config: Config, logger: Logger
   await ensureStateDir(host, config.stateDir);
   const running = await findRunningSupervisor(host, config.stateDir);
   if (running !== undefined) {
-    throw new OutlastError('CONFLICT', `another outlast (pid ${running.pid}) is running with state dir ${config.stateDir}`, {
+    throw new OutlastError('ALREADY_RUNNING', `another outlast (pid ${running.pid}) is running with state dir ${config.stateDir}`, {
       details: { pid: running.pid, apiUrl: running.apiUrl },
     });
   }
@@ -95,9 +97,11 @@ export async function listenApi(api: FastifyInstance, config: Config, teardown: 
 }
 
 /** Writes supervisor.json (how clients find us), removed on either way out. */
-export async function publishInfo(host: Host, config: Config, apiUrl: string, startedAt: string, teardown: Teardown): Promise<SupervisorInfo> {
+export async function publishInfo(host: Host, config: Config, apiUrl: string, startedAt: string, platform: Platform, teardown: Teardown, logger: Logger): Promise<SupervisorInfo> {
   const info: SupervisorInfo = { pid: host.pid, apiUrl, startedAt, version: VERSION, name: config.name };
   teardown.add('always', () => clearSupervisorInfo(host, config.stateDir));
   await writeSupervisorInfo(host, config.stateDir, info);
+  teardown.add('always', () => unregisterSupervisor(host));
+  await registerSupervisor(host, { name: config.name, stateDir: config.stateDir, apiUrl, version: VERSION, startedAt, platform: registeredPlatform(platform) }, logger);
   return info;
 }

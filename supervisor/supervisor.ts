@@ -57,7 +57,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await logStrategy(selfRestarter, platform, logger);
     const api = createControlApi(host, config, { token, startedAt, service, controller, updater, events, logger });
     const apiUrl = await listenApi(api, config, teardown);
-    const info = await publishInfo(host, config, apiUrl, startedAt, teardown);
+    const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
     await updater?.installIfMissing();
     // A stop signal during a long first install means: do not start at all.

@@ -3,8 +3,6 @@
  * to set the process exit code. Commands throw OutlastError for failures; the
  * entry turns them into messages and exit codes.
  */
-import { resolve } from 'node:path';
-import { Option } from 'commander';
 import type { Host } from '../host/host.ts';
 
 /** Shared by all commands. */
@@ -15,15 +13,8 @@ export interface CliContext {
   setExit: (code: number) => void;
 }
 
-/** The `--state-dir` option of the client commands. */
-export function stateDirOption(): Option {
-  return new Option('--state-dir <dir>', 'state dir of the supervisor to talk to').default('.outlast');
-}
-
-/** The absolute state dir from the option's value. */
-export function stateDirOf(ctx: CliContext, value: string): string {
-  return resolve(ctx.host.cwd, value);
-}
+/** The help text of the NAME operand of the addressed commands. */
+export const NAME_HELP = 'the supervisor\'s name, as `outlast ls` lists it (works from any directory)';
 
 /** Prints `value` as JSON or as `text`. */
 export function output(ctx: CliContext, json: boolean | undefined, value: unknown, text: string): void {

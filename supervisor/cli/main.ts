@@ -3,7 +3,7 @@
  * and is the only place that ends the process.
  */
 import { Command, CommanderError } from 'commander';
-import { toOutlastError } from '../errors.ts';
+import { OutlastError, toOutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 import { createNodeHost } from '../host/node-host.ts';
 import { VERSION } from '../version.ts';
@@ -37,12 +37,18 @@ export async function main(host: Host, argv: readonly string[], print: (t: strin
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here with exit code 0; usage errors with 64.
-      return err.exitCode === 0 ? 0 : 64;
+      // --help and --version end here with exit code 0; usage errors with 64
+      // (commander has printed the human line already).
+      if (err.exitCode === 0) return 0;
+      if (json) print(`${JSON.stringify(new OutlastError('BAD_REQUEST', err.message.replace(/^error: /, '')).toJSON())}\n`);
+      return 64;
     }
     const error = toOutlastError(err);
     if (error.code === 'INTERNAL') printError(`${(err as Error).stack ?? String(err)}\n`);
-    printError(json ? `${JSON.stringify(error.toJSON())}\n` : `outlast: ${error.message}\n`);
+    // With --json a script reads stdout: the error goes there as JSON, and
+    // the human line to stderr.
+    if (json) print(`${JSON.stringify(error.toJSON())}\n`);
+    printError(`outlast: ${error.message}\n`);
     return error.exitCode;
   }
 }

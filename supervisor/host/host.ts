@@ -42,6 +42,11 @@ export interface ChildHandle {
 export interface FileInfo {
   kind: 'file' | 'directory' | 'symlink' | 'socket' | 'other';
   size: number;
+  /** Permission bits. */
+  mode: number;
+  uid: number;
+  /** The inode: a new number at the same path means the file was replaced (rotated). */
+  ino: number;
 }
 
 /** A file being written, chunk by chunk. */
@@ -101,6 +106,8 @@ export interface HostFs {
   openRead(path: string, options?: { limit?: number; signal?: AbortSignal }): AsyncIterable<Uint8Array>;
   /** Creates `path` with `mode`, failing with EEXIST when something is there. */
   createFile(path: string, mode: number): Promise<WritableFile>;
+  /** Reads `length` bytes from byte `start` on (fewer at the end of the file), as UTF-8. */
+  readRange(path: string, start: number, length: number): Promise<string>;
 }
 
 /** Wall and monotonic time, and waiting. */
@@ -191,6 +198,8 @@ export interface Host {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly pid: number;
   readonly ppid: number;
+  /** Our user id; undefined where the platform has none. */
+  readonly uid: number | undefined;
   readonly cwd: string;
   /** How this process was started: the executable, its flags, and its arguments (argv[1] on). */
   readonly invocation: { execPath: string; execArgv: readonly string[]; argv: readonly string[] };

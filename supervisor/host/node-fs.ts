@@ -99,13 +99,23 @@ export const nodeFs: HostFs = {
   async lstat(path) {
     try {
       const stats = await lstat(path);
-      return { kind: fileKind(stats), size: stats.size };
+      return { kind: fileKind(stats), size: stats.size, mode: stats.mode & 0o7777, uid: stats.uid, ino: stats.ino };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
   },
   chmod: (path, mode) => chmod(path, mode),
+  async readRange(path, start, length) {
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, start);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  },
   setMtime: (path, mtimeMs) => utimes(path, new Date(), new Date(mtimeMs)),
   link: (existing, path) => link(existing, path),
   openRead(path, options = {}) {

@@ -96,6 +96,7 @@ export function createNodeHost(exit: (code: number) => never): Host {
     env: process.env,
     pid: process.pid,
     ppid: process.ppid,
+    uid: process.getuid?.(),
     cwd: process.cwd(),
     invocation: { execPath: process.execPath, execArgv: [...process.execArgv], argv: process.argv.slice(1) },
     runtime: { nodeVersion: process.version, os: process.platform },

@@ -114,7 +114,9 @@ describe('client commands', () => {
     expect(res.code).toBe(69);
     expect(res.stderr).toMatch(/no running outlast supervisor/);
     const asJson = outlast(['status', '--json', '--state-dir', tempDir()]);
-    expect(JSON.parse(asJson.stderr)).toMatchObject({ error: { code: 'NOT_RUNNING' } });
+    // A script reads stdout: the error is there as JSON, the human line on stderr.
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ error: { code: 'NOT_RUNNING', message: expect.stringMatching(/no running outlast supervisor/) } });
+    expect(asJson.stderr).toMatch(/^outlast: no running outlast supervisor/);
   });
 
   it('supervisor.json names the process and the API it listens on', async () => {

@@ -42,7 +42,7 @@ describe('outlast keygen', () => {
     const before = readFileSync(key, 'utf8');
 
     const again = await runOutlast(['keygen', '--out', dir]);
-    expect(again.code).toBe(75);
+    expect(again.code).toBe(76);
     expect(again.stderr).toContain(`${key} already exists; use --force`);
     expect(readFileSync(key, 'utf8')).toBe(before);
 
@@ -93,7 +93,7 @@ describe('outlast release pack', () => {
     expect(printed).toMatchObject({ tarball: join(feed, 'release-app-1.0.0.tgz'), manifest: join(feed, 'manifest.json'), signed: true });
     expect(printed.entry.size).toBe(statSync(printed.tarball).size);
     const again = await pack(feed, '1.0.0', join(keys, 'k.key'));
-    expect(again.code).toBe(75);
+    expect(again.code).toBe(76);
     expect(again.stderr).toContain('version 1.0.0 is already in');
   });
 });

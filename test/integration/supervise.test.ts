@@ -175,7 +175,7 @@ describe('orphans', () => {
     const info = await supervisorInfo(first);
     const second = startCli(['run', '--api-port', '0', '--', process.execPath, 'test/fixtures/services/svc.mjs'], { stateDir: first.stateDir });
     const { code } = await second.exited;
-    expect(code).toBe(75);
+    expect(code).toBe(80);
     expect(second.stderr()).toContain(`another outlast (pid ${info.pid}) is running`);
   });
 });

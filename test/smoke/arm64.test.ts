@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packRelease } from '../../supervisor/update/pack.ts';
+import { nodeHost } from '../support/node-host.ts';
 import { freePort } from '../support/net.ts';
 import { cleanup, ROOT, tempDir } from '../support/supervisor.ts';
 import { alive, waitFor } from '../support/wait.ts';
@@ -76,7 +77,7 @@ describe.skipIf(missing !== undefined)('arm64 under qemu', () => {
       for (const file of ['server.js', 'package.json']) writeFileSync(join(dir, file), readFileSync(resolve(ROOT, 'examples/hello', file)));
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, version: release }));
-      await packRelease({ dir, version: release, feed, name: 'hello' });
+      await packRelease(nodeHost.fs, { dir, version: release, feed, name: 'hello' });
     }
     const port = await freePort();
     const demo = JSON.parse(readFileSync(join(ROOT, 'examples/demo/outlast.json'), 'utf8')) as Record<string, Record<string, unknown>>;

@@ -165,10 +165,10 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       async fsyncDir() {},
       async lstat(path) {
         const file = host.files.get(path);
-        if (file !== undefined) return { kind: 'file', size: Buffer.byteLength(file.data) };
-        if (host.links.has(path)) return { kind: 'symlink', size: 0 };
+        if (file !== undefined) return { kind: 'file', size: Buffer.byteLength(file.data), mode: file.mode, uid: 1000, ino: 1 };
+        if (host.links.has(path)) return { kind: 'symlink', size: 0, mode: 0o777, uid: 1000, ino: 0 };
         const prefix = `${path}/`;
-        if (host.dirs.has(path) || [...host.files.keys(), ...host.links.keys()].some((p) => p.startsWith(prefix))) return { kind: 'directory', size: 0 };
+        if (host.dirs.has(path) || [...host.files.keys(), ...host.links.keys()].some((p) => p.startsWith(prefix))) return { kind: 'directory', size: 0, mode: 0o755, uid: 1000, ino: 2 };
         return undefined;
       },
       async chmod(path, mode) {
@@ -200,6 +200,11 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
             host.files.set(path, { data: Buffer.concat(chunks).toString('latin1'), mode });
           },
         };
+      },
+      async readRange(path, start, length) {
+        const file = host.files.get(path);
+        if (file === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+        return Buffer.from(file.data).subarray(start, start + length).toString('utf8');
       },
     },
     locks: {
@@ -241,6 +246,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     env,
     pid: 42,
     ppid: 1,
+    uid: 1000,
     cwd: '/srv',
     invocation: { execPath: '/usr/bin/node', execArgv: [], argv: ['/opt/outlast/bin/outlast.js', 'run'] },
     runtime: { nodeVersion: 'v24.0.0', os: 'linux' },

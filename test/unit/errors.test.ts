@@ -22,6 +22,12 @@ describe('OutlastError', () => {
     expect([err.code, err.message, err.cause]).toEqual(['INTERNAL', 'boom', cause]);
   });
 
+  it('keeps exit 75 for the restart request alone, and gives a duplicate start its own code', () => {
+    expect(Object.entries(ERROR_CODES).filter(([, { exit }]) => (exit as number) === 75)).toEqual([]);
+    expect([new OutlastError('ALREADY_RUNNING', 'x').exitCode, new OutlastError('ALREADY_RUNNING', 'x').httpStatus]).toEqual([80, 409]);
+    expect(['CONFLICT', 'UPDATE_IN_PROGRESS', 'RESTART_BLOCKED', 'TIMEOUT'].map((c) => ERROR_CODES[c as keyof typeof ERROR_CODES].exit)).toEqual([76, 76, 76, 79]);
+  });
+
   it('maps every code to a 4xx/5xx status and a non-zero exit', () => {
     for (const { http, exit } of Object.values(ERROR_CODES)) {
       expect(http).toBeGreaterThanOrEqual(400);

@@ -12,8 +12,12 @@ import type { Host } from '../../host/host.ts';
 import { outlastEntry } from '../../install/paths.ts';
 import { output, type CliContext } from '../context.ts';
 
+/** The exit code of `doctor --strict` when the report has warnings. */
+export const DOCTOR_WARNINGS_EXIT = 81;
+
 interface DoctorFlags {
   json?: boolean;
+  strict?: boolean;
   config?: string;
   stateDir?: string;
   unit?: string;
@@ -48,6 +52,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
     .option('--state-dir <dir>', 'state dir of the supervisor to look at (default ./.outlast)')
     .option('--unit <name>', 'the systemd unit to check, when the supervisor does not run in it right now')
     .option('--user', 'the unit is a user unit (systemctl --user)')
+    .option('--strict', `exit ${DOCTOR_WARNINGS_EXIT} when there is any warning, so CI can gate on it`)
     .action(async (flags: DoctorFlags) => {
       const { config, otherStateDirs } = await doctorConfig(ctx.host, flags);
       const input = await gatherDoctorInput(
@@ -70,5 +75,9 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       );
       const report = diagnose(input);
       output(ctx, flags.json, report, formatDoctor(report));
+      if (flags.strict === true && report.warnings.length > 0) {
+        ctx.printError(`outlast doctor --strict: ${report.warnings.length} warning${report.warnings.length === 1 ? '' : 's'} (${report.warnings.map((w) => w.code).join(', ')})\n`);
+        ctx.setExit(DOCTOR_WARNINGS_EXIT);
+      }
     });
 }

@@ -2,20 +2,18 @@
 import type { Command } from 'commander';
 import type { ServiceStatus } from '../../service/service.ts';
 import { connect } from '../client.ts';
-import { output, stateDirOf, stateDirOption, type CliContext } from '../context.ts';
+import { NAME_HELP, output, type CliContext } from '../context.ts';
 import { formatStatus } from '../format.ts';
+import { addTargetOptions, resolveTarget, type TargetFlags } from '../target.ts';
 
 type StatusAnswer = Parameters<typeof formatStatus>[0] & { service: ServiceStatus };
 
 /** Registers `outlast status`. */
 export function registerStatus(program: Command, ctx: CliContext): void {
-  program
-    .command('status')
-    .description('show the supervisor and service state')
-    .addOption(stateDirOption())
+  addTargetOptions(program.command('status').description('show the supervisor and service state').argument('[name]', NAME_HELP))
     .option('--json', 'print the API answer as JSON')
-    .action(async (flags: { stateDir: string; json?: boolean }) => {
-      const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
+    .action(async (name: string | undefined, flags: TargetFlags & { json?: boolean }) => {
+      const client = await connect(ctx.host, (await resolveTarget(ctx.host, name, flags)).stateDir);
       const status = await client.call<StatusAnswer>('GET', '/status');
       output(ctx, flags.json, status, formatStatus(status));
     });
@@ -23,14 +21,11 @@ export function registerStatus(program: Command, ctx: CliContext): void {
 
 /** Registers `outlast restart`. */
 export function registerRestart(program: Command, ctx: CliContext): void {
-  program
-    .command('restart')
-    .description('gracefully restart the service (or, with --self, the supervisor)')
+  addTargetOptions(program.command('restart').description('gracefully restart the service (or, with --self, the supervisor)').argument('[name]', NAME_HELP))
     .option('--self', 'restart the supervisor itself with the strategy `outlast doctor` shows')
-    .addOption(stateDirOption())
     .option('--json', 'print the API answer as JSON')
-    .action(async (flags: { self?: boolean; stateDir: string; json?: boolean }) => {
-      const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
+    .action(async (name: string | undefined, flags: TargetFlags & { self?: boolean; json?: boolean }) => {
+      const client = await connect(ctx.host, (await resolveTarget(ctx.host, name, flags)).stateDir);
       const target = flags.self === true ? 'supervisor' : 'service';
       const answer = await client.call<{ accepted: boolean; strategy?: string }>('POST', '/restart', { target });
       const text = target === 'supervisor' ? `supervisor restart requested (strategy ${answer.strategy ?? 'unknown'}); see: outlast why\n` : 'restart requested: the service is being restarted gracefully\n';

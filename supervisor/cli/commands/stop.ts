@@ -6,7 +6,8 @@ import { readMarkers } from '../../forensics/markers.ts';
 import type { Host } from '../../host/host.ts';
 import { parseProcStat, processStartTime } from '../../state/child-record.ts';
 import { connect } from '../client.ts';
-import { output, stateDirOf, stateDirOption, type CliContext } from '../context.ts';
+import { NAME_HELP, output, type CliContext } from '../context.ts';
+import { addTargetOptions, resolveTarget, type TargetFlags } from '../target.ts';
 
 type Answer = StopAnswer & { accepted: boolean; planned?: boolean; reason?: string };
 
@@ -44,15 +45,17 @@ async function waitStopped(host: Host, stateDir: string, pid: number, startTime:
 
 /** Registers `outlast stop`. */
 export function registerStop(program: Command, ctx: CliContext): void {
-  program
-    .command('stop')
-    .description('stop the supervisor and its service gracefully, as planned (it exits 0; `outlast why` says "stopped as planned")')
+  addTargetOptions(
+    program
+      .command('stop')
+      .description('stop the supervisor and its service gracefully, as planned (it exits 0; `outlast why` says "stopped as planned")')
+      .argument('[name]', NAME_HELP),
+  )
     .option('--reason <text>', 'why, for the logs and the markers', 'outlast stop')
     .option('--wait', 'wait until the supervisor has exited, and print its exit code')
-    .addOption(stateDirOption())
     .option('--json', 'print the API answer as JSON')
-    .action(async (flags: { reason: string; wait?: boolean; stateDir: string; json?: boolean }) => {
-      const stateDir = stateDirOf(ctx, flags.stateDir);
+    .action(async (name: string | undefined, flags: TargetFlags & { reason: string; wait?: boolean; json?: boolean }) => {
+      const { stateDir } = await resolveTarget(ctx.host, name, flags);
       const client = await connect(ctx.host, stateDir);
       const startTime = await processStartTime(ctx.host, client.info.pid);
       const answer = await client.call<Answer>('POST', '/stop', { reason: flags.reason });

@@ -4,7 +4,8 @@ import { OutlastError, isErrorCode } from '../../errors.ts';
 import type { Operation } from '../../update/journal.ts';
 import type { CheckResult } from '../../update/updater.ts';
 import { connect, type ApiClient } from '../client.ts';
-import { output, stateDirOf, stateDirOption, type CliContext } from '../context.ts';
+import { NAME_HELP, output, type CliContext } from '../context.ts';
+import { addTargetOptions, resolveTarget, type TargetFlags } from '../target.ts';
 
 type Accepted = { id: string; from: string | null; to: string };
 
@@ -52,30 +53,48 @@ async function applyAndWait(ctx: CliContext, client: ApiClient, body: Record<str
   }
 }
 
+/**
+ * `apply [name] [version]`: with two operands, NAME then VERSION; with one, a
+ * version when it looks like one (starts with a digit, or v and a digit),
+ * otherwise a NAME.
+ */
+export function splitApplyOperands(first: string | undefined, second: string | undefined): { name?: string; version?: string } {
+  if (second !== undefined) return { ...(first === undefined ? {} : { name: first }), version: second };
+  if (first === undefined) return {};
+  return /^v?\d/.test(first) ? { version: first } : { name: first };
+}
+
+/** The line for the end of an applied update: a rollback reads from the version left to the one returned to. */
+export function formatApplyResult(result: Operation): string {
+  const why = result.error === undefined ? '' : ` (${result.error.message})`;
+  if (result.state === 'rolled-back' && result.from !== null) return `rolled back: ${result.to} -> ${result.from}${why}\n`;
+  return `${result.state}: ${result.from ?? 'nothing'} -> ${result.to}${why}\n`;
+}
+
 /** Registers the update commands. */
 export function registerUpdates(program: Command, ctx: CliContext): void {
-  program
-    .command('check')
-    .description('ask the update source for a newer version')
-    .addOption(stateDirOption())
+  addTargetOptions(program.command('check').description('ask the update source for a newer version').argument('[name]', NAME_HELP))
     .option('--json', 'print the API answer as JSON')
-    .action(async (flags: { stateDir: string; json?: boolean }) => {
-      const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
+    .action(async (name: string | undefined, flags: TargetFlags & { json?: boolean }) => {
+      const client = await connect(ctx.host, (await resolveTarget(ctx.host, name, flags)).stateDir);
       const result = await client.call<CheckResult>('GET', '/updates/check?force=1');
       const text = result.available ? `update available: ${result.current ?? 'nothing'} -> ${result.latest}\n` : `up to date (${result.current ?? 'nothing installed'})\n`;
       output(ctx, flags.json, result, text);
     });
 
-  program
-    .command('apply')
-    .description('install a version (default: the newest allowed) under the update lock')
-    .argument('[version]', 'exact version to install')
+  addTargetOptions(
+    program
+      .command('apply')
+      .description('install a version (default: the newest allowed) under the update lock')
+      .argument('[name]', `${NAME_HELP}; a lone operand that starts with a digit is the version`)
+      .argument('[version]', 'exact version to install'),
+  )
     .option('--force', 'allow a downgrade, a known-bad version, or a busy service')
     .option('--wait', 'follow the update to its end; exit non-zero on failure or rollback')
-    .addOption(stateDirOption())
     .option('--json', 'print the API answer as JSON')
-    .action(async (version: string | undefined, flags: { force?: boolean; wait?: boolean; stateDir: string; json?: boolean }) => {
-      const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
+    .action(async (first: string | undefined, second: string | undefined, flags: TargetFlags & { force?: boolean; wait?: boolean; json?: boolean }) => {
+      const { name, version } = splitApplyOperands(first, second);
+      const client = await connect(ctx.host, (await resolveTarget(ctx.host, name, flags)).stateDir);
       const body = { ...(version === undefined ? {} : { version }), ...(flags.force === true ? { force: true } : {}) };
       if (flags.wait !== true) {
         const answer = await client.call<Accepted | { upToDate: true; version: string }>('POST', '/updates/apply', body);
@@ -84,20 +103,17 @@ export function registerUpdates(program: Command, ctx: CliContext): void {
       }
       const result = await applyAndWait(ctx, client, body, flags.json === true);
       if ('upToDate' in result) return output(ctx, flags.json, result, 'up to date\n');
-      output(ctx, flags.json, result, `${result.state}: ${result.from ?? 'nothing'} -> ${result.to}${result.error === undefined ? '' : ` (${result.error.message})`}\n`);
+      output(ctx, flags.json, result, formatApplyResult(result));
       if (result.state !== 'committed') {
         const code = result.error !== undefined && isErrorCode(result.error.code) ? result.error.code : 'VERIFY_FAILED';
         ctx.setExit(new OutlastError(code, result.error?.message ?? result.state).exitCode);
       }
     });
 
-  program
-    .command('rollback')
-    .description('return to the previous version')
-    .addOption(stateDirOption())
+  addTargetOptions(program.command('rollback').description('return to the previous version').argument('[name]', NAME_HELP))
     .option('--json', 'print the API answer as JSON')
-    .action(async (flags: { stateDir: string; json?: boolean }) => {
-      const client = await connect(ctx.host, stateDirOf(ctx, flags.stateDir));
+    .action(async (name: string | undefined, flags: TargetFlags & { json?: boolean }) => {
+      const client = await connect(ctx.host, (await resolveTarget(ctx.host, name, flags)).stateDir);
       const answer = await client.call<Accepted>('POST', '/updates/rollback');
       output(ctx, flags.json, answer, `rollback ${answer.id} started: ${answer.from ?? 'nothing'} -> ${answer.to}\n`);
     });
