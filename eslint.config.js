@@ -73,6 +73,8 @@ export default tseslint.config(
       // Process edges and standalone programs: the entry shim, the shell-side helpers, example services.
       'bin/**',
       'scripts/**',
+      // Build-time generators of the repo's own files (the config's JSON Schema).
+      'tools/**',
       'examples/**',
       // Tests and benchmarks drive real processes, files and sockets by design.
       'test/**',

@@ -115,7 +115,7 @@ describe('client commands', () => {
     expect(res.stderr).toMatch(/no running outlast supervisor/);
     const asJson = outlast(['status', '--json', '--state-dir', tempDir()]);
     // A script reads stdout: the error is there as JSON, the human line on stderr.
-    expect(JSON.parse(asJson.stdout)).toMatchObject({ error: { code: 'NOT_RUNNING', message: expect.stringMatching(/no running outlast supervisor/) } });
+    expect(JSON.parse(asJson.stdout) as unknown).toMatchObject({ error: { code: 'NOT_RUNNING', message: expect.stringMatching(/no running outlast supervisor/) as unknown } });
     expect(asJson.stderr).toMatch(/^outlast: no running outlast supervisor/);
   });
 
