@@ -39,6 +39,10 @@ export const ERROR_CODES = {
   UPDATES_NOT_CONFIGURED: { http: 501, exit: 69 },
   NOTHING_TO_ROLL_BACK: { http: 409, exit: 65 },
   VERIFY_FAILED: { http: 422, exit: 65 },
+  // A release that unpacks (or downloads) to more than the configured limit.
+  TOO_LARGE: { http: 413, exit: 65 },
+  // A release tarball with an entry that cannot be extracted as written.
+  ARCHIVE_INVALID: { http: 422, exit: 65 },
   VERSION_NOT_FOUND: { http: 404, exit: 66 },
   SOURCE_UNAVAILABLE: { http: 502, exit: 69 },
   TIMEOUT: { http: 504, exit: 79 },

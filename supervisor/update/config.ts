@@ -30,6 +30,11 @@ export const updatesSchema = z.strictObject({
   /** The largest release accepted, in bytes. */
   maxBytes: z.number().int().positive().default(512 * 1024 * 1024),
   /**
+   * The most a release may unpack to, in bytes: its plain tar stream and the
+   * files written from it. When missing, {@link UNPACKED_RATIO} × maxBytes.
+   */
+  maxUnpackedBytes: z.number().int().positive().optional(),
+  /**
    * The releases contain the supervisor itself (it runs from
    * `<stateDir>/current/`): an update restarts the supervisor with the
    * platform's strategy, and the new image runs the health gate. Detected
@@ -47,6 +52,14 @@ export const busySchema = z.strictObject({
   maxWaitMs: z.number().int().nonnegative().default(30_000),
   pollMs: positiveMs.default(500),
 });
+
+/** The default maxUnpackedBytes, as a multiple of maxBytes. */
+export const UNPACKED_RATIO = 8;
+
+/** The unpacked-size limit in force: updates.maxUnpackedBytes, or UNPACKED_RATIO × maxBytes. */
+export function maxUnpackedBytes(config: Pick<UpdatesConfig, 'maxBytes' | 'maxUnpackedBytes'>): number {
+  return config.maxUnpackedBytes ?? UNPACKED_RATIO * config.maxBytes;
+}
 
 /** A validated `updates` block. */
 export type UpdatesConfig = z.output<typeof updatesSchema>;

@@ -18,29 +18,58 @@
  * node-tar only parses the bytes it is fed.
  */
 import { join } from 'node:path';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { OutlastError, toOutlastError } from '../errors.ts';
 import { findEscape, isAbsoluteAnywhere, splitPath } from './contained-paths.ts';
-import { feed, writeEntries, type ExtractFs, type PlannedEntry } from './extract-write.ts';
+import { feed, tarParser, unpackedTooLarge, writeEntries, type ExtractFs, type PlannedEntry } from './extract-write.ts';
 
 export type { ExtractFs } from './extract-write.ts';
 
 /** Options for {@link extractSafely}. */
 export interface ExtractOptions {
-  /** Refuse a tarball whose entries add up to more than this (a decompression bomb). */
-  maxUnpackedBytes?: number;
+  /**
+   * Refuse, with TOO_LARGE, a tarball whose plain tar stream (headers
+   * included) or whose files add up to more than this: a decompression bomb,
+   * or a release that would fill the disk.
+   */
+  maxUnpackedBytes?: number | undefined;
+}
+
+/** Longer than this, a name component cannot be created on Linux file systems. */
+const MAX_NAME_BYTES = 255;
+/** Longer than this (PATH_MAX less room for the staging dir), a path is refused. */
+const MAX_PATH_BYTES = 3072;
+
+
+function invalid(entry: string, reason: string): OutlastError {
+  return new OutlastError('ARCHIVE_INVALID', `entry "${shortName(entry)}" in release tarball cannot be extracted: ${reason}`, {
+    details: { entry: shortName(entry), reason },
+  });
+}
+
+function checkLength(entry: string, path: string, parts: readonly string[]): void {
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_PATH_BYTES) throw invalid(entry, `its path is ${bytes} bytes, more than ${MAX_PATH_BYTES}`);
+  const long = parts.find((part) => Buffer.byteLength(part) > MAX_NAME_BYTES);
+  if (long !== undefined) throw invalid(entry, `a name component is ${Buffer.byteLength(long)} bytes, more than ${MAX_NAME_BYTES}`);
 }
 
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 
+/** An entry name short enough for a message: the start, and how long it was. */
+function shortName(raw: string): string {
+  return raw.length <= 120 ? raw : `${raw.slice(0, 60)}…(${raw.length} characters)`;
+}
+
 function unsafe(entry: string, reason: string): OutlastError {
-  return new OutlastError('VERIFY_FAILED', `unsafe entry "${entry}" in release tarball: ${reason}`, { details: { entry, reason } });
+  return new OutlastError('VERIFY_FAILED', `unsafe entry "${shortName(entry)}" in release tarball: ${reason}`, { details: { entry: shortName(entry), reason } });
 }
 
 function checkPath(entry: string, path: string, what: string): string[] {
   if (isAbsoluteAnywhere(path)) throw unsafe(entry, `absolute ${what} "${path}"`);
   const parts = splitPath(path);
   if (parts.includes('..')) throw unsafe(entry, `${what} "${path}" contains ".."`);
+  checkLength(entry, path, parts);
   return parts;
 }
 
@@ -101,6 +130,8 @@ function collectLinks(entries: readonly PlannedEntry[]): { symlinks: Map<string,
     if (e.type === 'SymbolicLink' && e.linkpath !== undefined) symlinks.set(path, e.linkpath);
     if (e.linkParts !== undefined) {
       const target = e.linkParts.join('/');
+      // Writing it would first remove the file it links to.
+      if (target === path) throw invalid(e.raw, 'a hardlink to itself');
       const kind = declared.get(target);
       if (kind === undefined || kind === 'Directory') throw unsafe(e.raw, `hardlink to "${e.linkpath}", which is not a file of the release`);
       hardlinks.set(path, target);
@@ -113,21 +144,17 @@ function collectLinks(entries: readonly PlannedEntry[]): { symlinks: Map<string,
 /** Pass one: read every header, check each entry and the links between them. */
 async function plan(fs: ExtractFs, tarball: string, options: ExtractOptions): Promise<PlannedEntry[]> {
   const seen: { raw: string; type: string; linkpath: string | undefined; size: number }[] = [];
-  const parser = new Parser({ strict: true });
+  const parser = tarParser({ strict: true });
   parser.on('entry', (e: ReadEntry) => {
     seen.push({ raw: e.path, type: e.type, linkpath: e.linkpath, size: e.size });
     e.resume();
   });
-  await feed(fs, tarball, parser);
+  await feed(fs, tarball, parser, [], { maxTarBytes: options.maxUnpackedBytes });
   const entries = seen.map((e) => checkEntry(e.raw, e.type, e.linkpath, e.size));
   const top = topLevelDir(entries);
   if (top !== undefined) strip(entries, top);
   const total = entries.reduce((sum, e) => sum + e.size, 0);
-  if (options.maxUnpackedBytes !== undefined && total > options.maxUnpackedBytes) {
-    throw new OutlastError('VERIFY_FAILED', `release tarball is oversize: it unpacks to ${total} bytes, the limit is ${options.maxUnpackedBytes}`, {
-      details: { reason: 'oversize', size: total, limit: options.maxUnpackedBytes },
-    });
-  }
+  if (options.maxUnpackedBytes !== undefined && total > options.maxUnpackedBytes) throw unpackedTooLarge(options.maxUnpackedBytes, `its files declare ${total} bytes,`);
   const { symlinks, hardlinks } = collectLinks(entries);
   const escape = findEscape(symlinks, hardlinks, entries.map((e) => e.parts.join('/')));
   if (escape !== undefined) {
@@ -145,13 +172,15 @@ export async function emptyDir(fs: Pick<ExtractFs, 'readdir' | 'rm'>, dir: strin
 
 /**
  * Extracts `tarball` into `dest`, an existing empty directory. Throws
- * VERIFY_FAILED, naming the entry, for anything unsafe or unreadable; on any
- * failure `dest` is emptied again.
+ * VERIFY_FAILED, naming the entry, for anything unsafe or unreadable,
+ * ARCHIVE_INVALID for an entry that cannot be written as named, TOO_LARGE past
+ * `maxUnpackedBytes`; on any failure `dest` is emptied again.
  */
 export async function extractSafely(fs: ExtractFs, tarball: string, dest: string, options: ExtractOptions = {}): Promise<void> {
   try {
     const entries = await plan(fs, tarball, options);
-    await writeEntries(fs, tarball, dest, entries, (entry) => unsafe(entry, 'the tarball changed while it was being extracted'));
+    const limits = { maxTarBytes: options.maxUnpackedBytes, maxUnpackedBytes: options.maxUnpackedBytes };
+    await writeEntries(fs, tarball, dest, entries, (entry) => unsafe(entry, 'the tarball changed while it was being extracted'), limits);
   } catch (err) {
     await emptyDir(fs, dest);
     throw unreadable(err);

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
-import type { UpdatesConfig } from './config.ts';
+import { maxUnpackedBytes, type UpdatesConfig } from './config.ts';
 import type { OperationPhase } from './journal.ts';
 import { createStaging, promoteStaging, type ReleasePaths } from './releases.ts';
 import { runHook } from './run-hook.ts';
@@ -48,6 +48,7 @@ export async function stageRelease(deps: StageDeps, entry: ReleaseEntry): Promis
     await source.fetch(entry, staging, {
       signal: deps.signal,
       maxBytes: config.maxBytes,
+      maxUnpackedBytes: maxUnpackedBytes(config),
       log: deps.log,
       ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
     });

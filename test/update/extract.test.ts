@@ -88,8 +88,8 @@ describe('extractSafely: unsafe tarballs', () => {
 
   it('refuses a tarball that unpacks beyond the limit', async () => {
     const dest = stagingDir();
-    const err = await rejection(extractSafely(nodeHost.fs, rawTarFile([{ path: 'big', body: 'x'.repeat(2000) }]), dest, { maxUnpackedBytes: 1000 }), 'VERIFY_FAILED');
-    expect(err.details).toMatchObject({ reason: 'oversize' });
+    const err = await rejection(extractSafely(nodeHost.fs, rawTarFile([{ path: 'big', body: 'x'.repeat(2000) }]), dest, { maxUnpackedBytes: 1000 }), 'TOO_LARGE');
+    expect(err.details).toMatchObject({ reason: 'unpacked-size', limit: 1000 });
     expect(listTree(dest)).toEqual([]);
   });
 });

@@ -88,7 +88,7 @@ export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Arr
       });
     }
     ctx.log?.(`release ${entry.version}: ${got.bytes} bytes, sha256 ok, extracting`);
-    await extractSafely(fs, tarball, dest);
+    await extractSafely(fs, tarball, dest, { maxUnpackedBytes: ctx.maxUnpackedBytes });
   } finally {
     await fs.rm(tarball);
   }

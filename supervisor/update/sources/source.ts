@@ -26,6 +26,8 @@ export interface FetchContext {
   signal: AbortSignal;
   /** The largest release accepted, in bytes (the tarball, or the git tree). */
   maxBytes: number;
+  /** The most a tarball may unpack to, in bytes (http, dir); unlimited when missing. */
+  maxUnpackedBytes?: number;
   onProgress?: (done: number, total: number | undefined) => void;
   log?: (line: string) => void;
 }
