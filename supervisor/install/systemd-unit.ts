@@ -49,6 +49,8 @@ export function generateSystemdUnit(input: InstallInput): Generated {
     '# outlast exits 75 to be restarted by systemd (the manager strategy); that exit is no failure.',
     'RestartForceExitStatus=75',
     'SuccessExitStatus=75',
+    '# 80: another outlast already holds this state dir. Restarting would only fail again, forever.',
+    'RestartPreventExitStatus=80',
     '# SIGTERM goes to outlast alone, which stops the service group within its budget;',
     "# only the final SIGKILL reaches the whole cgroup.",
     'KillMode=mixed',

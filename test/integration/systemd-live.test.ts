@@ -2,7 +2,7 @@
 // detection from inside a unit, and the generated unit installed, started,
 // inspected and stopped for real. Skips, with the reason printed, where the
 // harness cannot run (not root, no systemd).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -141,5 +141,46 @@ describe.skipIf(skip !== undefined)('under a real systemd --user', () => {
     expect(Object.fromEntries(after)).toMatchObject({ ActiveState: 'inactive', Result: 'success' });
     await waitFor(async () => (await healthStatus(`http://127.0.0.1:${port}/health`)) === undefined, 'the service to be gone', 5000);
     console.log(`systemd --user: stop ${Math.round(stopMs)} ms (budget ${stopTimeoutMs} ms)`);
+  });
+  it('a duplicate start on the same state dir fails once with exit 80 and is never restarted', async () => {
+    const port = await freePort();
+    const dir = tempDir('outlast-sdu-dup-');
+    const config = join(dir, 'outlast.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: 'outlast-dup',
+        stateDir: join(dir, 'state'),
+        api: { port: 0 },
+        service: { command: [process.execPath, SVC], env: { PORT: String(port) }, health: { url: `http://127.0.0.1:${port}/health`, intervalMs: 500 } },
+      }),
+    );
+    const install = await execa(NODE, [BIN, 'install', 'systemd', '--user', '--config', config, '--output', sdu.unitDir], { reject: false });
+    expect(install.exitCode, install.stderr).toBe(0);
+    // The same generated unit under a second name: a second start of the same install.
+    copyFileSync(join(sdu.unitDir, 'outlast-dup.service'), join(sdu.unitDir, 'outlast-dup-again.service'));
+    for (const unit of ['outlast-dup', 'outlast-dup-again']) {
+      mkdirSync(join(sdu.unitDir, `${unit}.service.d`));
+      writeFileSync(join(sdu.unitDir, `${unit}.service.d`, 'log.conf'), `[Service]\nStandardOutput=append:${join(dir, `${unit}.log`)}\nStandardError=append:${join(dir, `${unit}.log`)}\n`);
+    }
+    await sdu.exec(['systemctl', '--user', 'daemon-reload']);
+    const first = await sdu.exec(['systemctl', '--user', 'start', 'outlast-dup.service'], { timeoutMs: 60_000 });
+    expect(first.code, first.stderr).toBe(0);
+
+    const second = await sdu.exec(['systemctl', '--user', 'start', 'outlast-dup-again.service'], { timeoutMs: 60_000 });
+    expect(second.code).not.toBe(0);
+    await waitFor(async () => (await show(sdu, 'outlast-dup-again.service', ['ActiveState'])).get('ActiveState') === 'failed', 'the duplicate to end failed', 10_000);
+    // Restart=always with RestartSec=1 would have restarted it by now, were 80 not under RestartPreventExitStatus=.
+    const deadline = performance.now() + 3000;
+    while (performance.now() < deadline) {
+      const props = await show(sdu, 'outlast-dup-again.service', ['ActiveState', 'NRestarts', 'ExecMainStatus', 'RestartPreventExitStatus']);
+      expect(Object.fromEntries(props)).toMatchObject({ ActiveState: 'failed', NRestarts: '0', ExecMainStatus: '80', RestartPreventExitStatus: '80' });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    // The first one serves on, untouched.
+    expect((await show(sdu, 'outlast-dup.service', ['ActiveState'])).get('ActiveState')).toBe('active');
+    expect(await healthStatus(`http://127.0.0.1:${port}/health`)).toBe(200);
+    const stop = await sdu.exec(['systemctl', '--user', 'stop', 'outlast-dup.service'], { timeoutMs: 60_000 });
+    expect(stop.code, stop.stderr).toBe(0);
   });
 });
