@@ -54,6 +54,7 @@ describe('outlast install systemd', () => {
       Restart: 'always',
       RestartSec: '1',
       RestartForceExitStatus: '75',
+      RestartPreventExitStatus: '80',
       SuccessExitStatus: '75',
       KillMode: 'mixed',
       TimeoutStopSec: '40s',
