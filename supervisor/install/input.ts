@@ -33,6 +33,8 @@ export interface InstallInput {
   env: Record<string, string>;
   /** A systemd user unit rather than a system one. */
   user: boolean;
+  /** The account a system unit runs as (User=); undefined for user units. */
+  runAs: string | undefined;
   /** The outlast version that generated the files. */
   version: string;
 }
@@ -42,10 +44,23 @@ export interface InstallFacts {
   node: string;
   entry: string;
   configPath: string;
-  /** The PATH to give the unit, so the service command resolves as it did in the installing shell. */
+  /**
+   * The PATH to give the unit. Undefined: the node binary's dir plus
+   * {@link BASE_PATH}, never the installing shell's whole PATH.
+   */
   path: string | undefined;
   user: boolean;
+  /** The account a system unit runs as. */
+  runAs?: string | undefined;
   version: string;
+}
+
+/** The dirs a unit's PATH has besides the node binary's own. */
+export const BASE_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** A minimal PATH: the node binary's dir first, then {@link BASE_PATH}, without repeats. */
+export function minimalPath(node: string): string {
+  return [...new Set([dirname(node), ...BASE_PATH.split(':')])].join(':');
 }
 
 /** One file to write. */
@@ -84,8 +99,9 @@ export function installInput(config: Config, facts: InstallFacts): InstallInput 
     stopTimeoutMs: config.service.stopTimeoutMs + STOP_HEADROOM_MS,
     startTimeoutMs: config.service.health.readyTimeoutMs + firstInstallMs + STOP_HEADROOM_MS,
     healthUrl: port === 0 ? undefined : `http://${urlHost}:${port}/health`,
-    env: facts.path === undefined ? {} : { PATH: facts.path },
+    env: { PATH: facts.path ?? minimalPath(facts.node) },
     user: facts.user,
+    runAs: facts.user ? undefined : facts.runAs,
     version: facts.version,
   };
 }

@@ -41,11 +41,22 @@ export function generateSystemdUnit(input: InstallInput): Generated {
     'Type=notify',
     '# READY=1 comes through systemd-notify, a child of outlast, not from the main PID itself.',
     'NotifyAccess=all',
+    ...(input.runAs === undefined
+      ? []
+      : [
+          input.runAs === 'root'
+            ? '# Runs as root: the update API installs code. Prefer an account of its own (--user-name NAME).'
+            : '# The account that installed it: the update API installs code, so not root.',
+          `User=${specifiers(input.runAs)}`,
+        ]),
     `ExecStart=${exec}`,
     `WorkingDirectory=${specifiers(input.workingDirectory)}`,
     ...Object.entries(input.env).map(([key, value]) => environmentLine(key, value)),
     'Restart=always',
     'RestartSec=1',
+    '# outlast sends WATCHDOG=1 (every WatchdogSec/2) while the service is ready. Room for one',
+    '# stop and one start (an update, a crash repair): past that, systemd restarts the unit.',
+    `WatchdogSec=${seconds(input.startTimeoutMs + input.stopBudgetMs)}s`,
     '# outlast exits 75 to be restarted by systemd (the manager strategy); that exit is no failure.',
     'RestartForceExitStatus=75',
     'SuccessExitStatus=75',

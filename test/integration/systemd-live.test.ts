@@ -81,7 +81,7 @@ describe.skipIf(skip !== undefined)('under a real systemd --user', () => {
         },
       }),
     );
-    const install = await execa(NODE, [BIN, 'install', 'systemd', '--user', '--config', config, '--output', sdu.unitDir], { reject: false });
+    const install = await execa(NODE, [BIN, 'install', 'systemd', '--user', '--node', NODE, '--config', config, '--output', sdu.unitDir], { reject: false });
     expect(install.exitCode, install.stderr).toBe(0);
     // Logs to a file: this namespace has no journald. A drop-in, so the generated file is what runs.
     mkdirSync(join(sdu.unitDir, 'outlast-live.service.d'));
@@ -155,7 +155,7 @@ describe.skipIf(skip !== undefined)('under a real systemd --user', () => {
         service: { command: [process.execPath, SVC], env: { PORT: String(port) }, health: { url: `http://127.0.0.1:${port}/health`, intervalMs: 500 } },
       }),
     );
-    const install = await execa(NODE, [BIN, 'install', 'systemd', '--user', '--config', config, '--output', sdu.unitDir], { reject: false });
+    const install = await execa(NODE, [BIN, 'install', 'systemd', '--user', '--node', NODE, '--config', config, '--output', sdu.unitDir], { reject: false });
     expect(install.exitCode, install.stderr).toBe(0);
     // The same generated unit under a second name: a second start of the same install.
     copyFileSync(join(sdu.unitDir, 'outlast-dup.service'), join(sdu.unitDir, 'outlast-dup-again.service'));

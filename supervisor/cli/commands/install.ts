@@ -21,6 +21,26 @@ interface InstallFlags {
   config?: string;
   output?: string;
   user?: boolean;
+  userName?: string;
+  node?: string;
+}
+
+/** The account a system unit runs as: --user-name, else whoever ran sudo, else the installing user. */
+function installingUser(env: Readonly<Record<string, string | undefined>>, flag: string | undefined): string | undefined {
+  return flag ?? env.SUDO_USER ?? env.USER ?? env.LOGNAME;
+}
+
+/**
+ * The node the unit runs: --node, else this process's own. A node inside
+ * node_modules is a dev dependency (the checkout's pinned Node): it goes away
+ * with `npm ci --omit=dev` or the next checkout, so it is refused unless named.
+ */
+function productionNode(execPath: string, flag: string | undefined, host: { cwd: string }): string {
+  if (flag !== undefined) return resolve(host.cwd, flag);
+  if (execPath.split('/').includes('node_modules')) {
+    throw new OutlastError('BAD_REQUEST', `this outlast runs on ${execPath}, a node inside node_modules (a dev dependency); name the node the installed service should run with --node PATH (e.g. --node /usr/bin/node)`);
+  }
+  return execPath;
 }
 
 /** Registers `outlast install`. */
@@ -31,6 +51,8 @@ export function registerInstall(program: Command, ctx: CliContext): void {
     .addArgument(new Argument('<platform>', 'where outlast will run').choices(Object.keys(GENERATORS)))
     .option('-c, --config <file>', 'the JSON config the installed outlast runs with (required)')
     .option('--user', 'systemd: a user unit (systemctl --user) rather than a system one')
+    .option('--user-name <name>', 'systemd: the account a system unit runs as (User=; default: the installing user)')
+    .option('--node <path>', 'the node binary the installed outlast runs on (default: this one, unless it is a dev dependency)')
     .option('-o, --output <dir>', 'write the files into this dir instead of printing them')
     .action(async (platform: string, flags: InstallFlags) => {
       if (flags.config === undefined) {
@@ -42,12 +64,13 @@ export function registerInstall(program: Command, ctx: CliContext): void {
       // so a default state dir must resolve there, not in the installing shell's cwd.
       const config = await loadConfig(host.fs, dirname(configPath), { config: configPath });
       const input = installInput(config, {
-        // The installing process's own node: a unit has no nvm or PATH lookup, so it needs an absolute path.
-        node: process.execPath,
+        // An absolute node: a unit has no nvm or PATH lookup.
+        node: platform === 'systemd' ? productionNode(host.invocation.execPath, flags.node, host) : flags.node ?? host.invocation.execPath,
         entry: outlastEntry(),
         configPath,
-        path: host.env.PATH,
+        path: undefined,
         user: flags.user === true,
+        runAs: installingUser(host.env, flags.userName),
         version: VERSION,
       });
       const generated = GENERATORS[platform]!(input);
