@@ -2,7 +2,7 @@
 // budget + 30 s everywhere), quoting that survives odd paths, scripts that
 // sh can parse, and a Docker healthcheck that really probes /health.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +210,16 @@ describe('outlast install docker', () => {
     expect(files[1]!.content).toContain('    restart: unless-stopped\n');
   });
 
+  it('keeps the state dir on a volume owned by the non-root account the container runs as', () => {
+    const { files } = generateDocker(input());
+    const dockerfile = files[0]!.content.split('\n');
+    expect(dockerfile).toContain('RUN mkdir -p /app/.outlast && chown node:node /app/.outlast');
+    expect(dockerfile).toContain('VOLUME /app/.outlast');
+    expect(dockerfile).toContain('USER node');
+    expect(dockerfile.indexOf('USER node')).toBeGreaterThan(dockerfile.indexOf('VOLUME /app/.outlast'));
+    expect(files[1]!.content).toContain('    volumes:\n      - app-state:/app/.outlast\nvolumes:\n  app-state: {}\n');
+  });
+
   it('leaves HEALTHCHECK out when the API port is picked at start', () => {
     const dockerfile = generateDocker(input({ api: { port: 0 } })).files[0]!.content;
     expect(dockerfile).not.toMatch(/^HEALTHCHECK/m);
@@ -224,11 +234,20 @@ describe('outlast install docker', () => {
     try {
       const dockerfile = generateDocker(input({ api: { port } })).files[0]!.content.split('\n');
       const line = dockerfile[dockerfile.findIndex((l) => l.startsWith('HEALTHCHECK')) + 1]!;
-      const [node, ...args] = JSON.parse(line.trim().replace(/^CMD /, '')) as string[];
-      expect(node).toBe('node');
-      expect(await exitCode(process.execPath, args)).toBe(0);
+      const [shell, ...args] = JSON.parse(line.trim().replace(/^CMD /, '')) as string[];
+      // No node in the check: a shell running wget, or curl where wget is missing.
+      expect(shell).toBe('/bin/sh');
+      expect(args.join(' ')).not.toMatch(/\bnode\b/);
+      expect(await exitCode(shell!, args)).toBe(0);
+      // curl alone (wget missing from PATH) gives the same answers.
+      const curlOnly = mkdtempSync(join(tmpdir(), 'outlast-curl-'));
+      dirs.push(curlOnly);
+      symlinkSync('/usr/bin/curl', join(curlOnly, 'curl'));
+      const onlyCurl = { PATH: curlOnly };
+      expect(await exitCode(shell!, args, onlyCurl)).toBe(0);
       status = 503;
-      expect(await exitCode(process.execPath, args)).toBe(1);
+      expect(await exitCode(shell!, args)).not.toBe(0);
+      expect(await exitCode(shell!, args, onlyCurl)).not.toBe(0);
     } finally {
       server.close();
     }
@@ -236,8 +255,8 @@ describe('outlast install docker', () => {
 });
 
 /** Runs a command (without blocking the test's own server) and resolves with its exit code. */
-function exitCode(file: string, args: string[]): Promise<number | null> {
-  return new Promise((resolve) => spawn(file, args, { stdio: 'ignore' }).once('exit', (code) => resolve(code)));
+function exitCode(file: string, args: string[], env?: Record<string, string>): Promise<number | null> {
+  return new Promise((resolve) => spawn(file, args, { stdio: 'ignore', ...(env === undefined ? {} : { env }) }).once('exit', (code) => resolve(code)));
 }
 
 describe('outlast install (CLI)', () => {
