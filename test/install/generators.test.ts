@@ -11,6 +11,9 @@ import { parseConfig } from '../../supervisor/config/load.ts';
 import { main } from '../../supervisor/cli/main.ts';
 import { createNodeHost } from '../../supervisor/host/node-host.ts';
 import { generateDocker } from '../../supervisor/install/docker.ts';
+import { generateKubernetes } from '../../supervisor/install/kubernetes.ts';
+import { generateNomad } from '../../supervisor/install/nomad.ts';
+import { parse as parseYaml } from 'yaml';
 import { installInput, type InstallInput } from '../../supervisor/install/input.ts';
 import { execArg, generateSystemdUnit } from '../../supervisor/install/systemd-unit.ts';
 import { generateTermux } from '../../supervisor/install/termux.ts';
@@ -251,6 +254,51 @@ describe('outlast install docker', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('outlast install kubernetes and nomad', () => {
+  interface Container {
+    lifecycle: { preStop: { exec: { command: string[] } } };
+    readinessProbe?: { httpGet: { path: string; port: number } };
+    livenessProbe?: { httpGet: { path: string; port: number } };
+    volumeMounts: Array<{ name: string; mountPath: string }>;
+  }
+  interface Deployment {
+    kind: string;
+    spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Container[]; volumes: Array<{ name: string; emptyDir?: object }> } } };
+  }
+
+  it('writes a Deployment: grace = preStop + budget + 30 s, probes on /health, a state volume', () => {
+    const generated = generateKubernetes(input({ service: { command: ['x'], stopTimeoutMs: 20_000 }, api: { port: 7171 } }), { updates: false });
+    const doc = parseYaml(generated.files[0]!.content) as Deployment;
+    expect(doc.kind).toBe('Deployment');
+    const pod = doc.spec.template.spec;
+    expect(pod.terminationGracePeriodSeconds).toBe(5 + 20 + 30);
+    const [container] = pod.containers;
+    expect(container!.lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
+    expect(container!.readinessProbe!.httpGet).toEqual({ path: '/health', port: 7171 });
+    expect(container!.livenessProbe!.httpGet).toEqual({ path: '/health', port: 7171 });
+    expect(container!.volumeMounts).toEqual([{ name: 'outlast-state', mountPath: '/app/.outlast' }]);
+    expect(pod.volumes).toEqual([{ name: 'outlast-state', emptyDir: {} }]);
+    expect(generated.notes.join('\n')).not.toMatch(/updates/);
+  });
+
+  it('says updates belong to the orchestrator when the config has them, and leaves probes out without a fixed port', () => {
+    const updates = { source: { type: 'dir', path: '/srv/releases' } };
+    const generated = generateKubernetes(input({ updates, api: { port: 0 } }), { updates: true });
+    const container = (parseYaml(generated.files[0]!.content) as Deployment).spec.template.spec.containers[0]!;
+    expect(container.readinessProbe).toBeUndefined();
+    expect(generated.files[0]!.content).toContain('# No readinessProbe: api.port is 0');
+    expect(generated.notes.join('\n')).toMatch(/the image is the release; leave updates out/);
+  });
+
+  it('writes a Nomad task with kill_signal SIGTERM and kill_timeout = budget + 30 s', () => {
+    const { files, notes } = generateNomad(input({ service: { command: ['x'], stopTimeoutMs: 45_000 } }));
+    expect(files[0]!.content).toContain('  kill_signal  = "SIGTERM"\n');
+    expect(files[0]!.content).toContain('  kill_timeout = "75s"\n');
+    expect(files[0]!.content).toContain('args    = ["/opt/outlast/bin/outlast.js","run","--config","/srv/app/outlast.json"]');
+    expect(notes.join('\n')).toMatch(/max_kill_timeout .* at least 75s/);
   });
 });
 

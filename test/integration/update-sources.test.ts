@@ -228,7 +228,7 @@ describe('the update CLI', () => {
 
     const broken = await runOutlast(['apply', '2.0.0', '--wait', ...stateDir]);
     expect(broken.code).toBe(65);
-    expect(broken.stdout).toMatch(/^rolled-back: 1\.0\.0 -> 2\.0\.0 \(.+\)\n$/);
+    expect(broken.stdout).toMatch(/^rolled back: 2\.0\.0 -> 1\.0\.0 \(.+\)\n$/);
     expect(broken.stderr).toContain('rollback');
     // The rollback has restarted 1.0.0 when the operation ends; it answers a moment later.
     await waitFor(async () => (await serviceVersion(port)) === '1.0.0', '1.0.0 serving again');

@@ -2,8 +2,11 @@
 import { dirname, join, resolve } from 'node:path';
 import { Argument, type Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
 import { OutlastError } from '../../errors.ts';
 import { generateDocker } from '../../install/docker.ts';
+import { generateKubernetes } from '../../install/kubernetes.ts';
+import { generateNomad } from '../../install/nomad.ts';
 import { installInput, type Generated, type InstallInput } from '../../install/input.ts';
 import { outlastEntry } from '../../install/paths.ts';
 import { generateSystemdUnit } from '../../install/systemd-unit.ts';
@@ -11,10 +14,12 @@ import { generateTermux } from '../../install/termux.ts';
 import { VERSION } from '../../version.ts';
 import type { CliContext } from '../context.ts';
 
-const GENERATORS: Record<string, (input: InstallInput) => Generated> = {
+const GENERATORS: Record<string, (input: InstallInput, config: Config) => Generated> = {
   systemd: generateSystemdUnit,
   termux: (input) => generateTermux(input),
   docker: generateDocker,
+  kubernetes: (input, config) => generateKubernetes(input, { updates: config.updates !== undefined }),
+  nomad: generateNomad,
 };
 
 interface InstallFlags {
@@ -47,7 +52,7 @@ function productionNode(execPath: string, flag: string | undefined, host: { cwd:
 export function registerInstall(program: Command, ctx: CliContext): void {
   program
     .command('install')
-    .description("generate the platform's native files (a systemd unit, a Termux service and boot script, Docker snippets)")
+    .description("generate the platform's native files (a systemd unit, a Termux service and boot script, Docker, Kubernetes and Nomad snippets)")
     .addArgument(new Argument('<platform>', 'where outlast will run').choices(Object.keys(GENERATORS)))
     .option('-c, --config <file>', 'the JSON config the installed outlast runs with (required)')
     .option('--user', 'systemd: a user unit (systemctl --user) rather than a system one')
@@ -73,7 +78,7 @@ export function registerInstall(program: Command, ctx: CliContext): void {
         runAs: installingUser(host.env, flags.userName),
         version: VERSION,
       });
-      const generated = GENERATORS[platform]!(input);
+      const generated = GENERATORS[platform]!(input, config);
       if (flags.output === undefined) {
         for (const file of generated.files) ctx.print(`# ==> ${file.path} <==\n${file.content}\n`);
         ctx.printError(generated.notes.map((note) => `outlast: ${note}\n`).join(''));
