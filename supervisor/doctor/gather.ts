@@ -38,6 +38,8 @@ export interface GatherOptions {
    */
   otherStateDirs?: readonly string[];
   stopBudgetMs: number;
+  /** Whether the config has an `updates` block. */
+  updates?: boolean;
   requested: RequestedStrategy;
   force: boolean;
   /** A unit to look at instead of the one the supervisor runs in. */
@@ -74,6 +76,7 @@ export async function gatherDoctorInput(deps: DoctorDeps, options: GatherOptions
     subject: supervisor === undefined ? { kind: 'self' } : { kind: 'supervisor', pid: supervisor.pid },
     ...(unit === undefined ? {} : { unit }),
     stopBudgetMs: options.stopBudgetMs,
+    updates: options.updates === true,
     requested: options.requested,
     force: options.force,
     watchdog,

@@ -39,6 +39,8 @@ export interface DoctorInput {
   unit?: UnitFacts;
   /** `service.stopTimeoutMs`: the drain budget between the stop signal and SIGKILL. */
   stopBudgetMs: number;
+  /** Whether the config has an `updates` block. */
+  updates?: boolean;
   requested: RequestedStrategy;
   force: boolean;
   watchdog: WatchdogFacts;

@@ -178,7 +178,20 @@ const journalKills: Check = ({ journal }) => {
   ];
 };
 
-const CHECKS: readonly Check[] = [stopTimeout, strategyHazards, pid1WithoutInit, watchdog, phantomKiller, noExecve, staleUnitFile, unitUnreadable, managerExit, journalKills];
+/** Updates inside a Kubernetes pod: the orchestrator owns rollouts, and the pod's image is the release. */
+const orchestratorUpdates: Check = ({ platform, updates }) => {
+  if (updates !== true || platform.container?.runtime !== 'kubernetes') return [];
+  return [
+    {
+      code: 'UPDATES_UNDER_ORCHESTRATOR',
+      message:
+        'updates are configured inside a Kubernetes pod: a release outlast installs lives only as long as the pod, the next pod starts from the image again, and a rollout of the Deployment and an outlast update race each other',
+      fix: 'leave the `updates` block out of the image\'s config and ship new versions as new images (outlast install kubernetes)',
+    },
+  ];
+};
+
+const CHECKS: readonly Check[] = [orchestratorUpdates, stopTimeout, strategyHazards, pid1WithoutInit, watchdog, phantomKiller, noExecve, staleUnitFile, unitUnreadable, managerExit, journalKills];
 
 /** Runs every check; a code is reported once, by the first check that finds it. */
 export function collectWarnings(input: DoctorInput, strategy: StrategyChoice, unit: SystemdUnitProperties | undefined): DoctorWarning[] {

@@ -48,6 +48,16 @@ function input(changes: Partial<DoctorInput> = {}): DoctorInput {
 const codes = (changes: Partial<DoctorInput>): string[] => diagnose(input(changes)).warnings.map((w) => w.code);
 
 describe('diagnose', () => {
+  it('warns about updates inside a Kubernetes pod, and only there', () => {
+    const pod = platformOf('kubernetes');
+    expect(pod.container?.runtime).toBe('kubernetes');
+    expect(codes({ platform: pod, unit: undefined, updates: true })).toContain('UPDATES_UNDER_ORCHESTRATOR');
+    expect(codes({ platform: pod, unit: undefined, updates: false })).not.toContain('UPDATES_UNDER_ORCHESTRATOR');
+    expect(codes({ platform: platformOf('docker-v2'), unit: undefined, updates: true })).not.toContain('UPDATES_UNDER_ORCHESTRATOR');
+    const warning = diagnose(input({ platform: pod, unit: undefined, updates: true })).warnings.find((w) => w.code === 'UPDATES_UNDER_ORCHESTRATOR');
+    expect(warning?.fix).toMatch(/ship new versions as new images/);
+  });
+
   it('has nothing to say about a generated unit under systemd', () => {
     const report = diagnose(input());
     expect(report.warnings).toEqual([]);

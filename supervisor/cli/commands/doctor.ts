@@ -67,6 +67,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
           stateDir: config.stateDir,
           otherStateDirs,
           stopBudgetMs: config.service.stopTimeoutMs,
+          updates: config.updates !== undefined,
           requested: config.selfRestart.strategy,
           force: config.selfRestart.force,
           ...(flags.unit === undefined ? {} : { unit: flags.unit }),
