@@ -76,3 +76,20 @@ export async function stageRelease(deps: StageDeps, entry: ReleaseEntry): Promis
 export function operationLogPath(stateDir: string, id: string): string {
   return join(stateDir, 'logs', `update-${id}.log`);
 }
+
+/** How many operations' hook logs are kept. */
+export const OPERATION_LOGS_KEPT = 20;
+
+/**
+ * Removes all but the newest `keep` operation logs. An operation id is a
+ * kind letter, then the start time in base 36, then a random tail, so the
+ * part after the letter sorts by time.
+ */
+export async function pruneOperationLogs(fs: Pick<Host['fs'], 'readdir' | 'rm'>, stateDir: string, keep = OPERATION_LOGS_KEPT): Promise<number> {
+  const logs = (await fs.readdir(join(stateDir, 'logs')))
+    .filter((name) => /^update-[a-z][0-9a-z]+\.log$/.test(name))
+    .sort((a, b) => a.slice('update-'.length + 1).localeCompare(b.slice('update-'.length + 1)));
+  const old = logs.slice(0, Math.max(0, logs.length - keep));
+  for (const name of old) await fs.rm(join(stateDir, 'logs', name));
+  return old.length;
+}

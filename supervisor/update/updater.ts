@@ -25,7 +25,7 @@ import { acquireUpdateLock, type HeldLock, type LockHolder } from './lock.ts';
 import { recoverUpdates } from './recover.ts';
 import { linkedVersion, pruneReleases, releasePaths, restoreLinks, switchCurrent, type ReleasePaths } from './releases.ts';
 import { latestAllowed, selectVersion, type SelectionRequest } from './selection.ts';
-import { operationLogPath, stageRelease } from './stage.ts';
+import { operationLogPath, pruneOperationLogs, stageRelease } from './stage.ts';
 import { findRelease, type ReleaseEntry, type UpdateSource } from './sources/source.ts';
 
 /** What `GET /updates/check` answers. */
@@ -406,6 +406,7 @@ export class Updater {
     if (phase === 'switch') op.switched = true;
     if (state !== undefined) op.state = state;
     await this.#journal.write(op);
+    await pruneOperationLogs(this.#deps.host.fs, this.#deps.stateDir).catch((err: unknown) => this.#deps.logger.warn({ err }, 'cannot prune old update logs'));
     this.#deps.events.emit('update', { id: op.id, state: op.state, phase, from: op.from, to: op.to });
     this.#failpoint(op, phase);
   }
