@@ -7,11 +7,11 @@ import { OutlastError, toOutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 import { createNodeHost } from '../host/node-host.ts';
 import { VERSION } from '../version.ts';
-import { registerAudit, registerDoctor, registerInit, registerInstall, registerLs, registerRelease, registerRestart, registerRun, registerStatus, registerStop, registerUpdates, registerWhy } from './commands/index.ts';
+import { registerAudit, registerDoctor, registerInit, registerInstall, registerLogs, registerLs, registerRelease, registerRestart, registerRun, registerStatus, registerStop, registerUpdates, registerWhy } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: Array<(program: Command, ctx: CliContext) => void> = [registerRun, registerLs, registerStatus, registerRestart, registerStop, registerUpdates, registerRelease, registerDoctor, registerInstall, registerInit, registerAudit, registerWhy];
+const COMMANDS: Array<(program: Command, ctx: CliContext) => void> = [registerRun, registerLs, registerStatus, registerRestart, registerStop, registerLogs, registerUpdates, registerRelease, registerDoctor, registerInstall, registerInit, registerAudit, registerWhy];
 
 function buildProgram(ctx: CliContext): Command {
   const program = new Command('outlast')

@@ -2,6 +2,7 @@ export { registerAudit } from './audit.ts';
 export { registerDoctor } from './doctor.ts';
 export { registerInit } from './init.ts';
 export { registerInstall } from './install.ts';
+export { registerLogs } from './logs.ts';
 export { registerLs } from './ls.ts';
 export { registerRelease } from './release.ts';
 export { registerRun } from './run.ts';
