@@ -1,7 +1,9 @@
 """hello in Python: serves on the socket outlast hands over (fd 3, LISTEN_FDS,
 the systemd way) when there is one, else on PORT; says READY=1 on
 OUTLAST_NOTIFY_SOCKET; drains on SIGTERM from a thread (shutdown() called
-from the signal handler itself would deadlock serve_forever)."""
+from the signal handler itself would deadlock serve_forever), and answers
+every request it accepted before it exits (server_close() joins the request
+threads; daemon threads would be dropped mid-answer)."""
 import json
 import os
 import signal
@@ -48,7 +50,9 @@ if sock is not None:
     server.socket.listen(128)
 else:
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8080"))), Handler)
-server.daemon_threads = True
+# Not daemon threads: at exit, server_close() waits for the requests in flight.
+server.daemon_threads = False
+server.block_on_close = True
 
 signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown, daemon=True).start())
 notify_ready()
