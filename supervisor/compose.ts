@@ -28,6 +28,7 @@ import { STATE_DIR_ENV } from './state/orphans.ts';
 import type { SupervisorIo } from './supervisor.ts';
 import type { Teardown } from './teardown.ts';
 import { createSource } from './update/sources/index.ts';
+import { UpdateLock } from './update/lock.ts';
 import { Updater } from './update/updater.ts';
 import { VERSION } from './version.ts';
 import { join, resolve } from 'node:path';
@@ -110,10 +111,13 @@ export interface RestartParts {
 export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; platform: Platform; controller: Controller; updater: Updater | undefined } {
   const { service, signals, events, teardown, placement, logger } = parts;
   const platform = host.readPlatform();
+  // One lock per state dir, shared by updates and the supervisor's own restarts.
+  const lock = new UpdateLock(host, config.stateDir, (err, holder) => logger.error({ err, id: holder.id }, 'the update lock was compromised'));
   const selfRestarter = new SelfRestarter({
     host,
     logger,
     stateDir: config.stateDir,
+    lock,
     platform,
     unitProperties: async () => {
       const unit = platform.systemd?.unit;
@@ -139,10 +143,10 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
           service,
           logger,
           events,
+          lock,
           // Hooks run the service's code: the child's env rules, without the sockets only a child is handed.
           env: childEnv(host.env, config.service, { [STATE_DIR_ENV]: config.stateDir }),
-          selfUpdate: config.updates.selfUpdate ?? runsFromRelease(host, config.stateDir),
-          selfRestart: (reason) => controller.selfUpdate(reason),
+          selfRestart: (config.updates.selfUpdate ?? runsFromRelease(host, config.stateDir)) ? (reason, held) => controller.selfUpdate(reason, held) : undefined,
         });
   return { selfRestarter, platform, controller, updater: placement.updater };
 }

@@ -10,6 +10,7 @@ import { writePlannedStop } from './forensics/planned-stop.ts';
 import type { Host } from './host/host.ts';
 import type { Logger } from './log/logger.ts';
 import type { SelfRestarter } from './restart/self-restart.ts';
+import type { HeldLock } from './update/lock.ts';
 import type { Service } from './service/service.ts';
 import type { StopAnswer } from './api/stop-route.ts';
 
@@ -60,7 +61,12 @@ export class Controller {
       return { strategy: name, after: () => this.#selfRestart('requested through the API') };
     }
     service.assertRestartable();
-    service.restart('api').catch((err: unknown) => logger.error({ err }, 'restart failed'));
+    service.restart('api').then(
+      (result) => {
+        if (!result.ok) logger.error({ reason: result.reason }, 'restart failed');
+      },
+      (err: unknown) => logger.error({ err }, 'restart failed'),
+    );
     return {};
   }
 
@@ -81,8 +87,8 @@ export class Controller {
    * points at, the update lock staying held for the new image. Settles only
    * when this process is about to end (never, for an in-place re-exec).
    */
-  async selfUpdate(reason: string): Promise<void> {
-    const outcome = await this.#deps.selfRestarter.restart(reason, { lockHeld: true });
+  async selfUpdate(reason: string, lock: HeldLock): Promise<void> {
+    const outcome = await this.#deps.selfRestarter.restart(reason, { lock });
     if (outcome.exitCode >= 0) this.#exitRequested(outcome.exitCode);
   }
 

@@ -38,7 +38,13 @@ export const ERROR_CODES = {
   VERSION_MARKED_BAD: { http: 409, exit: 65 },
   UPDATES_NOT_CONFIGURED: { http: 501, exit: 69 },
   NOTHING_TO_ROLL_BACK: { http: 409, exit: 65 },
-  VERIFY_FAILED: { http: 422, exit: 65 },
+  // Why a release was refused or rolled back, one code per check.
+  SIGNATURE_INVALID: { http: 422, exit: 65 },
+  DIGEST_MISMATCH: { http: 422, exit: 65 },
+  INSTALL_FAILED: { http: 422, exit: 65 },
+  PREFLIGHT_FAILED: { http: 422, exit: 65 },
+  HANDOFF_FAILED: { http: 422, exit: 65 },
+  HEALTH_GATE_FAILED: { http: 422, exit: 65 },
   // A release that unpacks (or downloads) to more than the configured limit.
   TOO_LARGE: { http: 413, exit: 65 },
   // A release tarball with an entry that cannot be extracted as written.
@@ -46,6 +52,8 @@ export const ERROR_CODES = {
   VERSION_NOT_FOUND: { http: 404, exit: 66 },
   SOURCE_UNAVAILABLE: { http: 502, exit: 69 },
   TIMEOUT: { http: 504, exit: 79 },
+  // Journal only: the supervisor died during an operation, and start-up settled it.
+  INTERRUPTED: { http: 500, exit: 70 },
   INTERNAL: { http: 500, exit: 70 },
 } as const satisfies Record<string, { http: number; exit: number }>;
 

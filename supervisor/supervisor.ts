@@ -49,7 +49,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     teardown.add('before-restart', () => service.stop('supervisor restart'));
     const { selfRestarter, platform, controller, updater } = composeRestarts(host, config, { service, signals, events, teardown, placement, logger });
     // Orphans first (they may still run an old release or a hook in staging),
-    // then recovery, both before the API opens: no client sees a half-recovered store.
+    // then recovery, both before the API opens: no client sees a half-recovered
+    // store. A self-update handed over to us resumes here: its gate watches the first child.
     await endOrphans(host, config, logger);
     await updater?.recover();
     signals.listen();
@@ -62,10 +63,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await updater?.installIfMissing();
     // A stop signal during a long first install means: do not start at all.
     if (signals.isStopping()) return await wrapUp(await signals.stopped, signals, teardown, logger);
-    // A self-update handed over to us: its gate watches this first child.
-    await updater?.beginResume();
     service.start();
-    updater?.continueResume();
     io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
     return await wrapUp(await theEnd(host, config, service, signals, controller), signals, teardown, logger);
   } catch (err) {

@@ -30,15 +30,16 @@ export const nodeFs: HostFs = {
     const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(tmp, 'w', mode);
     try {
-      await handle.writeFile(data, 'utf8');
-      await handle.chmod(mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      try {
+        await handle.writeFile(data, 'utf8');
+        await handle.chmod(mode);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await rename(tmp, path);
     } catch (err) {
+      // A full disk fails the write itself: the temp file must not stay behind either.
       await rm(tmp, { force: true });
       throw err;
     }

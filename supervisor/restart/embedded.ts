@@ -15,6 +15,7 @@ import { createNodeHost } from '../host/node-host.ts';
 import { ensureStateDir } from '../state/state-dir.ts';
 import type { RequestedStrategy, StrategyName } from './config.ts';
 import { SelfRestarter } from './self-restart.ts';
+import { UpdateLock } from '../update/lock.ts';
 import { createLogger } from '../log/logger.ts';
 import { safeSink } from '../log/safe-sink.ts';
 
@@ -47,6 +48,7 @@ export async function restartSelf(options: RestartSelfOptions): Promise<{ exitCo
     host,
     logger,
     stateDir: options.stateDir,
+    lock: new UpdateLock(host, options.stateDir, (err) => logger.error({ err }, 'the restart lock was compromised')),
     platform,
     unitProperties: async () => {
       const unit = platform.systemd?.unit;

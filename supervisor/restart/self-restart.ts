@@ -9,7 +9,7 @@ import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 import type { Logger } from '../log/logger.ts';
 import { writeMarker } from '../forensics/markers.ts';
-import { acquireUpdateLock } from '../update/lock.ts';
+import type { HeldLock, UpdateLock } from '../update/lock.ts';
 import { scriptsDir } from '../version.ts';
 import { chooseStrategy, type StrategyChoice } from './choose.ts';
 import type { RequestedStrategy, StrategyName } from './config.ts';
@@ -26,6 +26,8 @@ export interface SelfRestartDeps {
   host: Host;
   logger: Logger;
   stateDir: string;
+  /** The update lock this process shares with its updates: no update may interleave with a restart. */
+  lock: UpdateLock;
   platform: Platform;
   /** Reads the unit's properties (KillMode…) when under systemd; bounded by its own timeout. */
   unitProperties: () => Promise<SystemdUnitProperties | undefined>;
@@ -58,9 +60,12 @@ export class SelfRestarter {
 
   /**
    * Restarts. Resolves with how this process should end; for reexec it never
-   * resolves on success (the process image is replaced).
+   * resolves on success (the process image is replaced). `options.lock` is a
+   * self-update's lock: it stays held across the restart, for the next image
+   * to take over with the journal, and stays the caller's to release if the
+   * restart fails. Without it, the restart takes the lock for itself.
    */
-  async restart(reason: string, options: { lockHeld?: boolean } = {}): Promise<StrategyOutcome & { strategy: StrategyName }> {
+  async restart(reason: string, options: { lock?: HeldLock } = {}): Promise<StrategyOutcome & { strategy: StrategyName }> {
     const { host, logger, stateDir, platform } = this.#deps;
     if (this.#running) throw new OutlastError('CONFLICT', 'a supervisor restart is already in progress');
     this.#running = true;
@@ -68,13 +73,9 @@ export class SelfRestarter {
       const choice = await this.choice();
       if (choice.refused !== undefined) logger.warn({ refused: choice.refused }, 'configured restart strategy refused');
       const id = `s${host.clock.now().toString(36)}${host.randomToken(3)}`;
-      // A self-update already holds the update lock, and hands it over to the
-      // new image with the journal: it is neither taken nor released here.
-      const lock = options.lockHeld === true ? undefined : await acquireUpdateLock(host, stateDir, { pid: host.pid, id, since: new Date(host.clock.now()).toISOString(), to: 'supervisor' }, () => undefined);
-      let released = false;
+      const own = options.lock === undefined ? await this.#deps.lock.acquire(id, 'supervisor') : undefined;
       const release = async (): Promise<void> => {
-        if (!released) await lock?.release();
-        released = true;
+        await own?.release();
       };
       logger.info({ strategy: choice.name, reason, why: choice.reason, restartId: id }, 'restarting the supervisor');
       try {

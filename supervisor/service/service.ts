@@ -22,6 +22,13 @@ import type { ServiceDeps, ServiceEvent, ServiceEventFields, ServiceState, Servi
 
 export type { ServiceDeps, ServiceEvent, ServiceEventFields, ServiceEventType, ServiceState, ServiceStatus } from './types.ts';
 
+/**
+ * How a restart went: `ok` once the new child is ready (with owned sockets,
+ * `handoff` says the old one served until then); otherwise why not, and with
+ * a failed handoff the old child is still serving.
+ */
+export type RestartResult = { ok: true; handoff: boolean } | { ok: false; handoff: boolean; reason: string };
+
 /** States in which restart() refuses: the service is being, or has been, let go of. */
 const NOT_RESTARTABLE: ReadonlySet<ServiceState> = new Set(['stopping', 'stopped', 'finished']);
 
@@ -37,6 +44,9 @@ export class Service {
   #spawns = 0;
   #lastExit: ServiceStatus['lastExit'] = null;
   #reason: string | null = null;
+  /** Holds on the crash policy (see hold()); an exit under a hold waits here for the holder's verdict. */
+  #holds = 0;
+  #heldExit: { exit: ChildExit; uptimeMs: number } | undefined;
   readonly #queue = new SerialQueue();
   readonly #events: ServiceEventFanout;
   #resolveDone!: (exit: ChildExit) => void;
@@ -89,23 +99,47 @@ export class Service {
     }
   }
 
-  /** Gracefully restarts the child (also revives an errored service). */
-  restart(reason: string): Promise<void> {
-    return this.#queue.run(async () => {
+  /**
+   * Gracefully restarts the child (also revives an errored service), and
+   * resolves once the new child is ready or has failed to get there. Throws
+   * only when the service refuses to restart (CONFLICT, see assertRestartable).
+   */
+  async restart(reason: string): Promise<RestartResult> {
+    const started = await this.#queue.run(async (): Promise<Attempt | RestartResult | undefined> => {
       this.assertRestartable();
       this.#deps.logger.info({ reason }, 'restart requested');
       this.#backoff.cancel();
-      if (this.#deps.listeners !== undefined && this.#attempt !== undefined && this.#state === 'ready') {
-        await this.#handoff(this.#attempt, reason);
-        this.#history = NO_CRASHES;
-        this.#reason = null;
-        return;
-      }
-      await this.#stopCurrent(reason);
+      this.#heldExit = undefined;
       this.#history = NO_CRASHES;
       this.#reason = null;
-      this.#spawn();
+      if (this.#deps.listeners !== undefined && this.#attempt !== undefined && this.#state === 'ready') return this.#handoff(this.#attempt, reason);
+      await this.#stopCurrent(reason);
+      return this.#spawn();
     });
+    if (started === undefined) return { ok: false, handoff: false, reason: this.#lastExit?.description ?? 'the new child could not be started' };
+    if ('ok' in started) return started;
+    return this.#readiness(started);
+  }
+
+  /**
+   * Suspends the crash policy while an update owns the child (from its switch
+   * to the health gate's verdict): a child that exits is not respawned, so
+   * the version being judged never runs twice. The returned function ends
+   * the hold; an exit it kept waiting is then handled by the policy, unless
+   * a restart has replaced the child meanwhile.
+   */
+  hold(): () => void {
+    this.#holds += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#holds -= 1;
+      const waiting = this.#heldExit;
+      if (this.#holds > 0 || waiting === undefined) return;
+      this.#heldExit = undefined;
+      this.#applyPolicy(waiting.exit, waiting.uptimeMs);
+    };
   }
 
   /**
@@ -147,14 +181,31 @@ export class Service {
     this.#events.emit(state, fields);
   }
 
-  #spawn(): void {
+  #spawn(): Attempt | undefined {
     const attempt = this.#launch();
-    if (attempt === undefined) return;
+    if (attempt === undefined) return undefined;
     this.#health.reset();
     this.#attempt = attempt;
     this.#state = 'starting';
     this.#events.emit('spawned', { pid: attempt.pid });
     void this.#watchReadiness(attempt);
+    return attempt;
+  }
+
+  /** Settles once `attempt` is ready, or is gone or replaced before it got there. */
+  #readiness(attempt: Attempt): Promise<RestartResult> {
+    if (this.#attempt === attempt && this.#state === 'ready') return Promise.resolve({ ok: true, handoff: false });
+    return new Promise((resolve) => {
+      const off = this.#events.on((event) => {
+        if (event.type === 'ready' && event.pid === attempt.pid) {
+          off();
+          resolve({ ok: true, handoff: false });
+        } else if (event.type !== 'ready' && this.#attempt !== attempt) {
+          off();
+          resolve({ ok: false, handoff: false, reason: typeof event.description === 'string' ? event.description : typeof event.reason === 'string' ? event.reason : event.type });
+        }
+      });
+    });
   }
 
   /** Starts a child and watches its exit; undefined when it could not start. */
@@ -178,23 +229,24 @@ export class Service {
    * its stop signal and drain. If the new child never becomes ready within
    * readyTimeoutMs it is killed and the old one serves on.
    */
-  async #handoff(old: Attempt, reason: string): Promise<void> {
+  async #handoff(old: Attempt, reason: string): Promise<RestartResult> {
     const { logger } = this.#deps;
     const next = this.#launch();
-    if (next === undefined) throw new OutlastError('INTERNAL', 'the new child could not be started; the old one keeps serving');
+    if (next === undefined) return { ok: false, handoff: true, reason: 'the new child could not be started; the old one keeps serving' };
     this.#events.emit('spawned', { pid: next.pid, handoff: true });
     logger.info({ childPid: next.pid, oldPid: old.pid, reason }, 'handoff: new child started on the same sockets; the old one serves until it is ready');
     const ready = await this.#health.ready(next);
     if (!ready.ok) {
       await discardAttempt(this.#deps.host, next);
       logger.error({ childPid: next.pid, reason: ready.reason }, 'handoff: the new child never became ready; the old one keeps serving');
-      throw new OutlastError('VERIFY_FAILED', `the new child never became ready (${ready.reason}); the old one keeps serving`);
+      return { ok: false, handoff: true, reason: `the new child never became ready (${ready.reason}); the old one keeps serving` };
     }
     this.#attempt = next;
     this.#health.reset();
     this.#markReady(next);
     if (this.#health.probes) void this.#watchHealth(next);
     await drainAttempt(this.#deps, old);
+    return { ok: true, handoff: true };
   }
 
   #onSpawnFailed(exit: ChildExit): void {
@@ -225,6 +277,14 @@ export class Service {
   /** Decides what follows an unplanned end of the child. */
   #applyPolicy(exit: ChildExit, uptimeMs: number): void {
     const { config, host, logger } = this.#deps;
+    if (this.#holds > 0) {
+      // An update owns the child: its verdict decides what runs next.
+      this.#heldExit = { exit, uptimeMs };
+      this.#reason = 'the child exited during an update; the update decides what runs next';
+      this.#setState('errored', { reason: this.#reason });
+      logger.warn({ exit: describeExit(exit) }, 'service exited during an update: not respawned until the update decides');
+      return;
+    }
     const { policy } = config.restart;
     if (endsSupervision(policy, exit)) return this.#finish(exit, `${describeExit(exit)} (restart policy ${policy})`);
     const decision = onCrash(this.#history, host.clock.monotonic(), uptimeMs, config.restart, host.random());

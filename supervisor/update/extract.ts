@@ -62,7 +62,7 @@ function shortName(raw: string): string {
 }
 
 function unsafe(entry: string, reason: string): OutlastError {
-  return new OutlastError('VERIFY_FAILED', `unsafe entry "${shortName(entry)}" in release tarball: ${reason}`, { details: { entry: shortName(entry), reason } });
+  return new OutlastError('ARCHIVE_INVALID', `unsafe entry "${shortName(entry)}" in release tarball: ${reason}`, { details: { entry: shortName(entry), reason } });
 }
 
 function checkPath(entry: string, path: string, what: string): string[] {
@@ -110,7 +110,7 @@ function unreadable(err: unknown): OutlastError {
   if (err instanceof OutlastError) return err;
   if (!isTarError(err)) return toOutlastError(err);
   const message = err instanceof Error ? err.message : String(err);
-  return new OutlastError('VERIFY_FAILED', `release tarball is not a readable tar archive: ${message}`, { cause: err });
+  return new OutlastError('ARCHIVE_INVALID', `release tarball is not a readable tar archive: ${message}`, { cause: err });
 }
 
 /**
@@ -172,7 +172,7 @@ export async function emptyDir(fs: Pick<ExtractFs, 'readdir' | 'rm'>, dir: strin
 
 /**
  * Extracts `tarball` into `dest`, an existing empty directory. Throws
- * VERIFY_FAILED, naming the entry, for anything unsafe or unreadable,
+ * ARCHIVE_INVALID, naming the entry, for anything unsafe or unreadable,
  * ARCHIVE_INVALID for an entry that cannot be written as named, TOO_LARGE past
  * `maxUnpackedBytes`; on any failure `dest` is emptied again.
  */

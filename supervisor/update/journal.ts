@@ -4,6 +4,7 @@
  * After a SIGKILL, the last entry tells recovery how far an operation got.
  */
 import { join } from 'node:path';
+import type { ErrorCode } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 
 /** The states an operation moves through; the last three are final. */
@@ -22,7 +23,6 @@ export type OperationPhase =
   | 'health-gate'
   | 'commit'
   | 'rollback'
-  | 'prune'
   | 'done';
 
 /** One update or rollback. */
@@ -36,7 +36,7 @@ export interface Operation {
   phases: Array<{ name: OperationPhase; ms: number }>;
   startedAt: string;
   endedAt?: string;
-  error?: { code: string; message: string };
+  error?: { code: ErrorCode; message: string };
   /** Set when the switch to `to` has happened (recovery must undo or finish it). */
   switched: boolean;
   /** What `previous` pointed at before the switch, so an undo restores both links. */

@@ -7,10 +7,11 @@
 import type { Host } from '../host/host.ts';
 import type { Logger } from '../log/logger.ts';
 import { isFinal, type Journal, type Operation, type OperationPhase } from './journal.ts';
-import { breakLockOf, recoverLock } from './lock.ts';
+import type { UpdateLock } from './lock.ts';
 import { hasRelease, linkedVersion, pointLink, removeRelease, removeStaging, removeTempLinks, restoreLinks, type ReleasePaths } from './releases.ts';
+import { pendingHandover, type Pending } from './self-update.ts';
 
-const ORDER: readonly OperationPhase[] = ['lock', 'busy-wait', 'fetch', 'install', 'preflight', 'stage', 'switch', 'restart', 'health-gate', 'rollback', 'commit', 'prune', 'done'];
+const ORDER: readonly OperationPhase[] = ['lock', 'busy-wait', 'fetch', 'install', 'preflight', 'stage', 'switch', 'restart', 'health-gate', 'rollback', 'commit', 'done'];
 
 function reached(op: Operation, phase: OperationPhase): boolean {
   return ORDER.indexOf(op.phase) >= ORDER.indexOf(phase);
@@ -30,7 +31,7 @@ async function resolveOperation(host: Host, paths: ReleasePaths, op: Operation):
   const current = (await linkedVersion(host, paths.current)) ?? null;
   const died = `the supervisor died during ${op.phase}`;
   if (op.selfRestart === true && op.phase === 'rollback') {
-    // A self-update's rollback restarted the supervisor into the old version: this is it.
+    // A self-update's rollback that died before `current` was back on the old version: finish it.
     if (op.from !== null) await restoreLinks(host, paths, op.from, op.previousBefore ?? null);
     return { ...op, state: 'rolled-back', phase: 'done' };
   }
@@ -53,35 +54,27 @@ async function resolveOperation(host: Host, paths: ReleasePaths, op: Operation):
   return { ...op, state: 'failed', phase: 'done', error: { code: 'INTERRUPTED', message: `${died}; nothing was switched` } };
 }
 
-/**
- * A self-update handed over to this process: the switch is done and the
- * supervisor restarted into the new version, which must now run the health
- * gate. Only the process that the restart produced gets here: a later start
- * after a crash in the gate sees the same journal and resumes it the same way.
- */
-export function isHandover(op: Operation, current: string | undefined): boolean {
-  return op.selfRestart === true && (op.phase === 'restart' || op.phase === 'health-gate') && current === op.to;
-}
+/** What recovery found: an operation it settled, or one handed over to this image to resume. */
+export type Recovered = { settled?: Operation; resume?: { op: Operation; pending: Pending } };
 
-/** Runs recovery; returns the operation it resolved (or, for a self-update, the one to resume). */
-export async function recoverUpdates(host: Host, paths: ReleasePaths, journal: Journal, logger: Logger): Promise<Operation | undefined> {
+/** Runs recovery; the lock of a settled operation is cleared, a handed-over one is left for the resume to take over. */
+export async function recoverUpdates(host: Host, paths: ReleasePaths, journal: Journal, lock: UpdateLock, logger: Logger): Promise<Recovered> {
   await host.fs.mkdir(paths.releases, 0o755);
   await removeTempLinks(host, paths);
   const leftovers = await removeStaging(host, paths);
   if (leftovers.length > 0) logger.warn({ leftovers }, 'removed staging leftovers of an interrupted update');
-  let resolved: Operation | undefined;
   const last = await journal.last();
-  if (last !== undefined && !isFinal(last) && isHandover(last, await linkedVersion(host, paths.current))) {
-    // The lock was handed over with the journal; the resume re-takes it.
-    await breakLockOf(host, paths.stateDir);
-    logger.info({ id: last.id, from: last.from, to: last.to }, 'resuming a self-update: the new version runs its health gate');
-    return last;
+  const pending = last === undefined ? undefined : pendingHandover(last, await linkedVersion(host, paths.current));
+  if (last !== undefined && pending !== undefined) {
+    logger.info({ id: last.id, from: last.from, to: last.to, pending }, pending === 'gate' ? 'resuming a self-update: the new version runs its health gate' : 'resuming a self-update: back on the old version, which must be ready again');
+    return { resume: { op: last, pending } };
   }
+  let settled: Operation | undefined;
   if (last !== undefined && !isFinal(last)) {
-    resolved = await resolveOperation(host, paths, last);
-    resolved.endedAt = new Date(host.clock.now()).toISOString();
-    await journal.write(resolved);
-    logger.warn({ id: resolved.id, state: resolved.state, from: resolved.from, to: resolved.to }, `recovered an interrupted ${resolved.kind}: ${resolved.error?.message ?? resolved.state}`);
+    settled = await resolveOperation(host, paths, last);
+    settled.endedAt = new Date(host.clock.now()).toISOString();
+    await journal.write(settled);
+    logger.warn({ id: settled.id, state: settled.state, from: settled.from, to: settled.to }, `recovered an interrupted ${settled.kind}: ${settled.error?.message ?? settled.state}`);
   }
   // A `current` whose release vanished (disk trouble, hand edits) falls back to `previous`.
   const current = await linkedVersion(host, paths.current);
@@ -90,13 +83,13 @@ export async function recoverUpdates(host: Host, paths: ReleasePaths, journal: J
     logger.error({ current, previous }, 'current points at a missing release');
     await settleCurrent(host, paths, previous ?? null);
   }
-  if (resolved !== undefined) {
+  if (settled !== undefined) {
     // The operation is settled: whoever held its lock (a dead process, or this
     // very pid before an in-place re-exec) holds nothing any more.
-    await breakLockOf(host, paths.stateDir);
+    await lock.clear();
   } else {
-    const holder = await recoverLock(host, paths.stateDir);
+    const holder = await lock.recover();
     if (holder !== undefined) logger.warn({ holder }, 'released the update lock of a dead process');
   }
-  return resolved;
+  return settled === undefined ? {} : { settled };
 }

@@ -16,13 +16,16 @@ export interface HookResult {
 
 const MAX_CAPTURE = 256 * 1024;
 
+const HOOK_CODE = { install: 'INSTALL_FAILED', preflight: 'PREFLIGHT_FAILED' } as const;
+
 /**
- * Runs `command` in `cwd`. Throws VERIFY_FAILED (the release is not fit to
- * run) when it exits non-zero, cannot start, or overruns `timeoutMs`.
+ * Runs `command` in `cwd`. Throws INSTALL_FAILED or PREFLIGHT_FAILED (the
+ * release is not fit to run) when it exits non-zero, cannot start, or
+ * overruns `timeoutMs`.
  */
 export async function runHook(
   host: Host,
-  name: string,
+  name: 'install' | 'preflight',
   command: readonly string[],
   options: { cwd: string; env: Record<string, string>; timeoutMs: number; signal?: AbortSignal },
 ): Promise<HookResult> {
@@ -55,10 +58,10 @@ export async function runHook(
   options.signal?.removeEventListener('abort', kill);
   const ms = Math.round(host.clock.monotonic() - started);
   if (await Promise.race([timedOut, Promise.resolve(false)])) {
-    throw new OutlastError('VERIFY_FAILED', `${name} (${command.join(' ')}) did not finish within ${options.timeoutMs} ms`, { details: { hook: name, output: output.slice(-4000) } });
+    throw new OutlastError(HOOK_CODE[name], `${name} (${command.join(' ')}) did not finish within ${options.timeoutMs} ms`, { details: { hook: name, output: output.slice(-4000) } });
   }
   if (exit.kind !== 'exited' || exit.code !== 0) {
-    throw new OutlastError('VERIFY_FAILED', `${name} (${command.join(' ')}) ${describeExit(exit)}${output === '' ? '' : `: ${output.trim().split('\n').slice(-3).join(' | ')}`}`, {
+    throw new OutlastError(HOOK_CODE[name], `${name} (${command.join(' ')}) ${describeExit(exit)}${output === '' ? '' : `: ${output.trim().split('\n').slice(-3).join(' | ')}`}`, {
       details: { hook: name, output: output.slice(-4000) },
     });
   }

@@ -87,18 +87,18 @@ export function signEntry(privateKeyPem: string, entry: SignedFields): string {
 
 /**
  * Checks an entry's signature against `publicKey` (PEM, raw base64 or a
- * KeyObject). Throws VERIFY_FAILED when it is missing, malformed or wrong.
+ * KeyObject). Throws SIGNATURE_INVALID when it is missing, malformed or wrong.
  */
 export function verifyEntry(publicKey: string | KeyObject, entry: SignedFields): void {
   const key = typeof publicKey === 'string' ? parsePublicKey(publicKey) : publicKey;
   const details = { version: entry.version };
   if (entry.signature === undefined || entry.signature === '') {
-    throw new OutlastError('VERIFY_FAILED', `release ${entry.version} is not signed, but a publicKey is configured`, {
+    throw new OutlastError('SIGNATURE_INVALID', `release ${entry.version} is not signed, but a publicKey is configured`, {
       details: { ...details, reason: 'unsigned' },
     });
   }
   const signature = Buffer.from(entry.signature, 'base64');
   if (signature.length !== 64 || !verify(null, signedPayload(entry), key, signature)) {
-    throw new OutlastError('VERIFY_FAILED', `release ${entry.version} has a bad signature`, { details: { ...details, reason: 'bad-signature' } });
+    throw new OutlastError('SIGNATURE_INVALID', `release ${entry.version} has a bad signature`, { details: { ...details, reason: 'bad-signature' } });
   }
 }

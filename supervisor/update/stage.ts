@@ -34,7 +34,7 @@ export function checkPreflightVersion(stdout: string, version: string): void {
   const first = stdout.trim().split('\n')[0]?.trim() ?? '';
   const printed = first === '' ? undefined : cleanVersion(first);
   if (printed !== undefined && printed !== version) {
-    throw new OutlastError('VERIFY_FAILED', `preflight printed version ${printed}, expected ${version}`, { details: { printed, expected: version } });
+    throw new OutlastError('PREFLIGHT_FAILED', `preflight printed version ${printed}, expected ${version}`, { details: { printed, expected: version } });
   }
 }
 

@@ -121,7 +121,7 @@ describe('keygen, pack, apply', () => {
     const before = store(cli.stateDir);
     const refused = await apply(cli, { version: '1.2.0' });
     expect(refused.status).toBe(422);
-    expect(refused.json).toMatchObject({ error: { code: 'VERIFY_FAILED', details: { version: '1.2.0', reason: 'bad-signature' } } });
+    expect(refused.json).toMatchObject({ error: { code: 'SIGNATURE_INVALID', details: { version: '1.2.0', reason: 'bad-signature' } } });
     expect(store(cli.stateDir)).toEqual(before);
     expect(before).toMatchObject({ current: 'releases/1.1.0', previous: 'releases/1.0.0' });
     expect(await serviceVersion(port)).toBe('1.1.0');

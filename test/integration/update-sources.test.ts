@@ -87,7 +87,7 @@ describe('http source', () => {
     for (const [version, reason] of refusals) {
       const res = await apply(cli, { version });
       expect(res.status, version).toBe(422);
-      expect(res.json).toMatchObject({ error: { code: 'VERIFY_FAILED', details: { version, reason } } });
+      expect(res.json).toMatchObject({ error: { code: reason === 'oversize' ? 'TOO_LARGE' : 'DIGEST_MISMATCH', details: { version, reason } } });
       expect(store(cli.stateDir)).toEqual(before);
     }
     // The honest oversize entry is refused before a byte of it is downloaded.
@@ -127,7 +127,7 @@ describe('malicious tarballs', () => {
     for (const [what, version, , culprit] of cases) {
       const res = await apply(cli, { version });
       expect(res.status, what).toBe(422);
-      expect(res.json, what).toMatchObject({ error: { code: 'VERIFY_FAILED', details: { entry: culprit } } });
+      expect(res.json, what).toMatchObject({ error: { code: 'ARCHIVE_INVALID', details: { entry: culprit } } });
       expect(store(cli.stateDir), what).toEqual(before);
     }
     for (const dir of [cli.stateDir, join(cli.stateDir, '..'), join(cli.stateDir, 'releases'), outside]) {

@@ -159,7 +159,7 @@ describe('bad input changes nothing', () => {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { versions: Array<{ version: string; sha256: string }> };
     manifest.versions.find((v) => v.version === '1.1.0')!.sha256 = '0'.repeat(64);
     writeFileSync(manifestPath, JSON.stringify(manifest));
-    await expectUntouched(setup, '{"version": "1.1.0"}', 422, 'VERIFY_FAILED');
+    await expectUntouched(setup, '{"version": "1.1.0"}', 422, 'DIGEST_MISMATCH');
     expect(readdirSync(join(setup.cli.stateDir, 'releases')).filter((n) => n.startsWith('.staging'))).toEqual([]);
   });
 
@@ -168,7 +168,7 @@ describe('bad input changes nothing', () => {
       // 1.0.0 passes its preflight; 1.1.0 claims to be 9.9.9.
       updates: { preflight: ['sh', '-c', 'if [ "$OUTLAST_VERSION" = 1.0.0 ]; then echo 1.0.0; else echo 9.9.9; fi'] },
     });
-    await expectUntouched(setup, '{"version": "1.1.0"}', 422, 'VERIFY_FAILED');
+    await expectUntouched(setup, '{"version": "1.1.0"}', 422, 'PREFLIGHT_FAILED');
   });
 });
 

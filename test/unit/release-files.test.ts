@@ -51,7 +51,7 @@ describe('extractSafely through the Host', () => {
     putTar(host, `${ROOT}/r.tgz`, [{ path: 'ok.txt', body: 'ok' }, { path: 'out', type: '2', linkpath: '../../etc' }]);
     const err = await extractSafely(host.fs, `${ROOT}/r.tgz`, `${ROOT}/stage`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutlastError);
-    expect((err as OutlastError).code).toBe('VERIFY_FAILED');
+    expect((err as OutlastError).code).toBe('ARCHIVE_INVALID');
     expect(under(host, `${ROOT}/stage`)).toEqual([]);
   });
 });
@@ -74,7 +74,7 @@ describe('the dir source through the Host', () => {
     const entry = { version: '1.0.0', url: 'a.tgz', sha256: '0'.repeat(64), size: bytes.length };
     host.files.set(`${ROOT}/feed/manifest.json`, { data: JSON.stringify({ versions: [entry] }), mode: 0o644 });
     const err = await createSource({ type: 'dir', path: `${ROOT}/feed` }, host).fetch({ version: '1.0.0' }, `${ROOT}/releases/.s`, context()).catch((e: unknown) => e);
-    expect((err as OutlastError).code).toBe('VERIFY_FAILED');
+    expect((err as OutlastError).code).toBe('DIGEST_MISMATCH');
     expect(under(host, `${ROOT}/releases`)).toEqual([]);
   });
 });

@@ -52,7 +52,7 @@ describe('dir source', () => {
 
     const other = generateKeyPair();
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: other.publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: other.publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'SIGNATURE_INVALID');
     expect(err.details).toMatchObject({ reason: 'bad-signature' });
     expect(listTree(dest)).toEqual([]);
   });
@@ -60,7 +60,7 @@ describe('dir source', () => {
   it('refuses an unsigned release when a key is configured', async () => {
     const feed = await feedWith(['1.0.0']);
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: generateKeyPair().publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: generateKeyPair().publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'SIGNATURE_INVALID');
     expect(err.details).toMatchObject({ reason: 'unsigned' });
     expect(listTree(dest)).toEqual([]);
   });
@@ -70,13 +70,13 @@ describe('dir source', () => {
     const source = createSource({ type: 'dir', path: feed }, nodeHost);
     const [entry] = await source.list(AbortSignal.timeout(5000));
     const dest = stagingDir();
-    const sha = await rejection(source.fetch({ ...entry!, sha256: '0'.repeat(64) }, dest, context()), 'VERIFY_FAILED');
+    const sha = await rejection(source.fetch({ ...entry!, sha256: '0'.repeat(64) }, dest, context()), 'DIGEST_MISMATCH');
     expect(sha.details).toMatchObject({ reason: 'sha256-mismatch' });
-    const short = await rejection(source.fetch({ ...entry!, size: entry!.size! + 10 }, dest, context()), 'VERIFY_FAILED');
+    const short = await rejection(source.fetch({ ...entry!, size: entry!.size! + 10 }, dest, context()), 'DIGEST_MISMATCH');
     expect(short.details).toMatchObject({ reason: 'size-mismatch' });
-    const big = await rejection(source.fetch({ ...entry!, size: entry!.size! - 10 }, dest, context()), 'VERIFY_FAILED');
+    const big = await rejection(source.fetch({ ...entry!, size: entry!.size! - 10 }, dest, context()), 'TOO_LARGE');
     expect(big.details).toMatchObject({ reason: 'oversize' });
-    await rejection(source.fetch(entry!, dest, context({ maxBytes: 100 })), 'VERIFY_FAILED');
+    await rejection(source.fetch(entry!, dest, context({ maxBytes: 100 })), 'TOO_LARGE');
     expect(listTree(dest)).toEqual([]);
     expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
   });
@@ -89,7 +89,7 @@ describe('dir source', () => {
     const entry = { version: '1.0.0', url: 'evil.tgz', sha256: createHash('sha256').update(tarball).digest('hex'), size: tarball.length };
     writeManifest(feed, [{ ...entry, signature: signEntry(keys.privateKeyPem, entry) }]);
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: keys.publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'dir', path: feed, publicKey: keys.publicKeyPem }, nodeHost).fetch({ version: '1.0.0' }, dest, context()), 'ARCHIVE_INVALID');
     expect(err.message).toContain('"../escape"');
     expect(listTree(dest)).toEqual([]);
   });

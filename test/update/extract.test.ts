@@ -68,9 +68,9 @@ const unsafe: [string, RawEntry[], string][] = [
 ];
 
 describe('extractSafely: unsafe tarballs', () => {
-  it.each(unsafe)('refuses %s with VERIFY_FAILED and leaves dest empty', async (_name, entries, culprit) => {
+  it.each(unsafe)('refuses %s with ARCHIVE_INVALID and leaves dest empty', async (_name, entries, culprit) => {
     const dest = stagingDir();
-    const err = await rejection(extractSafely(nodeHost.fs, rawTarFile(entries), dest), 'VERIFY_FAILED');
+    const err = await rejection(extractSafely(nodeHost.fs, rawTarFile(entries), dest), 'ARCHIVE_INVALID');
     expect(err.message).toContain(`"${culprit}"`);
     expect(err.details).toMatchObject({ entry: culprit });
     expect(listTree(dest)).toEqual([]);
@@ -81,7 +81,7 @@ describe('extractSafely: unsafe tarballs', () => {
     const dest = stagingDir();
     const file = join(dest, '..', 'junk.tgz');
     writeFileSync(file, 'this is not a tarball at all'.repeat(40));
-    const err = await rejection(extractSafely(nodeHost.fs, file, dest), 'VERIFY_FAILED');
+    const err = await rejection(extractSafely(nodeHost.fs, file, dest), 'ARCHIVE_INVALID');
     expect(err.message).toMatch(/not a readable tar archive/);
     expect(listTree(dest)).toEqual([]);
   });

@@ -68,14 +68,14 @@ describe('git source', () => {
     symlinkSync('../../../etc/passwd', join(repo, 'lib', 'passwd'));
     commit(repo, {}, 'v3.0.0');
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'git', url: repo, timeoutMs: 20_000 }, nodeHost).fetch({ version: '3.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'git', url: repo, timeoutMs: 20_000 }, nodeHost).fetch({ version: '3.0.0' }, dest, context()), 'ARCHIVE_INVALID');
     expect(err.message).toContain('"lib/passwd"');
     expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
   });
 
   it('refuses a tree larger than maxBytes', async () => {
     const dest = stagingDir();
-    const err = await rejection(createSource({ type: 'git', url: repository(), timeoutMs: 20_000 }, nodeHost).fetch({ version: '1.0.0' }, dest, context({ maxBytes: 3 })), 'VERIFY_FAILED');
+    const err = await rejection(createSource({ type: 'git', url: repository(), timeoutMs: 20_000 }, nodeHost).fetch({ version: '1.0.0' }, dest, context({ maxBytes: 3 })), 'TOO_LARGE');
     expect(err.details).toMatchObject({ reason: 'oversize' });
     expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
   });

@@ -100,7 +100,7 @@ describe('http source', () => {
     serveManifest(m);
     const dest = stagingDir();
     // The signature covers the size, so verify the digest with no key configured.
-    const err = await rejection(source({ publicKey: undefined }).fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(source({ publicKey: undefined }).fetch({ version: '1.0.0' }, dest, context()), 'DIGEST_MISMATCH');
     expect(err.details).toMatchObject({ reason: 'sha256-mismatch' });
     expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
   });
@@ -111,9 +111,9 @@ describe('http source', () => {
     delete m.versions[1]!.signature;
     serveManifest(m);
     const dest = stagingDir();
-    const bad = await rejection(source().fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const bad = await rejection(source().fetch({ version: '1.0.0' }, dest, context()), 'SIGNATURE_INVALID');
     expect(bad.details).toMatchObject({ reason: 'bad-signature' });
-    const missing = await rejection(source().fetch({ version: '1.1.0' }, dest, context()), 'VERIFY_FAILED');
+    const missing = await rejection(source().fetch({ version: '1.1.0' }, dest, context()), 'SIGNATURE_INVALID');
     expect(missing.details).toMatchObject({ reason: 'unsigned' });
     expect(hits.get('/feed/app-1.0.0.tgz')).toBeUndefined();
     expect(listTree(dest)).toEqual([]);
@@ -133,7 +133,7 @@ describe('http source', () => {
       pump();
     });
     const dest = stagingDir();
-    const err = await rejection(source().fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED');
+    const err = await rejection(source().fetch({ version: '1.0.0' }, dest, context()), 'TOO_LARGE');
     expect(err.details).toMatchObject({ reason: 'oversize', limit: tarball.length });
     expect(sent).toBeLessThan(10 * 1024 * 1024);
     expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
@@ -142,8 +142,8 @@ describe('http source', () => {
   it('refuses at once a download whose content-length is too big, or an entry above maxBytes', async () => {
     routes.set('/feed/app-1.0.0.tgz', (res) => res.writeHead(200, { 'content-length': 1_000_000 }).end(Buffer.alloc(1_000_000)));
     const dest = stagingDir();
-    expect((await rejection(source().fetch({ version: '1.0.0' }, dest, context()), 'VERIFY_FAILED')).details).toMatchObject({ reason: 'oversize' });
-    await rejection(source().fetch({ version: '1.1.0' }, dest, context({ maxBytes: 10 })), 'VERIFY_FAILED');
+    expect((await rejection(source().fetch({ version: '1.0.0' }, dest, context()), 'TOO_LARGE')).details).toMatchObject({ reason: 'oversize' });
+    await rejection(source().fetch({ version: '1.1.0' }, dest, context({ maxBytes: 10 })), 'TOO_LARGE');
     expect(hits.get('/feed/app-1.1.0.tgz')).toBeUndefined();
   });
 

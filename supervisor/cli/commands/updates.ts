@@ -105,7 +105,7 @@ export function registerUpdates(program: Command, ctx: CliContext): void {
       if ('upToDate' in result) return output(ctx, flags.json, result, 'up to date\n');
       output(ctx, flags.json, result, formatApplyResult(result));
       if (result.state !== 'committed') {
-        const code = result.error !== undefined && isErrorCode(result.error.code) ? result.error.code : 'VERIFY_FAILED';
+        const code = result.error !== undefined && isErrorCode(result.error.code) ? result.error.code : 'HEALTH_GATE_FAILED';
         ctx.setExit(new OutlastError(code, result.error?.message ?? result.state).exitCode);
       }
     });

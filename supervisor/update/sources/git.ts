@@ -91,7 +91,7 @@ export function createGitSource(config: GitSourceConfig, host: GitSourceHost, gi
       if (bytes > ctx.maxBytes) throw oversize(entry.version, ctx.maxBytes);
       const escape = findEscape(links, new Map(), []);
       if (escape !== undefined) {
-        throw new OutlastError('VERIFY_FAILED', `unsafe entry "${escape[0]}" in ${ref}: ${escape[1]}`, {
+        throw new OutlastError('ARCHIVE_INVALID', `unsafe entry "${escape[0]}" in ${ref}: ${escape[1]}`, {
           details: { entry: escape[0], reason: escape[1] },
         });
       }

@@ -73,7 +73,7 @@ export async function completeEntry(entry: ReleaseEntry, list: () => Promise<Rel
   const full = entry.url !== undefined && entry.sha256 !== undefined && entry.size !== undefined ? entry : findRelease(await list(), entry.version);
   const { version, url, sha256, size, signature } = full;
   if (url === undefined || sha256 === undefined || size === undefined) {
-    throw new OutlastError('VERIFY_FAILED', `release ${version} has no url, sha256 or size to verify it by`, { details: { version } });
+    throw new OutlastError('SOURCE_UNAVAILABLE', `release ${version} has no url, sha256 or size to verify it by`, { details: { version } });
   }
   return { version, url, sha256: sha256.toLowerCase(), size, ...(signature === undefined ? {} : { signature }) };
 }

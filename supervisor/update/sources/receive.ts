@@ -78,12 +78,12 @@ export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Arr
     });
     const details = { version: entry.version };
     if (got.bytes !== entry.size) {
-      throw new OutlastError('VERIFY_FAILED', `release ${entry.version} has ${got.bytes} bytes, the manifest says ${entry.size}`, {
+      throw new OutlastError('DIGEST_MISMATCH', `release ${entry.version} has ${got.bytes} bytes, the manifest says ${entry.size}`, {
         details: { ...details, reason: 'size-mismatch', expected: entry.size, actual: got.bytes },
       });
     }
     if (got.sha256 !== entry.sha256) {
-      throw new OutlastError('VERIFY_FAILED', `release ${entry.version} has sha256 ${got.sha256}, the manifest says ${entry.sha256}`, {
+      throw new OutlastError('DIGEST_MISMATCH', `release ${entry.version} has sha256 ${got.sha256}, the manifest says ${entry.sha256}`, {
         details: { ...details, reason: 'sha256-mismatch', expected: entry.sha256, actual: got.sha256 },
       });
     }

@@ -39,8 +39,9 @@ export interface UpdateSource {
   list(signal: AbortSignal): Promise<ReleaseEntry[]>;
   /**
    * Materialises one release into `dest` (an empty staging dir that exists),
-   * verified and extracted. Throws OutlastError VERIFY_FAILED on any integrity
-   * problem. An entry with only a version is looked up in `list` first.
+   * verified and extracted. Throws an OutlastError with the check's own code
+   * (DIGEST_MISMATCH, SIGNATURE_INVALID, TOO_LARGE, ARCHIVE_INVALID) on any
+   * integrity problem. An entry with only a version is looked up in `list` first.
    */
   fetch(entry: ReleaseEntry, dest: string, ctx: FetchContext): Promise<void>;
 }
@@ -59,9 +60,9 @@ export function sortReleases(entries: ReleaseEntry[]): ReleaseEntry[] {
   return entries.sort((a, b) => semver.compare(a.version, b.version));
 }
 
-/** The VERIFY_FAILED thrown when a release is larger than allowed. */
+/** The TOO_LARGE thrown when a release is larger than allowed. */
 export function oversize(version: string, limit: number, what = 'release'): OutlastError {
-  return new OutlastError('VERIFY_FAILED', `${what} ${version} is oversize: more than ${limit} bytes`, {
+  return new OutlastError('TOO_LARGE', `${what} ${version} is oversize: more than ${limit} bytes`, {
     details: { version, reason: 'oversize', limit },
   });
 }

@@ -1,0 +1,97 @@
+/**
+ * Applying an update, A/B style: nothing is switched until it is verified,
+ * nothing is committed until the new version proves healthy.
+ *
+ * `applyUpdate` runs the steps that can refuse (selection, lock, busy gate,
+ * fetch, verify, install, preflight) before it answers, so a bad release is
+ * a 4xx with nothing changed; the switch, restart, gate and verdict then run
+ * in the background, still under the lock. The first install is the same
+ * staging with a switch and no restart: nothing runs yet.
+ */
+import { dirname } from 'node:path';
+import { OutlastError, toOutlastError } from '../errors.ts';
+import { readBadVersions } from './bad-versions.ts';
+import { waitNotBusy } from './busy.ts';
+import { listReleases } from './check.ts';
+import type { UpdateContext } from './context.ts';
+import type { RunningOperation } from './operation.ts';
+import { latestAllowed, selectVersion, type SelectionRequest } from './selection.ts';
+import { operationLogPath, stageRelease } from './stage.ts';
+import { findRelease, type ReleaseEntry } from './sources/source.ts';
+import { transition } from './transition.ts';
+
+/** The answer to an apply, and the work it leaves running. */
+export type ApplyStarted = { upToDate: true; version: string } | { id: string; from: string | null; to: string; rest: Promise<void> };
+
+/** Selects, locks and stages a release; the rest runs in `rest`. */
+export async function applyUpdate(ctx: UpdateContext, request: SelectionRequest): Promise<ApplyStarted> {
+  const { host, stateDir, config, store } = ctx;
+  const entries = await listReleases(ctx);
+  const bad = await readBadVersions(host, stateDir);
+  const selection = selectVersion(entries.map((e) => e.version), store.current, request, config, bad);
+  if (selection.kind === 'up-to-date') return { upToDate: true, version: selection.version };
+  const entry = findRelease(entries, selection.version);
+  const run = await ctx.ops.begin('apply', store.current ?? null, entry.version);
+  try {
+    await run.enter('lock');
+    if (ctx.busy !== undefined && request.force !== true) {
+      await run.enter('busy-wait');
+      await waitNotBusy(host, ctx.busy);
+    }
+    await stage(ctx, run, entry);
+  } catch (err) {
+    await run.end('failed', toOutlastError(err));
+    throw err;
+  }
+  const { op } = run;
+  return { id: op.id, from: op.from, to: op.to, rest: transition(ctx, run, `update to ${op.to}`) };
+}
+
+/** The first install, when nothing is installed yet (may download: the API is already up). */
+export async function installFirst(ctx: UpdateContext): Promise<void> {
+  const { host, config, logger, store, stateDir } = ctx;
+  const entries = await listReleases(ctx);
+  const bad = await readBadVersions(host, stateDir);
+  const wanted = config.initialVersion ?? latestAllowed(entries.map((e) => e.version), config, new Set(bad.keys()));
+  if (wanted === undefined) throw new OutlastError('VERSION_NOT_FOUND', `the update source offers no release in range "${config.range}" to install`);
+  const entry = findRelease(entries, selectVersion([wanted], undefined, { version: wanted, force: true }, config, bad).version);
+  logger.info({ version: entry.version }, 'nothing installed yet: installing');
+  const run = await ctx.ops.begin('install', null, entry.version);
+  try {
+    await stage(ctx, run, entry);
+    await run.enter('switch');
+    await store.switchTo(entry.version);
+  } catch (err) {
+    await run.end('failed', toOutlastError(err));
+    throw err;
+  }
+  await run.end('committed');
+}
+
+/** Fetch, verify, install hook, preflight, promote: into releases/<version>, or nothing. */
+async function stage(ctx: UpdateContext, run: RunningOperation, entry: ReleaseEntry): Promise<void> {
+  const { host, stateDir, config, source, env, store, events } = ctx;
+  const logPath = operationLogPath(stateDir, run.op.id);
+  await host.fs.mkdir(dirname(logPath), 0o755);
+  let lastProgress = 0;
+  await stageRelease(
+    {
+      host,
+      paths: store.paths,
+      config,
+      source,
+      env,
+      enter: (phase) => run.enter(phase),
+      log: (line) => void host.fs.append(logPath, line.endsWith('\n') ? line : `${line}\n`).catch(() => undefined),
+      onProgress: (done, total) => {
+        // At most one progress event per 5 % (or per MiB when the size is unknown).
+        const step = total === undefined ? 1 << 20 : Math.max(1, total / 20);
+        if (done - lastProgress < step && done !== total) return;
+        lastProgress = done;
+        events.emit('update_progress', { id: run.op.id, phase: 'fetch', done, total: total ?? null });
+      },
+      signal: AbortSignal.timeout(config.installTimeoutMs + 600_000),
+    },
+    entry,
+  );
+}
