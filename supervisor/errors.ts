@@ -45,8 +45,9 @@ export const ERROR_CODES = {
   PREFLIGHT_FAILED: { http: 422, exit: 65 },
   HANDOFF_FAILED: { http: 422, exit: 65 },
   HEALTH_GATE_FAILED: { http: 422, exit: 65 },
-  // A release that unpacks (or downloads) to more than the configured limit.
-  TOO_LARGE: { http: 413, exit: 65 },
+  // A release that downloads or unpacks to more than the configured limit
+  // (422 like every refusal of a release: the request itself is not too large).
+  TOO_LARGE: { http: 422, exit: 65 },
   // A release tarball with an entry that cannot be extracted as written.
   ARCHIVE_INVALID: { http: 422, exit: 65 },
   VERSION_NOT_FOUND: { http: 404, exit: 66 },

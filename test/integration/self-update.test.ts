@@ -4,8 +4,10 @@
  * takes over the update lock and the journal and runs the health gate, and a
  * failed gate restarts it back into the old release.
  */
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeFeed, type Behaviour } from '../support/feed.ts';
 import { freePort } from '../support/net.ts';
@@ -85,10 +87,28 @@ describe('self-update', () => {
     const { cli, port } = await setup([{ version: '1.0.0' }, { version: '2.0.0', behaviour: { mode: 'crash' } }]);
     const res = await api(cli, 'POST', '/updates/apply', { body: '{"version":"2.0.0"}', headers: json });
     const op = await finalState(cli, res.json.id as string);
-    expect(op.state).toBe('rolled-back');
+    expect(op).toMatchObject({ state: 'rolled-back', error: { code: 'HEALTH_GATE_FAILED' } });
+    // rolled-back is only said once the old version serves again: no wait here.
+    expect(await version(port)).toBe('1.0.0');
     const log = cli.stderr();
     expect(log.indexOf('supervisor entry 2.0.0')).toBeGreaterThan(0);
     expect(log.lastIndexOf('supervisor entry 1.0.0')).toBeGreaterThan(log.indexOf('supervisor entry 2.0.0'));
-    await waitFor(async () => (await version(port)) === '1.0.0', '1.0.0 serving again');
+  });
+
+  it('outlast rollback restarts the supervisor into the previous release too', async () => {
+    const { cli, port } = await setup([{ version: '1.0.0' }, { version: '1.1.0' }]);
+    const applied = await api(cli, 'POST', '/updates/apply', { body: '{"version":"1.1.0"}', headers: json });
+    expect(await finalState(cli, applied.json.id as string)).toMatchObject({ state: 'committed' });
+    const afterUpdate = cli.stderr().length;
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'rollback', '--state-dir', cli.stateDir, '--json'], { timeout: 30_000 });
+    const started = JSON.parse(stdout) as { id: string; from: string; to: string };
+    expect(started).toMatchObject({ from: '1.1.0', to: '1.0.0' });
+    const op = await finalState(cli, started.id);
+    expect(op).toMatchObject({ kind: 'rollback', state: 'rolled-back', selfRestart: true });
+    expect(op.error).toBeUndefined();
+    // The supervisor itself restarted from the 1.0.0 release, not only its child.
+    expect(cli.stderr().slice(afterUpdate)).toContain('supervisor entry 1.0.0');
+    expect((await supervisorInfo(cli)).pid).toBe(cli.proc.pid);
+    expect(await version(port)).toBe('1.0.0');
   });
 });

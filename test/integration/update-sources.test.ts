@@ -228,12 +228,19 @@ describe('the update CLI', () => {
 
     const broken = await runOutlast(['apply', '2.0.0', '--wait', ...stateDir]);
     expect(broken.code).toBe(65);
-    expect(broken.stdout).toMatch(/^rolled back: 2\.0\.0 -> 1\.0\.0 \(.+\)\n$/);
+    expect(broken.stdout).toMatch(/^rolled back to 1\.0\.0 \(2\.0\.0 failed: .+\)\n$/);
     expect(broken.stderr).toContain('rollback');
-    // The rollback has restarted 1.0.0 when the operation ends; it answers a moment later.
-    await waitFor(async () => (await serviceVersion(port)) === '1.0.0', '1.0.0 serving again');
+    // rolled-back is only said once 1.0.0 is ready again: it answers at once.
+    expect(await serviceVersion(port)).toBe('1.0.0');
     expect(store(cli.stateDir).current).toBe('releases/1.0.0');
     const status = await api(cli, 'GET', '/status');
-    expect(status.json).toMatchObject({ lastUpdate: { state: 'rolled-back', to: '2.0.0' } });
+    expect(status.json).toMatchObject({ lastUpdate: { state: 'rolled-back', to: '2.0.0', error: { code: 'HEALTH_GATE_FAILED' } } });
+    // One restart per child replaced: 1.1.0, back to 1.0.0, 2.0.0 (never respawned while judged), back to 1.0.0.
+    expect((status.json.service as { restarts: number }).restarts).toBe(4);
+
+    // Both versions left are marked bad; check says how to have them anyway.
+    const after = await runOutlast(['check', ...stateDir]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toMatch(/^up to date \(1\.0\.0\)\n2\.0\.0 available, marked bad \(the new version .+\): outlast apply 2\.0\.0 --force\n$/);
   });
 });

@@ -67,8 +67,17 @@ export function splitApplyOperands(first: string | undefined, second: string | u
 /** The line for the end of an applied update: a rollback reads from the version left to the one returned to. */
 export function formatApplyResult(result: Operation): string {
   const why = result.error === undefined ? '' : ` (${result.error.message})`;
-  if (result.state === 'rolled-back' && result.from !== null) return `rolled back: ${result.to} -> ${result.from}${why}\n`;
+  if (result.state === 'rolled-back' && result.kind === 'rollback') return `rolled back to ${result.to} (from ${result.from ?? 'nothing'})${why}\n`;
+  if (result.state === 'rolled-back' && result.from !== null) return `rolled back to ${result.from} (${result.to} failed${result.error === undefined ? '' : `: ${result.error.message}`})\n`;
   return `${result.state}: ${result.from ?? 'nothing'} -> ${result.to}${why}\n`;
+}
+
+/** What `outlast check` prints: the news, and a newer version skipped as bad with how to try it anyway. */
+export function formatCheck(result: CheckResult): string {
+  const news = result.available ? `update available: ${result.current ?? 'nothing'} -> ${result.latest}` : `up to date (${result.current ?? 'nothing installed'})`;
+  const bad = result.markedBad;
+  if (bad === undefined) return `${news}\n`;
+  return `${news}\n${bad.version} available, marked bad (${bad.reason}): outlast apply ${bad.version} --force\n`;
 }
 
 /** Registers the update commands. */
@@ -78,8 +87,7 @@ export function registerUpdates(program: Command, ctx: CliContext): void {
     .action(async (name: string | undefined, flags: TargetFlags & { json?: boolean }) => {
       const client = await connect(ctx.host, (await resolveTarget(ctx.host, name, flags)).stateDir);
       const result = await client.call<CheckResult>('GET', '/updates/check?force=1');
-      const text = result.available ? `update available: ${result.current ?? 'nothing'} -> ${result.latest}\n` : `up to date (${result.current ?? 'nothing installed'})\n`;
-      output(ctx, flags.json, result, text);
+      output(ctx, flags.json, result, formatCheck(result));
     });
 
   addTargetOptions(
