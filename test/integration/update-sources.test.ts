@@ -158,6 +158,22 @@ describe('git source', () => {
     expect((await finalState(cli, res.json.id as string)).state).toBe('committed');
     expect(await serviceVersion(port)).toBe('1.1.0');
     expect(store(cli.stateDir)).toMatchObject({ current: 'releases/1.1.0', previous: 'releases/1.0.0' });
+
+    // 1.2.0 tagged twice, on two commits: refused before the lock, so no
+    // operation is journaled and nothing is staged.
+    for (const tag of ['v1.2.0', '1.2.0']) {
+      writeRelease(repo, '1.2.0', { mode: 'ok' }, { 'tag.txt': tag });
+      git(repo, 'add', '-A');
+      git(repo, 'commit', '-q', '-m', `release ${tag}`);
+      git(repo, 'tag', tag);
+    }
+    const before = store(cli.stateDir);
+    const ambiguous = await apply(cli, { version: '1.2.0', force: true });
+    expect(ambiguous.status).toBe(409);
+    expect(ambiguous.json).toMatchObject({ error: { code: 'VERSION_AMBIGUOUS', details: { version: '1.2.0', tags: [{ tag: '1.2.0' }, { tag: 'v1.2.0' }] } } });
+    expect((ambiguous.json.error as { message: string }).message).toMatch(/"1\.2\.0".*"v1\.2\.0"/);
+    expect(store(cli.stateDir)).toEqual(before);
+    expect((await api(cli, 'GET', '/status')).json).toMatchObject({ lastUpdate: { id: res.json.id, state: 'committed' } });
   });
 });
 
