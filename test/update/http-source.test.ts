@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packRelease } from '../../supervisor/update/pack.ts';
 import { generateKeyPair } from '../../supervisor/update/signing.ts';
 import { createSource } from '../../supervisor/update/sources/create.ts';
+import { MAX_MANIFEST_BYTES } from '../../supervisor/update/sources/manifest.ts';
 import type { UpdateSource } from '../../supervisor/update/sources/source.ts';
 import { cleanup, context, listTree, rejection, serve, stagingDir, tempDir, writeTree, type TestServer } from './helpers.ts';
 import { nodeHost } from '../support/node-host.ts';
@@ -158,6 +159,13 @@ describe('http source', () => {
     expect(err.message).toContain('"versions[0].size"');
     serveManifest({ releases: [] });
     await rejection(source().list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
+  });
+
+  it('refuses a manifest above the cap the dir source shares, and does not retry it', async () => {
+    routes.set('/feed/manifest.json', (res) => res.writeHead(200).end(`{"versions": []}${' '.repeat(MAX_MANIFEST_BYTES)}`));
+    const err = await rejection(source().list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
+    expect(err.message).toBe(`manifest at ${server.url}/feed/manifest.json is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    expect(hits.get('/feed/manifest.json')).toBe(1);
   });
 
   it('refuses a remote manifest that points at a local file', async () => {

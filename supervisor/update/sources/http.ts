@@ -11,7 +11,7 @@ import { OutlastError } from '../../errors.ts';
 import type { Host } from '../../host/host.ts';
 import type { ExtractFs } from '../extract.ts';
 import { parsePublicKey } from '../signing.ts';
-import { completeEntry, manifestReleases, parseManifest } from './manifest.ts';
+import { completeEntry, manifestReleases, parseManifest, readManifestText } from './manifest.ts';
 import { admit, readFailure, receiveRelease } from './receive.ts';
 import { oversize, type FetchContext, type ReleaseEntry, type UpdateSource } from './source.ts';
 
@@ -86,29 +86,6 @@ function bodyOf(response: Response): AsyncIterable<Uint8Array> {
   return response.body ?? (async function* () {})();
 }
 
-/** A manifest larger than this is refused rather than held in memory. */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
-/** The manifest's text, refusing one above MAX_MANIFEST_BYTES. */
-async function readManifestBody(response: Response, parent: AbortSignal): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  try {
-    for await (const chunk of bodyOf(response)) {
-      bytes += chunk.byteLength;
-      if (bytes > MAX_MANIFEST_BYTES) break;
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (parent.aborted) throw parent.reason;
-    throw new Transient(`broke off: ${(err as Error).message}`);
-  }
-  if (bytes > MAX_MANIFEST_BYTES) {
-    throw new OutlastError('SOURCE_UNAVAILABLE', `manifest at ${response.url} is larger than ${MAX_MANIFEST_BYTES} bytes`);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Creates the http source. */
 export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost, deps: Partial<HttpSourceDeps> = {}): UpdateSource {
   const { fetch, sleep, retryBaseMs } = { ...defaultDeps(host), ...deps };
@@ -140,7 +117,7 @@ export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost,
   async function list(signal: AbortSignal): Promise<ReleaseEntry[]> {
     const text = await withRetries(manifestUrl, signal, async (attemptSignal) => {
       const response = await get(fetch, manifestUrl, attemptSignal, signal);
-      return readManifestBody(response, signal);
+      return readManifestText(bodyOf(response), response.url, (err) => (signal.aborted ? signal.reason : new Transient(`broke off: ${(err as Error).message}`)));
     });
     return manifestReleases(parseManifest(text, manifestUrl.href));
   }
