@@ -30,6 +30,12 @@ export interface FetchContext {
   maxBytes: number;
   /** The most a tarball may unpack to, in bytes (http, dir); unlimited when missing. */
   maxUnpackedBytes?: number;
+  /** The most a download may take, retries and waits included, in ms (http); none when missing. */
+  fetchTimeoutMs?: number;
+  /** The least average download rate over `rateWindowMs`, in bytes/s (http); none when missing or 0. */
+  minBytesPerSecond?: number;
+  /** The window the rate is measured over; RATE_WINDOW_MS when missing. */
+  rateWindowMs?: number;
   onProgress?: (done: number, total: number | undefined) => void;
   log?: (line: string) => void;
 }
