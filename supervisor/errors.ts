@@ -36,6 +36,10 @@ export const ERROR_CODES = {
   RESTART_BLOCKED: { http: 409, exit: 76 },
   DOWNGRADE_REFUSED: { http: 409, exit: 65 },
   VERSION_MARKED_BAD: { http: 409, exit: 65 },
+  // A named version that updates.range does not allow; force installs it anyway.
+  VERSION_OUT_OF_RANGE: { http: 409, exit: 65 },
+  // Two git tags name one version on different commits: which one is meant is unknowable.
+  VERSION_AMBIGUOUS: { http: 409, exit: 65 },
   UPDATES_NOT_CONFIGURED: { http: 501, exit: 69 },
   NOTHING_TO_ROLL_BACK: { http: 409, exit: 65 },
   // Why a release was refused or rolled back, one code per check.

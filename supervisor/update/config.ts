@@ -34,6 +34,13 @@ export const updatesSchema = z.strictObject({
    * files written from it. When missing, {@link UNPACKED_RATIO} × maxBytes.
    */
   maxUnpackedBytes: z.number().int().positive().optional(),
+  /** The most the download of a release may take (http source), retries included, in ms. */
+  fetchTimeoutMs: positiveMs.default(600_000),
+  /**
+   * The least average download rate (http source), in bytes per second,
+   * over a sliding 30 s window and not before the first 30 s; 0 turns it off.
+   */
+  minBytesPerSecond: z.number().int().nonnegative().default(1024),
   /**
    * The releases contain the supervisor itself (it runs from
    * `<stateDir>/current/`): an update restarts the supervisor with the

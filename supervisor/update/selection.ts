@@ -36,8 +36,8 @@ export function latestAllowed(offered: readonly string[], policy: SelectionPolic
 
 /**
  * Decides what to install. Throws BAD_REQUEST for a malformed version,
- * VERSION_NOT_FOUND for one the source does not offer, DOWNGRADE_REFUSED and
- * VERSION_MARKED_BAD unless forced.
+ * VERSION_NOT_FOUND for one the source does not offer, and VERSION_MARKED_BAD,
+ * VERSION_OUT_OF_RANGE and DOWNGRADE_REFUSED unless forced.
  */
 export function selectVersion(
   offered: readonly string[],
@@ -67,6 +67,15 @@ export function selectVersion(
     });
   }
   if (current !== undefined && wanted === current && !force) return { kind: 'up-to-date', version: current };
+  // A named version is held to the range too: the range is the operator's
+  // promise about what may run, and a client naming 99.0.0 must not break
+  // it silently. Prereleases count as in range here: the prerelease flag
+  // governs the automatic choice, and naming one is opting in.
+  if (!force && !semver.satisfies(wanted, policy.range, { includePrerelease: true })) {
+    throw new OutlastError('VERSION_OUT_OF_RANGE', `version ${wanted} is outside updates.range "${policy.range}"; use --force to install it anyway`, {
+      details: { version: wanted, range: policy.range },
+    });
+  }
   if (current !== undefined && semver.lt(wanted, current) && !force) {
     throw new OutlastError('DOWNGRADE_REFUSED', `${wanted} is older than the running ${current}; use force to downgrade`, {
       details: { from: current, to: wanted },

@@ -49,6 +49,8 @@ export async function stageRelease(deps: StageDeps, entry: ReleaseEntry): Promis
       signal: deps.signal,
       maxBytes: config.maxBytes,
       maxUnpackedBytes: maxUnpackedBytes(config),
+      fetchTimeoutMs: config.fetchTimeoutMs,
+      minBytesPerSecond: config.minBytesPerSecond,
       log: deps.log,
       ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
     });

@@ -95,6 +95,31 @@ describe('http source', () => {
     expect(server.requests).toContain('GET /release-app-1.3.0.tgz');
     expect(await serviceVersion(port)).toBe('1.0.0');
   });
+
+  it('ends a download that drips past updates.fetchTimeoutMs with 504 TIMEOUT, freeing the lock and changing nothing', async () => {
+    const feed = await makeFeed([{ version: '1.0.0' }, { version: '1.1.0' }]);
+    // The manifest and 1.0.0 at full speed; 1.1.0 a byte every 100 ms.
+    const server = await serve((req, res) => {
+      const path = join(feed, (req.url ?? '/').slice(1));
+      if (!existsSync(path)) return void res.writeHead(404).end();
+      const body = readFileSync(path);
+      if (req.url !== '/release-app-1.1.0.tgz') return void res.writeHead(200).end(body);
+      res.writeHead(200, { 'content-length': String(body.length) });
+      let sent = 0;
+      const timer = setInterval(() => (sent < body.length ? res.write(body.subarray(sent, ++sent)) : res.end()), 100);
+      res.on('close', () => clearInterval(timer));
+    });
+    servers.push(server);
+    const { cli, port } = await startUpdating({ type: 'http', manifest: `${server.url}/manifest.json`, retries: 0 }, { updates: { fetchTimeoutMs: 1500 } });
+    const before = store(cli.stateDir);
+    const res = await apply(cli, { version: '1.1.0' });
+    expect(res.status).toBe(504);
+    expect(res.json).toMatchObject({ error: { code: 'TIMEOUT', details: { rule: 'fetchTimeoutMs', fetchTimeoutMs: 1500 } } });
+    expect((res.json.error as { message: string }).message).toMatch(/did not finish within updates\.fetchTimeoutMs \(1500 ms\); \d+ bytes received$/);
+    await lockReleased(cli.stateDir);
+    expect(store(cli.stateDir)).toEqual(before);
+    expect(await serviceVersion(port)).toBe('1.0.0');
+  });
 });
 
 describe('malicious tarballs', () => {
@@ -158,6 +183,22 @@ describe('git source', () => {
     expect((await finalState(cli, res.json.id as string)).state).toBe('committed');
     expect(await serviceVersion(port)).toBe('1.1.0');
     expect(store(cli.stateDir)).toMatchObject({ current: 'releases/1.1.0', previous: 'releases/1.0.0' });
+
+    // 1.2.0 tagged twice, on two commits: refused before the lock, so no
+    // operation is journaled and nothing is staged.
+    for (const tag of ['v1.2.0', '1.2.0']) {
+      writeRelease(repo, '1.2.0', { mode: 'ok' }, { 'tag.txt': tag });
+      git(repo, 'add', '-A');
+      git(repo, 'commit', '-q', '-m', `release ${tag}`);
+      git(repo, 'tag', tag);
+    }
+    const before = store(cli.stateDir);
+    const ambiguous = await apply(cli, { version: '1.2.0', force: true });
+    expect(ambiguous.status).toBe(409);
+    expect(ambiguous.json).toMatchObject({ error: { code: 'VERSION_AMBIGUOUS', details: { version: '1.2.0', tags: [{ tag: '1.2.0' }, { tag: 'v1.2.0' }] } } });
+    expect((ambiguous.json.error as { message: string }).message).toMatch(/"1\.2\.0".*"v1\.2\.0"/);
+    expect(store(cli.stateDir)).toEqual(before);
+    expect((await api(cli, 'GET', '/status')).json).toMatchObject({ lastUpdate: { id: res.json.id, state: 'committed' } });
   });
 });
 

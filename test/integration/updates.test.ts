@@ -153,6 +153,28 @@ describe('bad input changes nothing', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('refuses a named version outside updates.range unless forced; an initialVersion outside it is the user\'s choice', async () => {
+    // Installed at 2.0.0 although the range says ^1: initialVersion is taken as written.
+    const setup = await startWithFeed([{ version: '1.0.0' }, { version: '2.0.0' }, { version: '3.0.0' }], {
+      initial: '2.0.0',
+      updates: { range: '^1' },
+    });
+    expect(await serviceVersion(setup.port)).toBe('2.0.0');
+    const before = store(setup.cli.stateDir);
+    const res = await api(setup.cli, 'POST', '/updates/apply', { body: '{"version": "3.0.0"}', headers: json });
+    expect(res.status).toBe(409);
+    expect(res.json).toMatchObject({
+      error: { code: 'VERSION_OUT_OF_RANGE', message: 'version 3.0.0 is outside updates.range "^1"; use --force to install it anyway', details: { version: '3.0.0', range: '^1' } },
+    });
+    expect(store(setup.cli.stateDir)).toEqual(before);
+    const check = await api(setup.cli, 'GET', '/updates/check?force=1');
+    expect(check.json).toMatchObject({ current: '2.0.0', latest: '1.0.0', available: false });
+    const forced = await api(setup.cli, 'POST', '/updates/apply', { body: '{"version": "3.0.0", "force": true}', headers: json });
+    expect(forced.status).toBe(202);
+    expect((await finalState(setup.cli, forced.json.id as string)).state).toBe('committed');
+    expect(await serviceVersion(setup.port)).toBe('3.0.0');
+  });
+
   it('refuses a tampered tarball with 422 and leaves no staging behind', async () => {
     const setup = await startWithFeed([{ version: '1.0.0' }, { version: '1.1.0' }]);
     const manifestPath = join(setup.feed, 'manifest.json');

@@ -3,12 +3,13 @@
  * integrity failure leaving the staging dir empty.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packRelease } from '../../supervisor/update/pack.ts';
 import { generateKeyPair, signEntry } from '../../supervisor/update/signing.ts';
 import { createSource } from '../../supervisor/update/sources/create.ts';
+import { MAX_MANIFEST_BYTES } from '../../supervisor/update/sources/manifest.ts';
 import { cleanup, context, listTree, rawTar, rejection, stagingDir, tempDir, writeTree } from './helpers.ts';
 import { nodeHost } from '../support/node-host.ts';
 
@@ -105,6 +106,41 @@ describe('dir source', () => {
     writeFileSync(join(feed, 'manifest.json'), '{"versions": [');
     expect((await rejection(source.list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE')).message).toMatch(/not JSON/);
     await rejection(createSource({ type: 'dir', path: join(feed, 'missing') }, nodeHost).list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
+  });
+
+  it('refuses a manifest above the cap without reading it whole, and takes one at the cap', async () => {
+    const feed = tempDir('outlast-feed-');
+    const path = join(feed, 'manifest.json');
+    // Sparse: 50 MB that cost no disk and would cost memory if read whole.
+    writeFileSync(path, '{"versions": []}');
+    truncateSync(path, 50 * 1024 * 1024);
+    let bytesRead = 0;
+    const fs: typeof nodeHost.fs = {
+      ...nodeHost.fs,
+      readFile: async (file) => {
+        const text = await nodeHost.fs.readFile(file);
+        bytesRead += Buffer.byteLength(text);
+        return text;
+      },
+      openRead: (file, options) => {
+        const chunks = nodeHost.fs.openRead(file, options);
+        return (async function* () {
+          for await (const chunk of chunks) {
+            bytesRead += chunk.byteLength;
+            yield chunk;
+          }
+        })();
+      },
+    };
+    const source = createSource({ type: 'dir', path: feed }, { ...nodeHost, fs });
+    const err = await rejection(source.list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
+    expect(err.message).toBe(`manifest at ${path} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    expect(err.details).toEqual({ where: path, limit: MAX_MANIFEST_BYTES });
+    expect(bytesRead).toBeLessThanOrEqual(MAX_MANIFEST_BYTES + 1);
+
+    const atCap = '{"versions": []}';
+    writeFileSync(path, atCap + ' '.repeat(MAX_MANIFEST_BYTES - atCap.length));
+    expect(await source.list(AbortSignal.timeout(5000))).toEqual([]);
   });
 
   it('reads only local files', async () => {

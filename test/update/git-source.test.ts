@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSource } from '../../supervisor/update/sources/create.ts';
 import { parseTags } from '../../supervisor/update/sources/git.ts';
+import { findRelease } from '../../supervisor/update/sources/source.ts';
 import { cleanup, context, listTree, rejection, stagingDir, tempDir, writeTree } from './helpers.ts';
 import { nodeHost } from '../support/node-host.ts';
 
@@ -103,7 +104,57 @@ describe('git source', () => {
   });
 
   it('parses ls-remote output, peeled tags once', () => {
-    const out = ['a\trefs/tags/v1.0.0', 'b\trefs/tags/v1.0.0^{}', 'c\trefs/tags/1.0.0', 'd\trefs/heads/v9.9.9', 'e\trefs/tags/=2.0.0', 'f\trefs/tags/v2'].join('\n');
+    // v1.0.0 is annotated (tag object a, commit b); 1.0.0 names the same commit b.
+    const out = ['a\trefs/tags/v1.0.0', 'b\trefs/tags/v1.0.0^{}', 'b\trefs/tags/1.0.0', 'd\trefs/heads/v9.9.9', 'e\trefs/tags/=2.0.0', 'f\trefs/tags/v2'].join('\n');
     expect(parseTags(out)).toEqual([{ version: '1.0.0', ref: 'v1.0.0' }]);
+  });
+
+  it('marks a version that two tags name on different commits, comparing annotated tags by their commit', () => {
+    const out = ['c1\trefs/tags/1.41.0', 'a\trefs/tags/v1.41.0', 'c2\trefs/tags/v1.41.0^{}', 'c3\trefs/tags/v1.42.0'].join('\n');
+    expect(parseTags(out)).toEqual([
+      { version: '1.41.0', ambiguous: [{ tag: '1.41.0', commit: 'c1' }, { tag: 'v1.41.0', commit: 'c2' }] },
+      { version: '1.42.0', ref: 'v1.42.0' },
+    ]);
+  });
+});
+
+describe('git source with ambiguous tags', () => {
+  function ambiguousRepository(): string {
+    const repo = tempDir('outlast-repo-');
+    git(repo, 'init', '-q');
+    commit(repo, { 'VERSION': 'one' }, 'v1.41.0');
+    commit(repo, { 'VERSION': 'two' }, '1.41.0');
+    commit(repo, { 'VERSION': '1.42.0' }, 'annotated:v1.42.0', '1.42.0');
+    return repo;
+  }
+
+  it('refuses a version that two tags name on different commits, naming both tags', async () => {
+    const source = createSource({ type: 'git', url: ambiguousRepository(), timeoutMs: 20_000 }, nodeHost);
+    const list = await source.list(AbortSignal.timeout(20_000));
+    expect(list.map((e) => e.version)).toEqual(['1.41.0', '1.42.0']);
+    // The lookup the updater makes before taking the lock refuses it already.
+    const lookup = (() => {
+      try {
+        return findRelease(list, '1.41.0');
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(lookup).toMatchObject({ code: 'VERSION_AMBIGUOUS' });
+    for (const entry of [{ version: '1.41.0' }, list[0]!]) {
+      const dest = stagingDir();
+      const err = await rejection(source.fetch(entry, dest, context()), 'VERSION_AMBIGUOUS');
+      expect([err.httpStatus, err.exitCode]).toEqual([409, 65]);
+      expect(err.message).toMatch(/^version 1\.41\.0 is named by tags "1\.41\.0" \([0-9a-f]{7}\) and "v1\.41\.0" \([0-9a-f]{7}\) on different commits;/);
+      expect(err.details).toMatchObject({ version: '1.41.0', tags: [{ tag: '1.41.0' }, { tag: 'v1.41.0' }] });
+      expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
+    }
+  });
+
+  it('takes a version whose two tags name the same commit, annotated or not', async () => {
+    const source = createSource({ type: 'git', url: ambiguousRepository(), timeoutMs: 20_000 }, nodeHost);
+    const dest = stagingDir();
+    await source.fetch({ version: '1.42.0' }, dest, context());
+    expect(readFileSync(join(dest, 'VERSION'), 'utf8')).toBe('1.42.0');
   });
 });

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packRelease } from '../../supervisor/update/pack.ts';
 import { generateKeyPair } from '../../supervisor/update/signing.ts';
 import { createSource } from '../../supervisor/update/sources/create.ts';
+import { MAX_MANIFEST_BYTES } from '../../supervisor/update/sources/manifest.ts';
 import type { UpdateSource } from '../../supervisor/update/sources/source.ts';
 import { cleanup, context, listTree, rejection, serve, stagingDir, tempDir, writeTree, type TestServer } from './helpers.ts';
 import { nodeHost } from '../support/node-host.ts';
@@ -160,6 +161,13 @@ describe('http source', () => {
     await rejection(source().list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
   });
 
+  it('refuses a manifest above the cap the dir source shares, and does not retry it', async () => {
+    routes.set('/feed/manifest.json', (res) => res.writeHead(200).end(`{"versions": []}${' '.repeat(MAX_MANIFEST_BYTES)}`));
+    const err = await rejection(source().list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
+    expect(err.message).toBe(`manifest at ${server.url}/feed/manifest.json is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    expect(hits.get('/feed/manifest.json')).toBe(1);
+  });
+
   it('refuses a remote manifest that points at a local file', async () => {
     const m = manifest();
     m.versions[0]!.url = 'file:///etc/passwd';
@@ -217,5 +225,54 @@ describe('http source retries', () => {
     const err = await rejection(gone.list(AbortSignal.timeout(5000)), 'SOURCE_UNAVAILABLE');
     expect(err.message).toMatch(/failed after 2 attempts.*ECONNREFUSED/);
     server = await serve((_req, res) => res.end());
+  });
+});
+
+describe('http source download limits', () => {
+  /** Serves the 1.0.0 tarball with its true content-length, one byte every `everyMs`, after `failFirst` 503s. */
+  function drip(everyMs: number, failFirst = 0): void {
+    const body = readFileSync(join(feed, 'app-1.0.0.tgz'));
+    routes.set('/feed/app-1.0.0.tgz', (res, hit) => {
+      if (hit <= failFirst) return void res.writeHead(503).end();
+      res.writeHead(200, { 'content-length': String(body.length) });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent >= body.length) {
+          clearInterval(timer);
+          res.end();
+        } else res.write(body.subarray(sent, ++sent));
+      }, everyMs);
+      res.on('close', () => clearInterval(timer));
+    });
+  }
+
+  const tarball = (): string => `${server.url}/feed/app-1.0.0.tgz`.replaceAll('.', '\\.');
+
+  it('gives up on a download that drips below minBytesPerSecond once the window has passed, and does not retry it', async () => {
+    drip(100);
+    const dest = stagingDir();
+    const ctx = context({ signal: AbortSignal.timeout(10_000), minBytesPerSecond: 1024, rateWindowMs: 1500 });
+    const err = await rejection(source({ retries: 2 }).fetch({ version: '1.0.0' }, dest, ctx), 'TIMEOUT');
+    expect(err.message).toMatch(new RegExp(`^download of ${tarball()} is too slow: \\d+ bytes in the last 1\\.\\d s \\(\\d+\\.\\d bytes/s\\), below updates\\.minBytesPerSecond 1024$`));
+    expect(err.details).toMatchObject({ rule: 'minBytesPerSecond', minBytesPerSecond: 1024, windowMs: 1500 });
+    expect(hits.get('/feed/app-1.0.0.tgz')).toBe(1);
+    expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
+  });
+
+  it('gives up on a download that outlasts fetchTimeoutMs, its retries included', async () => {
+    drip(100, 1);
+    const dest = stagingDir();
+    const ctx = context({ signal: AbortSignal.timeout(10_000), fetchTimeoutMs: 1500 });
+    const err = await rejection(source({ retries: 2 }).fetch({ version: '1.0.0' }, dest, ctx), 'TIMEOUT');
+    expect(err.message).toMatch(new RegExp(`^download of ${tarball()} did not finish within updates\\.fetchTimeoutMs \\(1500 ms\\); \\d+ bytes received$`));
+    expect(err.details).toMatchObject({ rule: 'fetchTimeoutMs', fetchTimeoutMs: 1500 });
+    expect(hits.get('/feed/app-1.0.0.tgz')).toBe(2);
+    expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
+  });
+
+  it('lets a download at full speed through with both limits set', async () => {
+    const dest = stagingDir();
+    await source().fetch({ version: '1.1.0' }, dest, context({ minBytesPerSecond: 1024, rateWindowMs: 200, fetchTimeoutMs: 5000 }));
+    expect(listTree(dest)).toEqual(['VERSION']);
   });
 });

@@ -6,10 +6,9 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutlastError } from '../../errors.ts';
-import type { HostFs } from '../../host/host.ts';
 import type { ExtractFs } from '../extract.ts';
 import { parsePublicKey } from '../signing.ts';
-import { completeEntry, manifestReleases, parseManifest } from './manifest.ts';
+import { completeEntry, MAX_MANIFEST_BYTES, manifestReleases, parseManifest, readManifestText } from './manifest.ts';
 import { admit, readFailure, receiveRelease } from './receive.ts';
 import type { FetchContext, ReleaseEntry, UpdateSource } from './source.ts';
 
@@ -21,7 +20,7 @@ export interface DirSourceConfig {
 }
 
 /** What the dir source needs of the Host's file system. */
-export type DirSourceFs = ExtractFs & Pick<HostFs, 'readFile'>;
+export type DirSourceFs = ExtractFs;
 
 /** The local file a manifest url names: relative to the folder, or a file: URL. */
 function tarballPath(folder: string, url: string): string {
@@ -39,13 +38,10 @@ export function createDirSource(config: DirSourceConfig, fs: DirSourceFs): Updat
   const publicKey = config.publicKey === undefined ? undefined : parsePublicKey(config.publicKey);
 
   async function list(signal: AbortSignal): Promise<ReleaseEntry[]> {
-    let text: string;
-    try {
-      signal.throwIfAborted();
-      text = await fs.readFile(manifestPath);
-    } catch (err) {
-      throw readFailure(err, signal, `reading ${manifestPath}`);
-    }
+    signal.throwIfAborted();
+    // Bounded like the http source's: one byte past the cap is enough to refuse.
+    const chunks = fs.openRead(manifestPath, { signal, limit: MAX_MANIFEST_BYTES + 1 });
+    const text = await readManifestText(chunks, manifestPath, (err) => readFailure(err, signal, `reading ${manifestPath}`));
     return manifestReleases(parseManifest(text, manifestPath));
   }
 

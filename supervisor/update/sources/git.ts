@@ -11,7 +11,7 @@ import type { Host, HostFs } from '../../host/host.ts';
 import { findEscape } from '../contained-paths.ts';
 import { emptyDir } from '../extract.ts';
 import { hostGit, type GitRunner } from './git-run.ts';
-import { findRelease, oversize, sortReleases, type FetchContext, type ReleaseEntry, type UpdateSource } from './source.ts';
+import { ambiguousVersion, findRelease, oversize, sortReleases, type FetchContext, type ReleaseEntry, type UpdateSource } from './source.ts';
 
 /** The git source's config. */
 export interface GitSourceConfig {
@@ -27,18 +27,35 @@ export type GitSourceHost = Pick<Host, 'spawn' | 'kill' | 'clock' | 'env' | 'cwd
   fs: Pick<HostFs, 'readdir' | 'lstat' | 'readlink' | 'rename' | 'rm'>;
 };
 
-/** Semver releases from `git ls-remote --tags` output; other tags are ignored. */
+/**
+ * Semver releases from `git ls-remote --tags` output; other tags are ignored.
+ * A version named by several tags (`v1.2.3` and `1.2.3`) on one commit takes
+ * the first; on different commits it is listed with `ambiguous` set, and
+ * findRelease refuses it: installing either tag would be a guess.
+ */
 export function parseTags(output: string): ReleaseEntry[] {
-  const byVersion = new Map<string, ReleaseEntry>();
+  // version → tag → commit, in the order ls-remote lists them.
+  const byVersion = new Map<string, Map<string, string>>();
   for (const line of output.split('\n')) {
-    const ref = line.split('\t')[1]?.trim();
-    if (ref?.startsWith('refs/tags/') !== true) continue;
-    // An annotated tag is listed twice, once peeled with ^{}.
-    const tag = ref.slice('refs/tags/'.length).replace(/\^\{\}$/, '');
+    const [sha, field] = line.split('\t');
+    const ref = field?.trim();
+    if (sha === undefined || ref?.startsWith('refs/tags/') !== true) continue;
+    const peeled = ref.endsWith('^{}');
+    const tag = ref.slice('refs/tags/'.length, peeled ? -3 : undefined);
     const version = /^v?\d/.test(tag) ? semver.valid(tag) : null;
-    if (version !== null && !byVersion.has(version)) byVersion.set(version, { version, ref: tag });
+    if (version === null) continue;
+    const tags = byVersion.get(version) ?? new Map<string, string>();
+    byVersion.set(version, tags);
+    // An annotated tag is listed twice: its tag object, then peeled (^{})
+    // the commit it names. The commit is what two tags are compared by.
+    if (peeled || !tags.has(tag)) tags.set(tag, sha.trim());
   }
-  return sortReleases([...byVersion.values()]);
+  const entries: ReleaseEntry[] = [];
+  for (const [version, tags] of byVersion) {
+    const named = [...tags].map(([tag, commit]) => ({ tag, commit }));
+    entries.push(new Set(tags.values()).size > 1 ? { version, ambiguous: named } : { version, ref: named[0]!.tag });
+  }
+  return sortReleases(entries);
 }
 
 /** Links, and the total size of regular files, in a checked-out tree. */
@@ -75,6 +92,7 @@ export function createGitSource(config: GitSourceConfig, host: GitSourceHost, gi
   }
 
   async function fetchRelease(entry: ReleaseEntry, dest: string, ctx: FetchContext): Promise<void> {
+    if (entry.ambiguous !== undefined) throw ambiguousVersion(entry.version, entry.ambiguous);
     const ref = entry.ref ?? findRelease(await list(ctx.signal), entry.version).ref ?? entry.version;
     // A sibling of dest, named after it: the final move is a rename, and the
     // sweep of staging leftovers catches it after a crash.

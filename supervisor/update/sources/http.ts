@@ -5,15 +5,18 @@
  * Only a network error, a timeout or a 5xx is retried, with exponential
  * backoff: a 4xx will not get better by asking again. For a download the
  * timeout is a silence: a body that stalls for timeoutMs is retried from the
- * start, while one that breaks off with an error fails the fetch.
+ * start, while one that breaks off with an error fails the fetch. A body
+ * that never quite stalls is bounded by the limits of transfer-limits.ts:
+ * an overall deadline and a rate floor, whose trips are final.
  */
 import { OutlastError } from '../../errors.ts';
 import type { Host } from '../../host/host.ts';
 import type { ExtractFs } from '../extract.ts';
 import { parsePublicKey } from '../signing.ts';
-import { completeEntry, manifestReleases, parseManifest } from './manifest.ts';
+import { completeEntry, manifestReleases, parseManifest, readManifestText } from './manifest.ts';
 import { admit, readFailure, receiveRelease } from './receive.ts';
 import { oversize, type FetchContext, type ReleaseEntry, type UpdateSource } from './source.ts';
+import { fetchDeadline, RATE_WINDOW_MS, rateFloor } from './transfer-limits.ts';
 
 /** The http source's config. */
 export interface HttpSourceConfig {
@@ -70,7 +73,8 @@ async function get(fetch: HttpSourceDeps['fetch'], url: URL, signal: AbortSignal
     response = await fetch(url, { signal, headers: { accept: 'application/json, application/octet-stream' } });
   } catch (err) {
     if (parent.aborted) throw parent.reason;
-    if (signal.aborted && signal.reason instanceof Transient) throw signal.reason;
+    // The attempt's own limits: a silence (Transient, retried) or a rate floor (final).
+    if (signal.aborted) throw signal.reason;
     const failure = readFailure(err, parent, 'request');
     throw new Transient(failure instanceof Error ? failure.message : String(failure));
   }
@@ -84,29 +88,6 @@ async function get(fetch: HttpSourceDeps['fetch'], url: URL, signal: AbortSignal
 /** The response body as chunks; none for a bodiless answer. */
 function bodyOf(response: Response): AsyncIterable<Uint8Array> {
   return response.body ?? (async function* () {})();
-}
-
-/** A manifest larger than this is refused rather than held in memory. */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
-/** The manifest's text, refusing one above MAX_MANIFEST_BYTES. */
-async function readManifestBody(response: Response, parent: AbortSignal): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  try {
-    for await (const chunk of bodyOf(response)) {
-      bytes += chunk.byteLength;
-      if (bytes > MAX_MANIFEST_BYTES) break;
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (parent.aborted) throw parent.reason;
-    throw new Transient(`broke off: ${(err as Error).message}`);
-  }
-  if (bytes > MAX_MANIFEST_BYTES) {
-    throw new OutlastError('SOURCE_UNAVAILABLE', `manifest at ${response.url} is larger than ${MAX_MANIFEST_BYTES} bytes`);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Creates the http source. */
@@ -140,7 +121,7 @@ export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost,
   async function list(signal: AbortSignal): Promise<ReleaseEntry[]> {
     const text = await withRetries(manifestUrl, signal, async (attemptSignal) => {
       const response = await get(fetch, manifestUrl, attemptSignal, signal);
-      return readManifestBody(response, signal);
+      return readManifestText(bodyOf(response), response.url, (err) => (signal.aborted ? signal.reason : new Transient(`broke off: ${(err as Error).message}`)));
     });
     return manifestReleases(parseManifest(text, manifestUrl.href));
   }
@@ -153,24 +134,43 @@ export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost,
       throw new OutlastError('SOURCE_UNAVAILABLE', `release ${entry.version} has a non-http url "${entry.url}"`, { details: { url: entry.url } });
     }
     const limit = admit(entry, ctx, publicKey);
-    await withRetries(url, ctx.signal, async (signal, kick) => {
-      const response = await get(fetch, url, signal, ctx.signal);
-      const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-      if (declared > limit) {
-        await response.body?.cancel().catch(() => undefined);
-        throw oversize(entry.version, limit, 'download of release');
-      }
-      // The attempt's signal: a stalled body is a timeout, retried like one.
-      const attemptCtx: FetchContext = {
-        ...ctx,
-        signal,
-        onProgress: (done, total) => {
-          kick();
-          ctx.onProgress?.(done, total);
-        },
-      };
-      await receiveRelease(host.fs, bodyOf(response), entry, dest, attemptCtx, limit, `download of ${url.href}`);
-    }, ctx.log);
+    const what = `download of ${url.href}`;
+    let received = 0;
+    // The deadline spans every attempt and every wait between them, so it
+    // joins the caller's signal: whatever is running when it trips ends with it.
+    const deadline = ctx.fetchTimeoutMs === undefined ? undefined : fetchDeadline(host.clock, ctx.signal, { ms: ctx.fetchTimeoutMs, what, received: () => received });
+    const parent = deadline?.signal ?? ctx.signal;
+    try {
+      await withRetries(url, parent, async (attemptSignal, kick) => {
+        // The rate floor is per attempt, from the request on: a retry starts
+        // its count afresh, and slow headers count against it too.
+        const floor = rateFloor(host.clock, attemptSignal, { minBytesPerSecond: ctx.minBytesPerSecond ?? 0, windowMs: ctx.rateWindowMs ?? RATE_WINDOW_MS, what });
+        try {
+          const response = await get(fetch, url, floor.signal, parent);
+          const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+          if (declared > limit) {
+            await response.body?.cancel().catch(() => undefined);
+            throw oversize(entry.version, limit, 'download of release');
+          }
+          // The attempt's signal: a stalled body is a timeout, retried like one.
+          const attemptCtx: FetchContext = {
+            ...ctx,
+            signal: floor.signal,
+            onProgress: (done, total) => {
+              kick();
+              floor.record(done);
+              received = done;
+              ctx.onProgress?.(done, total);
+            },
+          };
+          await receiveRelease(host.fs, bodyOf(response), entry, dest, attemptCtx, limit, what);
+        } finally {
+          floor.stop();
+        }
+      }, ctx.log);
+    } finally {
+      deadline?.stop();
+    }
   }
 
   return { kind: 'http', list, fetch: fetchRelease };

@@ -42,6 +42,34 @@ export type Manifest = z.output<typeof manifestSchema>;
 /** A release as a manifest describes it: everything needed to verify it is there. */
 export type ManifestEntry = Manifest['versions'][number];
 
+/** A manifest larger than this is refused rather than held in memory (http and dir alike). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The text of a manifest read from `where` as `chunks`, refusing with
+ * SOURCE_UNAVAILABLE one above MAX_MANIFEST_BYTES as soon as the count
+ * passes it: memory stays bounded whatever the file or server holds. A
+ * failed read is passed to `onReadError`, which returns what to throw.
+ */
+export async function readManifestText(chunks: AsyncIterable<Uint8Array>, where: string, onReadError: (err: unknown) => unknown): Promise<string> {
+  const kept: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of chunks) {
+      bytes += chunk.byteLength;
+      // Leaving the loop ends the read (it cancels the body, closes the file).
+      if (bytes > MAX_MANIFEST_BYTES) break;
+      kept.push(chunk);
+    }
+  } catch (err) {
+    throw onReadError(err);
+  }
+  if (bytes > MAX_MANIFEST_BYTES) {
+    throw new OutlastError('SOURCE_UNAVAILABLE', `manifest at ${where} is larger than ${MAX_MANIFEST_BYTES} bytes`, { details: { where, limit: MAX_MANIFEST_BYTES } });
+  }
+  return Buffer.concat(kept).toString('utf8');
+}
+
 /** Parses manifest text read from `where`; SOURCE_UNAVAILABLE naming each problem otherwise. */
 export function parseManifest(text: string, where: string): Manifest {
   let raw: unknown;

@@ -19,6 +19,8 @@ export interface ReleaseEntry {
   signature?: string;
   /** The tag the version came from (git). */
   ref?: string;
+  /** Set instead of `ref` when several tags name this version on different commits (git). */
+  ambiguous?: Array<{ tag: string; commit: string }>;
 }
 
 /** What a fetch may use and report. */
@@ -28,6 +30,12 @@ export interface FetchContext {
   maxBytes: number;
   /** The most a tarball may unpack to, in bytes (http, dir); unlimited when missing. */
   maxUnpackedBytes?: number;
+  /** The most a download may take, retries and waits included, in ms (http); none when missing. */
+  fetchTimeoutMs?: number;
+  /** The least average download rate over `rateWindowMs`, in bytes/s (http); none when missing or 0. */
+  minBytesPerSecond?: number;
+  /** The window the rate is measured over; RATE_WINDOW_MS when missing. */
+  rateWindowMs?: number;
   onProgress?: (done: number, total: number | undefined) => void;
   log?: (line: string) => void;
 }
@@ -46,13 +54,28 @@ export interface UpdateSource {
   fetch(entry: ReleaseEntry, dest: string, ctx: FetchContext): Promise<void>;
 }
 
-/** The entry for `version`; VERSION_NOT_FOUND when the source does not offer it. */
+/**
+ * The entry for `version`; VERSION_NOT_FOUND when the source does not offer
+ * it, VERSION_AMBIGUOUS when tags on different commits name it. The updater
+ * looks the entry up here before it takes the lock, so an ambiguous version
+ * is refused before anything is staged.
+ */
 export function findRelease(entries: readonly ReleaseEntry[], version: string): ReleaseEntry {
   const found = entries.find((e) => e.version === version);
   if (found === undefined) {
     throw new OutlastError('VERSION_NOT_FOUND', `version ${version} is not offered by the update source`, { details: { version } });
   }
+  if (found.ambiguous !== undefined) throw ambiguousVersion(version, found.ambiguous);
   return found;
+}
+
+/** The VERSION_AMBIGUOUS for a version that `tags` name on different commits. */
+export function ambiguousVersion(version: string, tags: ReadonlyArray<{ tag: string; commit: string }>): OutlastError {
+  const named = tags.map((t) => `"${t.tag}" (${t.commit.slice(0, 7)})`);
+  const list = `${named.slice(0, -1).join(', ')} and ${named.at(-1) ?? ''}`;
+  return new OutlastError('VERSION_AMBIGUOUS', `version ${version} is named by tags ${list} on different commits; delete or move all but one of them`, {
+    details: { version, tags: tags.map((t) => ({ ...t })) },
+  });
 }
 
 /** Sorts entries lowest version first. */
