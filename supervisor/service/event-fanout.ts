@@ -2,7 +2,7 @@
  * The Service's small plumbing: the fan-out of its lifecycle events, and
  * the queue that serialises every operation which stops a child.
  */
-import type { ServiceEvent, ServiceEventFields, ServiceEventType } from './types.ts';
+import type { RestartResult, ServiceEvent, ServiceEventFields, ServiceEventType } from './types.ts';
 
 /** Delivers each lifecycle event to every listener, synchronously, in subscription order. */
 export class ServiceEventFanout {
@@ -24,6 +24,26 @@ export class ServiceEventFanout {
     // tsc does not narrow the spread of one mapped member back into the union.
     const event = { type, at: this.#now(), ...fields } as ServiceEvent;
     for (const listener of this.#listeners) listener(event);
+  }
+
+  /**
+   * Settles once the child `pid` is ready, or with why not as soon as an
+   * event comes while it is no longer the current child (it exited, was
+   * stopped, or never got ready and was replaced).
+   */
+  untilReady(pid: number, isCurrent: () => boolean): Promise<RestartResult> {
+    return new Promise((resolve) => {
+      const off = this.on((event) => {
+        if (event.type === 'ready' && event.pid === pid) {
+          off();
+          resolve({ ok: true, handoff: false });
+        } else if (event.type !== 'ready' && !isCurrent()) {
+          off();
+          const reason = typeof event.description === 'string' ? event.description : typeof event.reason === 'string' ? event.reason : event.type;
+          resolve({ ok: false, handoff: false, reason });
+        }
+      });
+    });
   }
 }
 

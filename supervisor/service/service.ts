@@ -11,23 +11,17 @@
  */
 import { OutlastError } from '../errors.ts';
 import type { ChildExit } from '../host/host.ts';
-import { discardAttempt, drainAttempt, launchAttempt, reportCrash, stopAttempt, type Attempt } from './attempt.ts';
-import { NO_CRASHES, onCrash, type CrashHistory } from './backoff.ts';
+import { launchAttempt, reportCrash, stopAttempt, type Attempt } from './attempt.ts';
+import { handOff } from './handoff.ts';
+import { NO_CRASHES, type CrashHistory } from './backoff.ts';
 import { describeExit, exitCodeFor } from './exit-code.ts';
 import { HealthWatch } from './health-watch.ts';
-import { BackoffTimer, endsSupervision } from './respawn.ts';
+import { BackoffTimer, nextStep, PolicyHold } from './respawn.ts';
 import { ServiceEventFanout, SerialQueue } from './event-fanout.ts';
 import type { StopOutcome } from './stop.ts';
-import type { ServiceDeps, ServiceEvent, ServiceEventFields, ServiceState, ServiceStatus } from './types.ts';
+import type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceState, ServiceStatus } from './types.ts';
 
-export type { ServiceDeps, ServiceEvent, ServiceEventFields, ServiceEventType, ServiceState, ServiceStatus } from './types.ts';
-
-/**
- * How a restart went: `ok` once the new child is ready (with owned sockets,
- * `handoff` says the old one served until then); otherwise why not, and with
- * a failed handoff the old child is still serving.
- */
-export type RestartResult = { ok: true; handoff: boolean } | { ok: false; handoff: boolean; reason: string };
+export type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceEventType, ServiceState, ServiceStatus } from './types.ts';
 
 /** States in which restart() refuses: the service is being, or has been, let go of. */
 const NOT_RESTARTABLE: ReadonlySet<ServiceState> = new Set(['stopping', 'stopped', 'finished']);
@@ -44,9 +38,7 @@ export class Service {
   #spawns = 0;
   #lastExit: ServiceStatus['lastExit'] = null;
   #reason: string | null = null;
-  /** Holds on the crash policy (see hold()); an exit under a hold waits here for the holder's verdict. */
-  #holds = 0;
-  #heldExit: { exit: ChildExit; uptimeMs: number } | undefined;
+  readonly #policyHold = new PolicyHold();
   readonly #queue = new SerialQueue();
   readonly #events: ServiceEventFanout;
   #resolveDone!: (exit: ChildExit) => void;
@@ -70,16 +62,8 @@ export class Service {
   /** The current status snapshot. */
   status(): ServiceStatus {
     const attempt = this.#attempt;
-    const now = this.#deps.host.clock.monotonic();
-    return {
-      state: this.#state,
-      pid: attempt?.pid ?? null,
-      restarts: this.#restarts,
-      uptimeMs: attempt === undefined ? null : Math.round(now - attempt.spawnedAt),
-      healthFailures: this.#health.failures,
-      lastExit: this.#lastExit,
-      reason: this.#reason,
-    };
+    const uptimeMs = attempt === undefined ? null : Math.round(this.#deps.host.clock.monotonic() - attempt.spawnedAt);
+    return { state: this.#state, pid: attempt?.pid ?? null, restarts: this.#restarts, uptimeMs, healthFailures: this.#health.failures, lastExit: this.#lastExit, reason: this.#reason };
   }
 
   /** Starts the first child. */
@@ -109,7 +93,7 @@ export class Service {
       this.assertRestartable();
       this.#deps.logger.info({ reason }, 'restart requested');
       this.#backoff.cancel();
-      this.#heldExit = undefined;
+      this.#policyHold.forget();
       this.#history = NO_CRASHES;
       this.#reason = null;
       if (this.#deps.listeners !== undefined && this.#attempt !== undefined && this.#state === 'ready') return this.#handoff(this.#attempt, reason);
@@ -118,7 +102,8 @@ export class Service {
     });
     if (started === undefined) return { ok: false, handoff: false, reason: this.#lastExit?.description ?? 'the new child could not be started' };
     if ('ok' in started) return started;
-    return this.#readiness(started);
+    if (this.#attempt === started && this.#state === 'ready') return { ok: true, handoff: false };
+    return this.#events.untilReady(started.pid, () => this.#attempt === started);
   }
 
   /**
@@ -129,17 +114,7 @@ export class Service {
    * a restart has replaced the child meanwhile.
    */
   hold(): () => void {
-    this.#holds += 1;
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      this.#holds -= 1;
-      const waiting = this.#heldExit;
-      if (this.#holds > 0 || waiting === undefined) return;
-      this.#heldExit = undefined;
-      this.#applyPolicy(waiting.exit, waiting.uptimeMs);
-    };
+    return this.#policyHold.take((kept) => this.#applyPolicy(kept.exit, kept.uptimeMs));
   }
 
   /**
@@ -192,22 +167,6 @@ export class Service {
     return attempt;
   }
 
-  /** Settles once `attempt` is ready, or is gone or replaced before it got there. */
-  #readiness(attempt: Attempt): Promise<RestartResult> {
-    if (this.#attempt === attempt && this.#state === 'ready') return Promise.resolve({ ok: true, handoff: false });
-    return new Promise((resolve) => {
-      const off = this.#events.on((event) => {
-        if (event.type === 'ready' && event.pid === attempt.pid) {
-          off();
-          resolve({ ok: true, handoff: false });
-        } else if (event.type !== 'ready' && this.#attempt !== attempt) {
-          off();
-          resolve({ ok: false, handoff: false, reason: typeof event.description === 'string' ? event.description : typeof event.reason === 'string' ? event.reason : event.type });
-        }
-      });
-    });
-  }
-
   /** Starts a child and watches its exit; undefined when it could not start. */
   #launch(): Attempt | undefined {
     if (this.#spawns > 0) this.#restarts += 1;
@@ -223,30 +182,20 @@ export class Service {
     return attempt;
   }
 
-  /**
-   * Zero-downtime restart: the new child starts on the same sockets while the
-   * old one keeps serving; only once the new one is ready does the old one get
-   * its stop signal and drain. If the new child never becomes ready within
-   * readyTimeoutMs it is killed and the old one serves on.
-   */
-  async #handoff(old: Attempt, reason: string): Promise<RestartResult> {
-    const { logger } = this.#deps;
-    const next = this.#launch();
-    if (next === undefined) return { ok: false, handoff: true, reason: 'the new child could not be started; the old one keeps serving' };
-    this.#events.emit('spawned', { pid: next.pid, handoff: true });
-    logger.info({ childPid: next.pid, oldPid: old.pid, reason }, 'handoff: new child started on the same sockets; the old one serves until it is ready');
-    const ready = await this.#health.ready(next);
-    if (!ready.ok) {
-      await discardAttempt(this.#deps.host, next);
-      logger.error({ childPid: next.pid, reason: ready.reason }, 'handoff: the new child never became ready; the old one keeps serving');
-      return { ok: false, handoff: true, reason: `the new child never became ready (${ready.reason}); the old one keeps serving` };
-    }
-    this.#attempt = next;
-    this.#health.reset();
-    this.#markReady(next);
-    if (this.#health.probes) void this.#watchHealth(next);
-    await drainAttempt(this.#deps, old);
-    return { ok: true, handoff: true };
+  /** With owned sockets: the new child starts beside the old one (handoff.ts). */
+  #handoff(old: Attempt, reason: string): Promise<RestartResult> {
+    const launch = (): Attempt | undefined => {
+      const next = this.#launch();
+      if (next !== undefined) this.#events.emit('spawned', { pid: next.pid, handoff: true });
+      return next;
+    };
+    const adopt = (next: Attempt): void => {
+      this.#attempt = next;
+      this.#health.reset();
+      this.#markReady(next);
+      if (this.#health.probes) void this.#watchHealth(next);
+    };
+    return handOff(this.#deps, { launch, ready: (next) => this.#health.ready(next), adopt }, old, reason);
   }
 
   #onSpawnFailed(exit: ChildExit): void {
@@ -274,30 +223,21 @@ export class Service {
     this.#applyPolicy(exit, uptimeMs);
   }
 
-  /** Decides what follows an unplanned end of the child. */
+  /** Decides what follows an unplanned end of the child (respawn.ts). */
   #applyPolicy(exit: ChildExit, uptimeMs: number): void {
     const { config, host, logger } = this.#deps;
-    if (this.#holds > 0) {
-      // An update owns the child: its verdict decides what runs next.
-      this.#heldExit = { exit, uptimeMs };
-      this.#reason = 'the child exited during an update; the update decides what runs next';
-      this.#setState('errored', { reason: this.#reason });
-      logger.warn({ exit: describeExit(exit) }, 'service exited during an update: not respawned until the update decides');
-      return;
+    const step = nextStep(this.#policyHold, { exit, uptimeMs }, this.#history, config.restart, host.clock.monotonic(), host.random());
+    if (step.kind === 'finish') return this.#finish(exit, step.reason);
+    if (step.kind === 'respawn') {
+      this.#history = step.history;
+      this.#setState('backoff', { delayMs: step.delayMs, attempt: step.history.consecutive });
+      logger.info({ delayMs: step.delayMs, attempt: step.history.consecutive }, 'restarting after backoff');
+      return this.#backoff.schedule(step.delayMs, () => this.#spawn());
     }
-    const { policy } = config.restart;
-    if (endsSupervision(policy, exit)) return this.#finish(exit, `${describeExit(exit)} (restart policy ${policy})`);
-    const decision = onCrash(this.#history, host.clock.monotonic(), uptimeMs, config.restart, host.random());
-    this.#history = decision.history;
-    if (decision.action === 'give-up') {
-      this.#reason = decision.reason;
-      this.#setState('errored', { reason: decision.reason });
-      logger.error({ reason: decision.reason }, 'service errored: not restarting until asked');
-      return;
-    }
-    this.#setState('backoff', { delayMs: decision.delayMs, attempt: decision.history.consecutive });
-    logger.info({ delayMs: decision.delayMs, attempt: decision.history.consecutive }, 'restarting after backoff');
-    this.#backoff.schedule(decision.delayMs, () => this.#spawn());
+    if (step.kind === 'errored') this.#history = step.history;
+    this.#reason = step.reason;
+    this.#setState('errored', { reason: step.reason });
+    logger[step.kind === 'held' ? 'warn' : 'error']({ reason: step.reason, exit: describeExit(exit) }, step.kind === 'held' ? 'service exited during an update: not respawned until it decides' : 'service errored: not restarting until asked');
   }
 
   #finish(exit: ChildExit, reason: string): void {

@@ -42,6 +42,13 @@ export type ServiceEventType = keyof ServiceEventFields;
  */
 export type ServiceEvent = { [K in ServiceEventType]: { type: K; at: number } & ServiceEventFields[K] & { readonly [field: string]: unknown } }[ServiceEventType];
 
+/**
+ * How a restart went: `ok` once the new child is ready (with owned sockets,
+ * `handoff` says the old one served until then); otherwise why not, and with
+ * a failed handoff the old child is still serving.
+ */
+export type RestartResult = { ok: true; handoff: boolean } | { ok: false; handoff: boolean; reason: string };
+
 /** The service as `/status` reports it. */
 export interface ServiceStatus {
   state: ServiceState;
