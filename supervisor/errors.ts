@@ -57,6 +57,10 @@ export const ERROR_CODES = {
   VERSION_NOT_FOUND: { http: 404, exit: 66 },
   SOURCE_UNAVAILABLE: { http: 502, exit: 69 },
   TIMEOUT: { http: 504, exit: 79 },
+  // The machine's disk, not the request: full (507 Insufficient Storage), or
+  // not writable; EX_IOERR. Retried once the disk is fixed, with nothing left held.
+  NO_SPACE: { http: 507, exit: 74 },
+  READ_ONLY: { http: 503, exit: 74 },
   // Journal only: the supervisor died during an operation, and start-up settled it.
   INTERRUPTED: { http: 500, exit: 70 },
   INTERNAL: { http: 500, exit: 70 },
@@ -111,9 +115,37 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }
 
-/** Wraps anything thrown into an OutlastError, keeping the original as `cause`. */
+/** File-system errnos that describe the machine's disk, with the code and the words for them. */
+const DISK_ERRNOS: Record<string, { code: ErrorCode; what: string }> = {
+  ENOSPC: { code: 'NO_SPACE', what: 'no space is left on the device' },
+  EDQUOT: { code: 'NO_SPACE', what: 'the disk quota is used up' },
+  EROFS: { code: 'READ_ONLY', what: 'the file system is read-only' },
+  EACCES: { code: 'READ_ONLY', what: 'permission is denied' },
+  EPERM: { code: 'READ_ONLY', what: 'the operation is not permitted' },
+};
+
+/**
+ * The error for a disk-level failure (full, read-only, no permission), or
+ * undefined for anything else. The message names the errno and the call,
+ * never the path: paths are the machine's business, and the log has them.
+ */
+export function diskError(err: unknown): OutlastError | undefined {
+  const { code: errno, syscall } = (err ?? {}) as { code?: unknown; syscall?: unknown };
+  if (typeof errno !== 'string') return undefined;
+  const disk = DISK_ERRNOS[errno];
+  if (disk === undefined) return undefined;
+  const during = typeof syscall === 'string' ? ` (${errno} in ${syscall})` : ` (${errno})`;
+  return new OutlastError(disk.code, `the disk refused: ${disk.what}${during}`, {
+    cause: err,
+    details: { errno },
+  });
+}
+
+/** Wraps anything thrown into an OutlastError, keeping the original as `cause`; disk failures get their own codes. */
 export function toOutlastError(err: unknown, fallback: ErrorCode = 'INTERNAL'): OutlastError {
   if (err instanceof OutlastError) return err;
+  const disk = diskError(err);
+  if (disk !== undefined) return disk;
   const message = err instanceof Error ? err.message : String(err);
   return new OutlastError(fallback, message, { cause: err });
 }

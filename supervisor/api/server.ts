@@ -6,7 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { OutlastError, type ErrorCode } from '../errors.ts';
+import { diskError, OutlastError, type ErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ServiceStatus } from '../service/service.ts';
@@ -58,6 +58,8 @@ function codeForStatus(status: number): ErrorCode {
 
 function toApiError(err: FastifyError | OutlastError | Error): OutlastError {
   if (err instanceof OutlastError) return err;
+  const disk = diskError(err);
+  if (disk !== undefined) return disk;
   const status = (err as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new OutlastError(codeForStatus(status), err.message, { cause: err });

@@ -34,6 +34,11 @@ export async function cleanup(): Promise<void> {
   while (cleanups.length > 0) await cleanups.pop()?.();
 }
 
+/** Runs `fn` at cleanup: cleanups run last-registered first, so a mount made in a temp dir is undone before the dir goes. */
+export function onCleanup(fn: () => void | Promise<void>): void {
+  cleanups.push(fn);
+}
+
 /** A temp dir removed at cleanup. */
 export function tempDir(prefix = 'outlast-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

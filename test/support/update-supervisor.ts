@@ -28,6 +28,8 @@ export interface UpdatingOptions {
   service?: Record<string, unknown>;
   /** Extra environment for the supervisor process. */
   env?: Record<string, string>;
+  /** The state dir (default: `.outlast` next to the config). */
+  stateDir?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function startUpdating(source: Record<string, unknown>, options: Up
     config,
     JSON.stringify({
       name: 'app',
+      ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
       service: {
         command: [process.execPath, 'server.js'],
         env: { PORT: String(port) },
@@ -59,7 +62,7 @@ export async function startUpdating(source: Record<string, unknown>, options: Up
       },
     }),
   );
-  const cli = startCli(['run', '--config', config], options.env === undefined ? {} : { env: options.env });
+  const cli = startCli(['run', '--config', config], { ...(options.env === undefined ? {} : { env: options.env }), ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }) });
   await waitFor(async () => {
     if (cli.proc.exitCode !== null) throw new Error(`outlast run exited ${cli.proc.exitCode}:\n${cli.stderr()}`);
     return (await serviceVersion(port)) !== undefined;
