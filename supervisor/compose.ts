@@ -27,6 +27,7 @@ import { clearChildRecord, writeChildRecord } from './state/child-record.ts';
 import { STATE_DIR_ENV } from './state/orphans.ts';
 import type { SupervisorIo } from './supervisor.ts';
 import type { Teardown } from './teardown.ts';
+import { createBundledSource } from './update/sources/bundled.ts';
 import { createSource } from './update/sources/index.ts';
 import { UpdateLock } from './update/lock.ts';
 import { Updater } from './update/updater.ts';
@@ -146,6 +147,7 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
           lock,
           // Hooks run the service's code: the child's env rules, without the sockets only a child is handed.
           env: childEnv(host.env, config.service, { [STATE_DIR_ENV]: config.stateDir }),
+          bundled: config.updates.bundled === undefined ? undefined : createBundledSource(host.fs, config.updates.bundled, [config.stateDir]),
           selfRestart: (config.updates.selfUpdate ?? runsFromRelease(host, config.stateDir)) ? (reason, held) => controller.selfUpdate(reason, held) : undefined,
         });
   return { selfRestarter, platform, controller, updater: placement.updater };

@@ -60,7 +60,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     const apiUrl = await listenApi(api, config, teardown);
     const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
-    await updater?.installIfMissing();
+    await updater?.prepareRelease();
     // A stop signal during a long first install means: do not start at all.
     if (signals.isStopping()) return await wrapUp(await signals.stopped, signals, teardown, logger);
     service.start();

@@ -181,7 +181,15 @@ export function parseConfig(input: unknown, baseDir: string, source: string, cwd
     ...(deprecations.length === 0 ? {} : { deprecations }),
     stateDir,
     service: { ...config.service, cwd: serviceCwd },
-    ...(config.updates === undefined ? {} : { updates: { ...config.updates, source: resolveSource(config.updates.source, baseDir) } }),
+    ...(config.updates === undefined
+      ? {}
+      : {
+          updates: {
+            ...config.updates,
+            source: resolveSource(config.updates.source, baseDir),
+            ...(config.updates.bundled === undefined ? {} : { bundled: resolve(baseDir, config.updates.bundled) }),
+          },
+        }),
   };
 }
 

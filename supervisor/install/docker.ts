@@ -56,6 +56,8 @@ export function generateDocker(input: InstallInput): Generated {
     "# The state dir (releases, current, the journal, the token) outlives the container: a volume,",
     '# owned by the account outlast runs as. Never share one volume between two containers: the',
     '# second outlast exits 80 (ALREADY_RUNNING).',
+    '# With "updates": {"bundled": "."} in the config, a new image whose app is newer than the',
+    "# volume's `current` is adopted through the health gate (an older one leaves `current` running).",
     `RUN mkdir -p ${state} && chown ${IMAGE_USER}:${IMAGE_USER} ${state}`,
     `VOLUME ${state}`,
     `# Not root: the update API installs code. The official node images have the user ${IMAGE_USER}.`,

@@ -9,6 +9,7 @@
  * staging with a switch and no restart: nothing runs yet.
  */
 import { dirname } from 'node:path';
+import semver from 'semver';
 import { OutlastError, toOutlastError } from '../errors.ts';
 import { readBadVersions } from './bad-versions.ts';
 import { waitNotBusy } from './busy.ts';
@@ -17,8 +18,8 @@ import type { UpdateContext } from './context.ts';
 import type { RunningOperation } from './operation.ts';
 import { latestAllowed, selectVersion, type SelectionRequest } from './selection.ts';
 import { operationLogPath, stageRelease } from './stage.ts';
-import { findRelease, type ReleaseEntry } from './sources/source.ts';
-import { transition } from './transition.ts';
+import { findRelease, type ReleaseEntry, type UpdateSource } from './sources/source.ts';
+import { judgeFirstChild, transition } from './transition.ts';
 
 /** The answer to an apply, and the work it leaves running. */
 export type ApplyStarted = { upToDate: true; version: string } | { id: string; from: string | null; to: string; rest: Promise<void> };
@@ -47,18 +48,23 @@ export async function applyUpdate(ctx: UpdateContext, request: SelectionRequest)
   return { id: op.id, from: op.from, to: op.to, rest: transition(ctx, run, `update to ${op.to}`) };
 }
 
-/** The first install, when nothing is installed yet (may download: the API is already up). */
-export async function installFirst(ctx: UpdateContext): Promise<void> {
+/**
+ * The first install, when nothing is installed yet (may download: the API
+ * is already up); from `source` when given (the bundled release), else the
+ * configured source.
+ */
+export async function installFirst(ctx: UpdateContext, source: UpdateSource = ctx.source): Promise<void> {
   const { host, config, logger, store, stateDir } = ctx;
-  const entries = await listReleases(ctx);
+  const entries = await listReleases({ source });
   const bad = await readBadVersions(host, stateDir);
-  const wanted = config.initialVersion ?? latestAllowed(entries.map((e) => e.version), config, new Set(bad.keys()));
+  const initial = source === ctx.source ? config.initialVersion : entries[0]?.version;
+  const wanted = initial ?? latestAllowed(entries.map((e) => e.version), config, new Set(bad.keys()));
   if (wanted === undefined) throw new OutlastError('VERSION_NOT_FOUND', `the update source offers no release in range "${config.range}" to install`);
   const entry = findRelease(entries, selectVersion([wanted], undefined, { version: wanted, force: true }, config, bad).version);
   logger.info({ version: entry.version }, 'nothing installed yet: installing');
   const run = await ctx.ops.begin('install', null, entry.version);
   try {
-    await stage(ctx, run, entry);
+    await stage(ctx, run, entry, source);
     await run.enter('switch');
     await store.switchTo(entry.version);
   } catch (err) {
@@ -68,9 +74,46 @@ export async function installFirst(ctx: UpdateContext): Promise<void> {
   await run.end('committed');
 }
 
+/**
+ * At start, with `updates.bundled`: the bundled release is installed when
+ * nothing is; when it is newer than `current` it is staged, switched to, and
+ * judged by the gate on the first child, like any update (an older one, or
+ * one rolled back before, leaves `current` as it is).
+ */
+export async function adoptBundled(ctx: UpdateContext, bundled: UpdateSource): Promise<void> {
+  const { host, stateDir, store, logger } = ctx;
+  const current = store.current;
+  if (current === undefined) return installFirst(ctx, bundled);
+  const [entry] = await listReleases({ source: bundled });
+  if (entry === undefined || !semver.gt(entry.version, current)) {
+    logger.info({ bundled: entry?.version, current }, 'the bundled release is not newer than current: current runs');
+    return;
+  }
+  const bad = (await readBadVersions(host, stateDir)).get(entry.version);
+  if (bad !== undefined) {
+    logger.warn({ bundled: entry.version, current, reason: bad }, `the bundled release ${entry.version} was rolled back before (${bad}): ${current} runs`);
+    return;
+  }
+  logger.info({ bundled: entry.version, current }, 'the bundled release is newer than current: adopting it through the health gate');
+  const run = await ctx.ops.begin('apply', current, entry.version);
+  try {
+    await run.enter('lock');
+    await stage(ctx, run, entry, bundled);
+    run.op.previousBefore = (await store.previous()) ?? null;
+    await run.enter('switch');
+    await store.switchTo(entry.version);
+  } catch (err) {
+    // The old release is still there and still current: it runs.
+    logger.error({ err, bundled: entry.version }, 'cannot adopt the bundled release');
+    if (run.op.switched) await store.restore(current, run.op.previousBefore ?? null);
+    return run.end('failed', toOutlastError(err));
+  }
+  judgeFirstChild(ctx, run);
+}
+
 /** Fetch, verify, install hook, preflight, promote: into releases/<version>, or nothing. */
-async function stage(ctx: UpdateContext, run: RunningOperation, entry: ReleaseEntry): Promise<void> {
-  const { host, stateDir, config, source, env, store, events } = ctx;
+async function stage(ctx: UpdateContext, run: RunningOperation, entry: ReleaseEntry, source: UpdateSource = ctx.source): Promise<void> {
+  const { host, stateDir, config, env, store, events } = ctx;
   const logPath = operationLogPath(stateDir, run.op.id);
   await host.fs.mkdir(dirname(logPath), 0o755);
   let lastProgress = 0;

@@ -48,6 +48,13 @@ export const updatesSchema = z.strictObject({
    * when missing.
    */
   selfUpdate: z.boolean().optional(),
+  /**
+   * A release shipped with this install (the app folder of a container
+   * image), its version from its package.json. At start it is installed when
+   * nothing is, and adopted through the health gate when it is newer than
+   * `current`; an older one is ignored (an update already went further).
+   */
+  bundled: z.string().min(1).optional(),
   /** How long `GET /updates/check` answers from cache. */
   checkTtlMs: z.number().int().nonnegative().default(60_000),
 });

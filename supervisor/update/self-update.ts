@@ -18,7 +18,7 @@ import { watchGate } from './health-gate.ts';
 import { isFinal, type Operation } from './journal.ts';
 import type { HeldLock } from './lock.ts';
 import type { RunningOperation } from './operation.ts';
-import { judge, settle } from './transition.ts';
+import { judgeFirstChild } from './transition.ts';
 
 /**
  * Restarts the supervisor into the release `current` now points at, the
@@ -61,29 +61,20 @@ export class SelfUpdate {
 }
 
 /**
- * Resumes a handed-over operation: takes over its lock and starts judging
+ * Resumes a handed-over operation: takes over its lock and starts watching
  * the first child NOW, before the service starts, so none of its events is
  * missed. The operation then ends (or is handed over again) in the background.
  */
 export async function resumeHandover(ctx: UpdateContext, op: Operation, pending: Pending): Promise<void> {
   const run = await ctx.ops.resume(op);
+  if (pending === 'gate') return judgeFirstChild(ctx, run);
   const release = ctx.service.hold();
-  const finished = pending === 'gate' ? judgeFirstChild(ctx, run) : confirmRollback(ctx, run);
-  void finished
+  void confirmRollback(ctx, run)
     .catch(async (err: unknown) => {
       ctx.logger.error({ err, id: op.id }, 'the resumed self-update failed');
       await run.end('failed', toOutlastError(err));
     })
     .finally(release);
-}
-
-/** The new version's first child is the one its gate judges; the watch starts before it does. */
-function judgeFirstChild(ctx: UpdateContext, run: RunningOperation): Promise<void> {
-  const gate = judge(ctx);
-  return (async () => {
-    await run.enter('health-gate', 'verifying');
-    await settle(ctx, run, await gate.verdict);
-  })();
 }
 
 /** Back on the old version after a failed gate: it only has to be ready again, it proved itself before. */

@@ -36,6 +36,27 @@ export async function transition(ctx: UpdateContext, run: RunningOperation, reas
   }
 }
 
+/**
+ * Judges the first child this process starts: the new image of a
+ * self-update, or a bundled release adopted at start. Call it before the
+ * service starts, so none of the child's events is missed; the operation
+ * then ends in the background (never rejects).
+ */
+export function judgeFirstChild(ctx: UpdateContext, run: RunningOperation): void {
+  const release = ctx.service.hold();
+  const gate = judge(ctx);
+  void (async () => {
+    await run.enter('health-gate', 'verifying');
+    await settle(ctx, run, await gate.verdict);
+  })()
+    .catch(async (err: unknown) => {
+      ctx.logger.error({ err, id: run.op.id }, 'judging the first child failed');
+      await undoSwitch(ctx, run);
+      await run.end('failed', toOutlastError(err));
+    })
+    .finally(release);
+}
+
 /** After an unexpected failure past the switch: `current` goes back to what serves. */
 async function undoSwitch(ctx: UpdateContext, run: RunningOperation): Promise<void> {
   const { op } = run;

@@ -11,7 +11,7 @@ import type { EventBus } from '../events.ts';
 import type { Host } from '../host/host.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Service } from '../service/service.ts';
-import { applyUpdate, installFirst } from './apply.ts';
+import { adoptBundled, applyUpdate, installFirst } from './apply.ts';
 import type { BusyConfig } from './busy.ts';
 import { ReleaseCheck, type CheckResult } from './check.ts';
 import type { UpdatesConfig } from './config.ts';
@@ -44,6 +44,8 @@ export interface UpdaterDeps {
   env: Record<string, string>;
   /** Set when the releases hold the supervisor itself: moving between them restarts it. */
   selfRestart: RestartSelf | undefined;
+  /** The release this install ships with (`updates.bundled`), if any. */
+  bundled?: UpdateSource | undefined;
 }
 
 /** Owns the release store, the journal and the update lock of one state dir. */
@@ -51,10 +53,12 @@ export class Updater {
   readonly #ctx: UpdateContext;
   readonly #check: ReleaseCheck;
   readonly #lock: UpdateLock;
+  readonly #bundled: UpdateSource | undefined;
 
   constructor(deps: UpdaterDeps) {
-    const { lock, selfRestart, ...rest } = deps;
+    const { lock, selfRestart, bundled, ...rest } = deps;
     this.#lock = lock;
+    this.#bundled = bundled;
     this.#ctx = {
       ...rest,
       store: new ReleaseStore(deps.host, deps.stateDir),
@@ -92,8 +96,15 @@ export class Updater {
     if (found.resume !== undefined) await resumeHandover(ctx, found.resume.op, found.resume.pending);
   }
 
-  /** The first install, when nothing is installed yet (may download: the API is already up). */
-  async installIfMissing(): Promise<void> {
+  /**
+   * Before the service starts: the first install when nothing is installed
+   * (may download: the API is already up), or, with a bundled release, its
+   * adoption when it is newer (apply.ts). Not while a resumed self-update
+   * holds the lock: that operation decides what runs.
+   */
+  async prepareRelease(): Promise<void> {
+    if (this.#lock.holder !== undefined) return;
+    if (this.#bundled !== undefined) return adoptBundled(this.#ctx, this.#bundled);
     if (this.#ctx.store.current === undefined) await installFirst(this.#ctx);
   }
 

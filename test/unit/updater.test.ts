@@ -89,7 +89,7 @@ function setup(options: { host?: FakeHost; versions?: string[]; selfUpdate?: boo
 
 async function started(s: Setup): Promise<void> {
   await s.updater.recover();
-  await s.updater.installIfMissing();
+  await s.updater.prepareRelease();
   s.service.start();
   await flush();
 }

@@ -42,7 +42,7 @@ export interface FetchContext {
 
 /** A place releases come from. */
 export interface UpdateSource {
-  readonly kind: 'git' | 'http' | 'dir';
+  readonly kind: 'git' | 'http' | 'dir' | 'bundled';
   /** Every release the source offers (versions as written, valid semver only; invalid tags ignored), lowest first. */
   list(signal: AbortSignal): Promise<ReleaseEntry[]>;
   /**
