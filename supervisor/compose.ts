@@ -93,12 +93,15 @@ function runsFromRelease(host: Host, stateDir: string): boolean {
 
 /** What the restart and update wiring needs. */
 export interface RestartParts {
+  platform: Platform;
   service: Service;
   signals: SignalRouter;
   events: EventBus;
   teardown: Teardown;
   placement: Placement;
   logger: SupervisorIo['logger'];
+  /** Writes out what the log file holds queued (before an execve replaces this process). */
+  flushLogs: () => Promise<void>;
 }
 
 /**
@@ -107,9 +110,8 @@ export interface RestartParts {
  * self-updates through the controller. The Updater becomes the placement of
  * every child from here on.
  */
-export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; platform: Platform; controller: Controller; updater: Updater | undefined } {
-  const { service, signals, events, teardown, placement, logger } = parts;
-  const platform = host.readPlatform();
+export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; controller: Controller; updater: Updater | undefined } {
+  const { platform, service, signals, events, teardown, placement, logger, flushLogs } = parts;
   const selfRestarter = new SelfRestarter({
     host,
     logger,
@@ -125,6 +127,7 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
     delayMs: config.selfRestart.delayMs,
     retries: config.selfRestart.retries,
     quiesce: () => teardown.beforeRestart(),
+    flushLogs,
   });
   const controller = new Controller({ host, logger, stateDir: config.stateDir, drainMs: config.service.stopTimeoutMs, service, isStopping: () => signals.isStopping(), selfRestarter });
   placement.updater =
@@ -144,7 +147,7 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
           selfUpdate: config.updates.selfUpdate ?? runsFromRelease(host, config.stateDir),
           selfRestart: (reason) => controller.selfUpdate(reason),
         });
-  return { selfRestarter, platform, controller, updater: placement.updater };
+  return { selfRestarter, controller, updater: placement.updater };
 }
 
 /** The control API over the service, the controller and the updater. */
