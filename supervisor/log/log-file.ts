@@ -73,12 +73,24 @@ export function createLogFile(fs: LogFileFs, report: (problem: LogFileProblem) =
   let reported = false;
   let drain: Promise<void> | undefined;
 
+  // A problem report must not become a crash: it is only ever a log line.
+  const tell = (problem: LogFileProblem): void => {
+    try {
+      report(problem);
+    } catch {
+      // Nowhere left to say it.
+    }
+  };
+
   const kick = (): void => {
-    drain ??= run().finally(() => {
-      drain = undefined;
-      // A write that came in while the loop was finishing.
-      if ((state === 'open' && queue.length > 0) || rotationDue) kick();
-    });
+    drain ??= run()
+      // Nothing in the drain may become an unhandled rejection: that would end the supervisor.
+      .catch((err: unknown) => fail(settings!, err))
+      .finally(() => {
+        drain = undefined;
+        // A write that came in while the loop was finishing.
+        if ((state === 'open' && queue.length > 0) || rotationDue) kick();
+      });
   };
 
   // The next batch that fits in `room` bytes, cut at a line end; a line
@@ -86,27 +98,29 @@ export function createLogFile(fs: LogFileFs, report: (problem: LogFileProblem) =
   const take = (room: number, empty: boolean): Chunk => {
     const parts: string[] = [];
     let bytes = 0;
-    while (queue.length > 0) {
-      const head = queue[0]!;
-      if (bytes + head.bytes <= room) {
-        parts.push(head.text);
-        bytes += head.bytes;
-        queue.shift();
-        continue;
-      }
+    let whole = 0;
+    for (; whole < queue.length; whole++) {
+      const head = queue[whole]!;
+      if (bytes + head.bytes > room) break;
+      parts.push(head.text);
+      bytes += head.bytes;
+    }
+    const next = queue[whole];
+    if (next !== undefined) {
       // One chunk of service output can hold many lines: take those that fit.
-      const raw = Buffer.from(head.text);
+      const raw = Buffer.from(next.text);
       const cut = room - bytes > 0 ? raw.lastIndexOf(NEWLINE, room - bytes - 1) + 1 : 0;
       const firstLine = raw.indexOf(NEWLINE) + 1 || raw.length;
       const taken = cut > 0 ? cut : parts.length === 0 && empty ? firstLine : 0;
+      if (taken === raw.length) whole++;
+      else if (taken > 0) queue[whole] = { text: raw.subarray(taken).toString('utf8'), bytes: raw.length - taken };
       if (taken > 0) {
         parts.push(raw.subarray(0, taken).toString('utf8'));
         bytes += taken;
-        if (taken === raw.length) queue.shift();
-        else queue[0] = { text: raw.subarray(taken).toString('utf8'), bytes: raw.length - taken };
       }
-      break;
     }
+    // One splice per batch: shifting chunk by chunk is quadratic in a long queue.
+    queue.splice(0, whole);
     queued -= bytes;
     return { text: parts.join(''), bytes };
   };
@@ -124,7 +138,7 @@ export function createLogFile(fs: LogFileFs, report: (problem: LogFileProblem) =
     queue = [];
     queued = 0;
     sinceFailure = 0;
-    if (!reported) report({ kind: 'write-failed', path: s.path, err });
+    if (!reported) tell({ kind: 'write-failed', path: s.path, err });
     reported = true;
   };
 
@@ -166,10 +180,10 @@ export function createLogFile(fs: LogFileFs, report: (problem: LogFileProblem) =
         fail(s, err);
         continue;
       }
-      if (reported) report({ kind: 'writing-again', path: s.path });
+      if (reported) tell({ kind: 'writing-again', path: s.path });
       reported = false;
       if (dropped > 0 && queue.length === 0) {
-        report({ kind: 'fell-behind', path: s.path, droppedBytes: dropped });
+        tell({ kind: 'fell-behind', path: s.path, droppedBytes: dropped });
         dropped = 0;
       }
     }
