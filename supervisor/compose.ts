@@ -95,12 +95,15 @@ function runsFromRelease(host: Host, stateDir: string): boolean {
 
 /** What the restart and update wiring needs. */
 export interface RestartParts {
+  platform: Platform;
   service: Service;
   signals: SignalRouter;
   events: EventBus;
   teardown: Teardown;
   placement: Placement;
   logger: SupervisorIo['logger'];
+  /** Writes out what the log file holds queued (before an execve replaces this process). */
+  flushLogs: () => Promise<void>;
 }
 
 /**
@@ -109,9 +112,8 @@ export interface RestartParts {
  * self-updates through the controller. The Updater becomes the placement of
  * every child from here on.
  */
-export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; platform: Platform; controller: Controller; updater: Updater | undefined } {
-  const { service, signals, events, teardown, placement, logger } = parts;
-  const platform = host.readPlatform();
+export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; controller: Controller; updater: Updater | undefined } {
+  const { platform, service, signals, events, teardown, placement, logger, flushLogs } = parts;
   // One lock per state dir, shared by updates and the supervisor's own restarts.
   const lock = new UpdateLock(host, config.stateDir, (err, holder) => logger.error({ err, id: holder.id }, 'the update lock was compromised'));
   const selfRestarter = new SelfRestarter({
@@ -130,6 +132,7 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
     delayMs: config.selfRestart.delayMs,
     retries: config.selfRestart.retries,
     quiesce: () => teardown.beforeRestart(),
+    flushLogs,
   });
   const controller = new Controller({ host, logger, stateDir: config.stateDir, drainMs: config.service.stopTimeoutMs, service, isStopping: () => signals.isStopping(), selfRestarter });
   placement.updater =
@@ -150,7 +153,7 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
           bundled: config.updates.bundled === undefined ? undefined : createBundledSource(host.fs, config.updates.bundled, [config.stateDir]),
           selfRestart: (config.updates.selfUpdate ?? runsFromRelease(host, config.stateDir)) ? (reason, held) => controller.selfUpdate(reason, held) : undefined,
         });
-  return { selfRestarter, platform, controller, updater: placement.updater };
+  return { selfRestarter, controller, updater: placement.updater };
 }
 
 /** The control API over the service, the controller and the updater. */

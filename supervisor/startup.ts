@@ -11,6 +11,8 @@ import { OutlastError } from './errors.ts';
 import type { Host } from './host/host.ts';
 import type { Platform } from '../platform/platform.ts';
 import { registerSupervisor, registeredPlatform, unregisterSupervisor } from './state/registry.ts';
+import type { LogFile } from './log/log-file.ts';
+import { keepsOwnLogFile, logFilePath, parentCommand } from './log/log-place.ts';
 import type { Logger } from './log/logger.ts';
 import { listenReadySocket, type ReadySocket } from './notify/ready-socket.ts';
 import { openListeners, type Listeners } from './service/listeners.ts';
@@ -96,12 +98,28 @@ export async function listenApi(api: FastifyInstance, config: Config, teardown: 
   }
 }
 
+/**
+ * Starts the log file when nothing else keeps this supervisor's output (see
+ * log-place.ts), or drops it; returns its path. Only now, with the state dir
+ * ours: a second supervisor refused on it never touches the first one's file.
+ */
+export function startLogFile(host: Host, config: Config, platform: Platform, logFile: LogFile | undefined): string | undefined {
+  if (logFile === undefined) return undefined;
+  if (!keepsOwnLogFile(platform, parentCommand(host))) {
+    logFile.discard();
+    return undefined;
+  }
+  const path = logFilePath(config.stateDir);
+  logFile.open({ path, maxBytes: config.logs.maxBytes, keep: config.logs.keep });
+  return path;
+}
+
 /** Writes supervisor.json (how clients find us), removed on either way out. */
-export async function publishInfo(host: Host, config: Config, apiUrl: string, startedAt: string, platform: Platform, teardown: Teardown, logger: Logger): Promise<SupervisorInfo> {
+export async function publishInfo(host: Host, config: Config, apiUrl: string, startedAt: string, platform: Platform, teardown: Teardown, logger: Logger, logFile?: string): Promise<SupervisorInfo> {
   const info: SupervisorInfo = { pid: host.pid, apiUrl, startedAt, version: VERSION, name: config.name };
   teardown.add('always', () => clearSupervisorInfo(host, config.stateDir));
   await writeSupervisorInfo(host, config.stateDir, info);
   teardown.add('always', () => unregisterSupervisor(host));
-  await registerSupervisor(host, { name: config.name, stateDir: config.stateDir, apiUrl, version: VERSION, startedAt, platform: registeredPlatform(platform) }, logger);
+  await registerSupervisor(host, { name: config.name, stateDir: config.stateDir, apiUrl, version: VERSION, startedAt, platform: registeredPlatform(platform, logFile) }, logger);
   return info;
 }

@@ -12,13 +12,14 @@ import type { Controller } from './controller.ts';
 import { EventBus } from './events.ts';
 import { rotateMarkers, writeMarker } from './forensics/markers.ts';
 import type { Host } from './host/host.ts';
+import type { LogFile } from './log/log-file.ts';
 import type { Logger } from './log/logger.ts';
 import type { Sink } from './log/safe-sink.ts';
 import type { SelfRestarter } from './restart/self-restart.ts';
 import { exitCodeFor } from './service/exit-code.ts';
 import type { Service } from './service/service.ts';
 import { SignalRouter } from './signals.ts';
-import { endOrphans, listenApi, openNotifySocket, openOwnedSockets, prepareStateDir, publishInfo } from './startup.ts';
+import { endOrphans, listenApi, openNotifySocket, openOwnedSockets, prepareStateDir, publishInfo, startLogFile } from './startup.ts';
 import { statePaths, type SupervisorInfo } from './state/state-dir.ts';
 import { Teardown } from './teardown.ts';
 import { VERSION } from './version.ts';
@@ -28,6 +29,11 @@ export interface SupervisorIo {
   logger: Logger;
   stdout: Sink;
   stderr: Sink;
+  /**
+   * The log file behind `stdout`, `stderr` and the logger: started once the
+   * state dir is ours and the platform says nothing else keeps our output.
+   */
+  logFile?: LogFile;
   /** Called once the API listens and the service has been started. */
   onStarted?: (info: SupervisorInfo & { tokenPath: string }) => void;
 }
@@ -36,6 +42,8 @@ export interface SupervisorIo {
 export async function runSupervisor(host: Host, config: Config, io: SupervisorIo): Promise<number> {
   const { logger } = io;
   const token = await prepareStateDir(host, config, logger);
+  const platform = host.readPlatform();
+  const logFile = startLogFile(host, config, platform, io.logFile);
   const startedAt = new Date(host.clock.now()).toISOString();
   const events = new EventBus(() => host.clock.now());
   const teardown = new Teardown();
@@ -47,7 +55,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     const signals = new SignalRouter({ host, config, service, logger, events });
     teardown.add('always', () => signals.off());
     teardown.add('before-restart', () => service.stop('supervisor restart'));
-    const { selfRestarter, platform, controller, updater } = composeRestarts(host, config, { service, signals, events, teardown, placement, logger });
+    const { selfRestarter, controller, updater } = composeRestarts(host, config, { platform, service, signals, events, teardown, placement, logger, flushLogs: () => io.logFile?.flush() ?? Promise.resolve() });
     // Orphans first (they may still run an old release or a hook in staging),
     // then recovery, both before the API opens: no client sees a half-recovered
     // store. A self-update handed over to us resumes here: its gate watches the first child.
@@ -58,8 +66,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await logStrategy(selfRestarter, platform, logger);
     const api = createControlApi(host, config, { token, startedAt, service, controller, updater, events, logger });
     const apiUrl = await listenApi(api, config, teardown);
-    const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger);
-    logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION }, 'outlast supervisor started');
+    const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger, logFile);
+    logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION, ...(logFile === undefined ? {} : { logFile }) }, 'outlast supervisor started');
     await updater?.prepareRelease();
     // A stop signal during a long first install means: do not start at all.
     if (signals.isStopping()) return await wrapUp(await signals.stopped, signals, teardown, logger);

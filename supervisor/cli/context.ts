@@ -11,6 +11,8 @@ export interface CliContext {
   print: (text: string) => void;
   printError: (text: string) => void;
   setExit: (code: number) => void;
+  /** True once stdout's reader has gone away (`outlast logs -f | head`): a command that would print forever stops. */
+  stdoutClosed?: () => boolean;
 }
 
 /** The help text of the NAME operand of the addressed commands. */

@@ -27,9 +27,9 @@ function buildProgram(ctx: CliContext): Command {
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
-export async function main(host: Host, argv: readonly string[], print: (t: string) => void, printError: (t: string) => void): Promise<number> {
+export async function main(host: Host, argv: readonly string[], print: (t: string) => void, printError: (t: string) => void, stdoutClosed?: () => boolean): Promise<number> {
   let code = 0;
-  const program = buildProgram({ host, print, printError, setExit: (c) => (code = c) });
+  const program = buildProgram({ host, print, printError, setExit: (c) => (code = c), ...(stdoutClosed === undefined ? {} : { stdoutClosed }) });
   program.configureOutput({ writeOut: print, writeErr: printError });
   const json = argv.includes('--json');
   try {
@@ -57,8 +57,9 @@ export async function main(host: Host, argv: readonly string[], print: (t: strin
 export async function cli(): Promise<void> {
   const host = createNodeHost((code) => process.exit(code));
   // A closed stdout/stderr must never crash the CLI either.
-  process.stdout.on('error', () => undefined);
+  let stdoutClosed = false;
+  process.stdout.on('error', () => (stdoutClosed = true));
   process.stderr.on('error', () => undefined);
-  const code = await main(host, process.argv.slice(2), (t) => void process.stdout.write(t), (t) => void process.stderr.write(t));
+  const code = await main(host, process.argv.slice(2), (t) => void process.stdout.write(t), (t) => void process.stderr.write(t), () => stdoutClosed);
   host.exit(code);
 }

@@ -4,8 +4,9 @@
  */
 import type { Host } from '../host/host.ts';
 import { loadConfig, type RunFlags } from '../config/load.ts';
-import { createLogger } from '../log/logger.ts';
-import { safeSink, type Sink } from '../log/safe-sink.ts';
+import { createLogFile, type LogFileProblem } from '../log/log-file.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { safeSink, teeSink, type Sink } from '../log/safe-sink.ts';
 import { runSupervisor } from '../supervisor.ts';
 
 /** Flags of `outlast run` beyond the config overrides. */
@@ -31,24 +32,44 @@ function banner(sink: Sink, info: { name: string; pid: number; apiUrl: string; t
   );
 }
 
+/** Tells stderr (once per episode) what went wrong with the log file; the line cannot reach the file itself. */
+function reportLogFileProblem(logger: Logger, problem: LogFileProblem): void {
+  if (problem.kind === 'write-failed') {
+    logger.warn({ err: problem.err, logFile: problem.path }, 'cannot write the log file: its lines are dropped until the next rotation is due (stdout and stderr still carry them)');
+  } else if (problem.kind === 'writing-again') {
+    logger.info({ logFile: problem.path }, 'writing the log file again');
+  } else {
+    logger.warn({ logFile: problem.path, droppedBytes: problem.droppedBytes }, 'the log file fell behind the output: lines were left out of it');
+  }
+}
+
 /** Runs the supervisor in the foreground and returns its exit code. */
 export async function runCommand(host: Host, flags: RunCommandFlags): Promise<number> {
   const config = await loadConfig(host.fs, host.cwd, flags);
   const stdout = safeSink(process.stdout);
   const stderr = safeSink(process.stderr);
+  // The file waits (queuing) until runSupervisor knows whether this run has
+  // one. It reports only from its drain, which starts after the logger exists.
+  const logFile = createLogFile(host.fs, (problem) => reportLogFileProblem(logger, problem));
   const pretty = process.stderr.isTTY === true && host.env.OUTLAST_LOG_FORMAT !== 'json';
   // Our own log lines go to stderr: stdout carries only the service's output.
   const logger = createLogger({
     level: config.log.level,
     sink: stderr,
+    file: logFile,
     pid: host.pid,
     pretty: pretty ? (await import('pino-pretty')).default : undefined,
     base: { name: config.name },
   });
-  return runSupervisor(host, config, {
-    logger,
-    stdout,
-    stderr,
-    ...(flags.banner === true ? { onStarted: (info) => banner(stderr, info) } : {}),
-  });
+  try {
+    return await runSupervisor(host, config, {
+      logger,
+      stdout: teeSink(stdout, logFile),
+      stderr: teeSink(stderr, logFile),
+      logFile,
+      ...(flags.banner === true ? { onStarted: (info) => banner(stderr, info) } : {}),
+    });
+  } finally {
+    await logFile.close();
+  }
 }

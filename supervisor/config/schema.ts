@@ -104,6 +104,25 @@ const apiSchema = z.strictObject({
   bodyLimit: z.number().int().positive().default(64 * 1024),
 });
 
+/** The default size at which a bare supervisor's `logs/outlast.log` is rotated: 10 MiB. */
+export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
+
+/**
+ * `<stateDir>/logs/outlast.log`, which a bare supervisor (no systemd unit,
+ * no runit on Termux) writes besides stdout/stderr, and `outlast logs` reads.
+ */
+const logsSchema = z.strictObject({
+  /** The size at which the file is renamed to outlast.log.1 and a new one begun. */
+  maxBytes: z
+    .number({ error: 'must be a number of bytes' })
+    .int({ error: 'must be a whole number of bytes' })
+    // Below a kilobyte, every supervisor line would begin a new file.
+    .min(1024, { error: 'must be at least 1024 bytes' })
+    .default(DEFAULT_LOG_MAX_BYTES),
+  /** How many rotated files (outlast.log.1 … .N) are kept; 0 keeps none. */
+  keep: z.number({ error: 'must be a number of files' }).int({ error: 'must be a whole number of files' }).min(0, { error: 'must be 0 or more' }).max(100, { error: 'must be at most 100' }).default(3),
+});
+
 /** The whole config file. */
 export const configSchema = z.strictObject({
   name: z
@@ -114,6 +133,7 @@ export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   stateDir: z.string().min(1).default('.outlast'),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  logs: logsSchema.prefault({}),
   service: serviceSchema,
   api: apiSchema.prefault({}),
   /** How the supervisor restarts itself: `auto` follows the platform (see `outlast doctor`). */

@@ -99,11 +99,12 @@ export interface HostFs {
   /** Creates a hard link at `path` to the existing file `existing`. */
   link(existing: string, path: string): Promise<void>;
   /**
-   * Streams a file's bytes. At most `limit` bytes are read when given; an
-   * aborted `signal` ends the stream with its reason. Errors (a missing
-   * file included) surface from the iteration.
+   * Streams a file's bytes, from byte `start` (0 by default) on. At most
+   * `limit` bytes are read when given; an aborted `signal` ends the stream
+   * with its reason. Errors (a missing file included) surface from the
+   * iteration.
    */
-  openRead(path: string, options?: { limit?: number; signal?: AbortSignal }): AsyncIterable<Uint8Array>;
+  openRead(path: string, options?: { start?: number; limit?: number; signal?: AbortSignal }): AsyncIterable<Uint8Array>;
   /** Creates `path` with `mode`, failing with EEXIST when something is there. */
   createFile(path: string, mode: number): Promise<WritableFile>;
   /** Reads `length` bytes from byte `start` on (fewer at the end of the file), as UTF-8. */

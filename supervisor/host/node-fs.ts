@@ -120,9 +120,9 @@ export const nodeFs: HostFs = {
   setMtime: (path, mtimeMs) => utimes(path, new Date(), new Date(mtimeMs)),
   link: (existing, path) => link(existing, path),
   openRead(path, options = {}) {
-    const { limit, signal } = options;
+    const { start = 0, limit, signal } = options;
     // createReadStream's `end` is the last byte offset, inclusive.
-    return createReadStream(path, { ...(signal === undefined ? {} : { signal }), ...(limit === undefined ? {} : { end: limit - 1 }) });
+    return createReadStream(path, { start, ...(signal === undefined ? {} : { signal }), ...(limit === undefined ? {} : { end: start + limit - 1 }) });
   },
   async createFile(path, mode) {
     const handle = await open(path, 'wx', mode);

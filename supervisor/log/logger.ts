@@ -24,22 +24,32 @@ export interface LoggerOptions {
   pretty?: ((options: PrettyOptions) => NodeJS.WritableStream) | undefined;
   /** Fields on every line, e.g. the service name. */
   base?: Record<string, unknown>;
+  /** A second destination that always gets the JSON lines, pretty terminal or not: the log file. */
+  file?: Sink | undefined;
 }
 
-/** Creates the supervisor logger writing to `sink`. */
+/** Creates the supervisor logger writing to `sink` (and to `file`). */
 export function createLogger(options: LoggerOptions): Logger {
   const base = { pid: options.pid, ...options.base };
-  if (options.pretty !== undefined) {
-    const stream = options.pretty({
-      destination: sinkStream(options.sink),
-      sync: true,
-      colorize: true,
-      ignore: 'pid,hostname',
-      translateTime: 'HH:MM:ss.l',
-    });
-    return pino({ level: options.level, base }, stream);
-  }
-  return pino({ level: options.level, base, timestamp: pino.stdTimeFunctions.isoTime }, {
-    write: (line: string) => options.sink.write(line),
-  });
+  const { file } = options;
+  // pino formats each line once, as JSON; pino-pretty turns that same line
+  // into the terminal's form, so the file keeps JSON even on a terminal.
+  const terminal: { write(line: string): unknown } =
+    options.pretty === undefined
+      ? options.sink
+      : options.pretty({
+          destination: sinkStream(options.sink),
+          sync: true,
+          colorize: true,
+          ignore: 'pid,hostname',
+          translateTime: 'HH:MM:ss.l',
+        });
+  const write =
+    file === undefined
+      ? (line: string) => void terminal.write(line)
+      : (line: string) => {
+          terminal.write(line);
+          file.write(line);
+        };
+  return pino({ level: options.level, base, timestamp: pino.stdTimeFunctions.isoTime }, { write });
 }

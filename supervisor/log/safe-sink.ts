@@ -46,6 +46,19 @@ export function sinkStream(sink: Sink): Writable {
   });
 }
 
+/** A sink that writes to both `a` and `b` (stdout and a log file). */
+export function teeSink(a: Sink, b: Sink): Sink {
+  return {
+    write(text) {
+      a.write(text);
+      b.write(text);
+    },
+    get broken() {
+      return a.broken && b.broken;
+    },
+  };
+}
+
 /** A sink that remembers everything written, for tests and in-process capture. */
 export function memorySink(): Sink & { readonly text: () => string } {
   const parts: string[] = [];

@@ -18,6 +18,7 @@ export const reexec: RestartStrategy = {
     await deps.quiesce();
     await deps.markPreRestart({ strategy: 'reexec', reason: request.reason, restartId: request.id });
     logger.info({ restartId: request.id, execPath: relaunch.execPath }, 'restarting in place (execve): same pid');
+    await deps.flushLogs();
     // Nothing after this line runs on success. File descriptors are close-on-exec
     // (libuv opens them so), so the new image inherits no socket of ours.
     return host.execve(relaunch.execPath, [relaunch.execPath, ...relaunch.args], { ...relaunch.env, OUTLAST_RESTART_ID: request.id });

@@ -36,6 +36,8 @@ export interface SelfRestartDeps {
   delayMs: number | undefined;
   retries: number;
   quiesce: () => Promise<void>;
+  /** Writes out queued log-file lines; called by a strategy that replaces the process. */
+  flushLogs?: () => Promise<void>;
 }
 
 /** The default kill-window delay: what survived Android in the field, or a short pause elsewhere. */
@@ -92,6 +94,7 @@ export class SelfRestarter {
               cwd: host.cwd,
             },
             quiesce: this.#deps.quiesce,
+            flushLogs: this.#deps.flushLogs ?? (() => Promise.resolve()),
             markPreRestart: async (fields) => {
               await writeMarker(host, stateDir, 'pre-restart', { ...fields, platform: platform.kind });
               // Written inside the lock; released before exec or exit, so the

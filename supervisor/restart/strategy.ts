@@ -30,6 +30,8 @@ export interface RestartDeps {
   relaunch: Relaunch;
   /** Stops the service and closes the API: after it this process holds nothing a successor needs. */
   quiesce(): Promise<void>;
+  /** Writes out what the log file holds queued: before execve, which would drop it. */
+  flushLogs(): Promise<void>;
   /** Writes the pre-restart marker (inside the lock, before exec or exit). */
   markPreRestart(fields: Record<string, unknown>): Promise<void>;
   settings: {

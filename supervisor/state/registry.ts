@@ -21,6 +21,8 @@ export interface RegisteredPlatform {
   kind: string;
   /** The systemd unit we run in, when there is one. */
   unit?: { name: string; scope: 'system' | 'user' } | undefined;
+  /** The log file this supervisor writes (a bare run: no journald, no svlogd keeps its output). */
+  logFile?: string | undefined;
 }
 
 /** One running supervisor. */
@@ -36,10 +38,14 @@ export interface RegistryEntry {
   platform: RegisteredPlatform;
 }
 
-/** The part of a detected platform that the registry records. */
-export function registeredPlatform(platform: Platform): RegisteredPlatform {
+/** The part of a detected platform that the registry records, and the log file when there is one. */
+export function registeredPlatform(platform: Platform, logFile?: string): RegisteredPlatform {
   const unit = platform.systemd?.unit;
-  return { kind: platform.kind, ...(unit === undefined || unit === null ? {} : { unit: { name: unit, scope: platform.systemd?.scope ?? 'system' } }) };
+  return {
+    kind: platform.kind,
+    ...(unit === undefined || unit === null ? {} : { unit: { name: unit, scope: platform.systemd?.scope ?? 'system' } }),
+    ...(logFile === undefined ? {} : { logFile }),
+  };
 }
 
 /** `<stateDir>/logs/source.json`: the last registration, so `outlast logs` finds the logs of a stopped supervisor too. */

@@ -1,12 +1,12 @@
 // `outlast logs`: where the platform keeps the logs, read with the
-// platform's own tools (tail for runit's svlogd dir on Termux), from the
-// record a supervisor leaves in its state dir.
+// platform's own tools (tail for runit's svlogd dir on Termux), or, for a
+// real bare supervisor, from the log file it writes in its state dir: the
+// last lines across rotations, and -f across rotations until it is stopped.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, cleanup, serviceStatus, startCli, svcCommand, tempDir } from '../support/supervisor.ts';
-import { freePort } from '../support/net.ts';
+import { BIN, cleanup, serviceStatus, startCli, tempDir, type RunningCli } from '../support/supervisor.ts';
 import { waitFor } from '../support/wait.ts';
 
 function outlast(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
@@ -25,6 +25,36 @@ function termuxRecord(): { stateDir: string; prefix: string; current: string } {
   const current = join(dir, 'current');
   writeFileSync(current, Array.from({ length: 100 }, (_, i) => `line ${i + 1}\n`).join(''));
   return { stateDir, prefix, current };
+}
+
+/**
+ * A real bare supervisor whose service prints `lines` lines, "svc err" on
+ * stderr, four lines on SIGUSR1 and 150 on SIGUSR2; ready once it has
+ * printed them.
+ */
+async function bareSupervisor(logs?: { maxBytes: number; keep: number }, lines = 20): Promise<{ cli: RunningCli; registry: string }> {
+  const registry = join(tempDir('outlast-registry-'), 'reg');
+  const script = [
+    "process.on('SIGUSR1', () => { for (let i = 1; i <= 4; i++) console.log('svc usr1 ' + i); });",
+    "process.on('SIGUSR2', () => { for (let i = 1; i <= 150; i++) console.log('svc usr2 ' + i); });",
+    `for (let i = 1; i <= ${lines}; i++) console.log('svc line ' + i);`,
+    "console.error('svc err');",
+    'setInterval(() => {}, 1 << 30);',
+  ].join('\n');
+  const config = join(tempDir('outlast-logs-config-'), 'outlast.json');
+  writeFileSync(config, JSON.stringify({ name: 'bare-app', api: { port: 0 }, ...(logs === undefined ? {} : { logs }), service: { command: [process.execPath, '-e', script] } }));
+  const cli = startCli(['run', '--config', config], { env: { OUTLAST_REGISTRY_DIR: registry } });
+  await waitFor(() => cli.stdout().includes(`svc line ${lines}\n`) && cli.stderr().includes('svc err\n'), 'the service\'s first lines', 20_000);
+  await waitFor(async () => (await serviceStatus(cli).catch(() => undefined))?.state === 'ready', 'ready', 20_000);
+  return { cli, registry };
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 describe('outlast logs', () => {
@@ -55,13 +85,82 @@ describe('outlast logs', () => {
     await waitFor(() => !spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout.includes(current), 'tail -F to be gone', 5000);
   });
 
-  it('says where the logs of a bare supervisor go, with a stable code, from its own record', async () => {
-    const port = await freePort();
-    const cli = startCli(['run', '--name', 'bare-app', '--api-port', '0', '--health-url', `http://127.0.0.1:${port}/health`, ...svcCommand()], { env: { PORT: String(port), OUTLAST_REGISTRY_DIR: join(tempDir('outlast-registry-'), 'reg') } });
-    await waitFor(async () => (await serviceStatus(cli).catch(() => undefined))?.state === 'ready', 'ready', 20_000);
-    const res = outlast(['logs', '--state-dir', cli.stateDir, '--json']);
-    expect(res.code).toBe(69);
-    expect(JSON.parse(res.stdout)).toMatchObject({ error: { code: 'NOT_SUPPORTED', message: expect.stringMatching(/^bare-app runs bare \(\w+\): .* own stdout and stderr/) as unknown } });
+  it('prints a bare supervisor\'s last lines from its own log file: the service\'s and its own', async () => {
+    const { cli, registry } = await bareSupervisor();
+    cli.proc.kill('SIGUSR1');
+    const file = join(cli.stateDir, 'logs', 'outlast.log');
+    await waitFor(() => readText(file).includes('svc usr1 4\n'), 'the service\'s answer in the log file', 15_000);
+    const res = outlast(['logs', 'bare-app', '-n', '5'], { OUTLAST_REGISTRY_DIR: registry });
+    expect(res.code, res.stderr).toBe(0);
+    const lines = res.stdout.split('\n').slice(0, -1);
+    expect(lines).toHaveLength(5);
+    // The supervisor's own line, as JSON, then the service's lines it forwarded the signal for.
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'forwarding signal to the service', signal: 'SIGUSR1', name: 'bare-app' });
+    expect(lines.slice(1)).toEqual(['svc usr1 1', 'svc usr1 2', 'svc usr1 3', 'svc usr1 4']);
+    // Besides stdout and stderr, not instead of them.
+    expect(cli.stdout()).toContain('svc usr1 4\n');
+    expect(cli.logs().some((l) => l.msg === 'forwarding signal to the service')).toBe(true);
+    expect(readText(file)).toContain('svc err\n');
+    expect(JSON.parse(readText(join(cli.stateDir, 'logs', 'source.json')))).toMatchObject({ platform: { logFile: file } });
+  });
+
+  it('rotates at logs.maxBytes keeping exactly logs.keep old files, and -n reaches across the boundary', async () => {
+    const { cli } = await bareSupervisor({ maxBytes: 1024, keep: 2 }, 300);
+    cli.proc.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
+    const dir = join(cli.stateDir, 'logs');
+    expect(readdirSync(dir).filter((n) => n.startsWith('outlast.log')).sort()).toEqual(['outlast.log', 'outlast.log.1', 'outlast.log.2']);
+    for (const name of ['outlast.log', 'outlast.log.1', 'outlast.log.2']) expect(statSync(join(dir, name)).size).toBeLessThanOrEqual(1024);
+    const current = readText(join(dir, 'outlast.log')).split('\n').slice(0, -1);
+    const previous = readText(join(dir, 'outlast.log.1')).split('\n').slice(0, -1);
+    expect(previous.length).toBeGreaterThan(3);
+    // A stopped supervisor: found by its record in the state dir.
+    const res = outlast(['logs', '--state-dir', cli.stateDir, '-n', String(current.length + 3)]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe(`${[...previous.slice(-3), ...current].join('\n')}\n`);
+    expect(res.stdout).toContain('"msg":"bye"');
+  });
+
+  it('follows with -f across rotations, every line once, and stops cleanly on SIGTERM', async () => {
+    const { cli, registry } = await bareSupervisor({ maxBytes: 1024, keep: 3 });
+    const follow = spawn(process.execPath, [BIN, 'logs', 'bare-app', '-n', '1', '-f'], { env: { ...process.env, OUTLAST_REGISTRY_DIR: registry }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => follow.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      // The one last line is printed before following begins.
+      await waitFor(() => out.endsWith('\n'), 'the last line so far', 15_000);
+      expect(out.split('\n')).toHaveLength(2);
+      // Written after it started: 150 lines, over a kilobyte, so the file rotates while it follows.
+      cli.proc.kill('SIGUSR2');
+      await waitFor(() => out.includes('svc usr2 150\n'), 'the lines written after -f started', 15_000);
+    } finally {
+      follow.kill('SIGTERM');
+    }
+    expect(await exited).toEqual({ code: 0, signal: null });
+    const usr2 = out.split('\n').filter((l) => l.startsWith('svc usr2 '));
+    expect(usr2).toEqual(Array.from({ length: 150 }, (_, i) => `svc usr2 ${i + 1}`));
+    expect(readdirSync(join(cli.stateDir, 'logs')).filter((n) => n.startsWith('outlast.log.')).length).toBeGreaterThan(0);
+  });
+
+  it('ends -f once the reader of its output has gone, as tail does on SIGPIPE', async () => {
+    const { cli, registry } = await bareSupervisor();
+    const follow = spawn(process.execPath, [BIN, 'logs', 'bare-app', '-n', '1', '-f'], { env: { ...process.env, OUTLAST_REGISTRY_DIR: registry }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise<number | null>((resolve) => follow.once('exit', (code) => resolve(code)));
+    try {
+      await new Promise((resolve) => follow.stdout.once('data', resolve));
+      follow.stdout.destroy();
+      // The first write after the reader left fails; the next one ends it.
+      let done = false;
+      void exited.then(() => (done = true));
+      await waitFor(() => {
+        if (!done) cli.proc.kill('SIGUSR1');
+        return done;
+      }, '-f to end on its own', 15_000, 300);
+      expect(await exited).toBe(0);
+    } finally {
+      if (follow.exitCode === null) follow.kill('SIGKILL');
+    }
   });
 
   it('refuses a state dir no supervisor has run in, and a bad -n', () => {

@@ -185,7 +185,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         const file = host.files.get(path);
         if (file === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
         options.signal?.throwIfAborted();
-        const bytes = Buffer.from(file.data, 'latin1');
+        const bytes = Buffer.from(file.data, 'latin1').subarray(options.start ?? 0);
         yield options.limit === undefined ? bytes : bytes.subarray(0, options.limit);
       },
       async createFile(path, mode) {

@@ -1,12 +1,15 @@
 /**
  * `outlast logs [NAME] [-f] [-n N]`: the supervisor's and its service's
- * output, read where this platform keeps it. The supervisor records where it
- * ran (`<state>/logs/source.json`) each time it starts, so this works for a
- * stopped supervisor too.
+ * output, read where this platform keeps it: journald, svlogd, or the
+ * supervisor's own `<state>/logs/outlast.log` on a bare run. The supervisor
+ * records where it ran (`<state>/logs/source.json`) each time it starts, so
+ * this works for a stopped supervisor too.
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { OutlastError } from '../../errors.ts';
+import { logFilePath } from '../../log/log-place.ts';
+import { followFile, readLastLines } from '../../log/log-tail.ts';
 import { lastRegistrationPath, parseEntry, type RegistryEntry } from '../../state/registry.ts';
 import { NAME_HELP, type CliContext } from '../context.ts';
 import { addTargetOptions, resolveTarget, type TargetFlags } from '../target.ts';
@@ -16,20 +19,69 @@ interface LogsFlags extends TargetFlags {
   lines: string;
 }
 
-/** The reader for a supervisor's logs: a command and its arguments. */
-export function logReader(entry: Pick<RegistryEntry, 'name' | 'platform'>, env: Readonly<Record<string, string | undefined>>, lines: number, follow: boolean): { file: string; args: string[] } {
-  const unit = entry.platform.unit;
+/** Where a supervisor's logs are read from: a command that prints them, or outlast's own log file. */
+export type LogSource = { kind: 'command'; file: string; args: string[] } | { kind: 'file'; path: string };
+
+/**
+ * The reader for a supervisor's logs, from its record: the log file it says
+ * it wrote; else journald for a unit, runit's svlogd on Termux; else (a
+ * record from before log files) `<stateDir>/logs/outlast.log`.
+ */
+export function logSource(entry: Pick<RegistryEntry, 'name' | 'platform' | 'stateDir'>, env: Readonly<Record<string, string | undefined>>, lines: number, follow: boolean): LogSource {
+  const { unit, logFile } = entry.platform;
+  if (logFile !== undefined) return { kind: 'file', path: logFile };
   if (unit !== undefined) {
-    return { file: 'journalctl', args: [...(unit.scope === 'user' ? ['--user'] : []), '-u', unit.name, '-n', String(lines), '--no-pager', ...(follow ? ['-f'] : [])] };
+    return { kind: 'command', file: 'journalctl', args: [...(unit.scope === 'user' ? ['--user'] : []), '-u', unit.name, '-n', String(lines), '--no-pager', ...(follow ? ['-f'] : [])] };
   }
   if (entry.platform.kind === 'termux' && env.PREFIX !== undefined) {
     // runit's svlogd, as `outlast install termux` sets it up.
-    return { file: 'tail', args: ['-n', String(lines), ...(follow ? ['-F'] : []), join(env.PREFIX, 'var', 'log', 'sv', entry.name, 'current')] };
+    return { kind: 'command', file: 'tail', args: ['-n', String(lines), ...(follow ? ['-F'] : []), join(env.PREFIX, 'var', 'log', 'sv', entry.name, 'current')] };
   }
-  throw new OutlastError(
-    'NOT_SUPPORTED',
-    `${entry.name} runs bare (${entry.platform.kind}): outlast writes its and the service's output to its own stdout and stderr, not to a file; redirect them, or run it under systemd or runit (outlast install systemd|termux)`,
+  return { kind: 'file', path: logFilePath(entry.stateDir) };
+}
+
+/** How often `-f` looks for new lines in the log file. */
+const FOLLOW_POLL_MS = 200;
+
+/** Prints the last `lines` of the log file and, with `follow`, what is written after, until a stop signal. */
+async function readLogFile(ctx: CliContext, path: string, lines: number, follow: boolean): Promise<void> {
+  const { host } = ctx;
+  const last = await readLastLines(host.fs, path, lines);
+  if (!last.found && !follow) throw new OutlastError('NOT_FOUND', `there is no log file at ${path} yet: the supervisor writes it once it runs`);
+  if (last.lines.length > 0) ctx.print(last.lines.join(''));
+  if (!follow) return;
+  // Following ends cleanly (exit 0, as `tail -F` stopped with Ctrl-C reads to a person) on a stop signal.
+  const stop = new AbortController();
+  const offs = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => host.onSignal(signal, () => stop.abort()));
+  try {
+    const emit = (text: string): void => {
+      ctx.print(text);
+      // Like tail's SIGPIPE: the write after the reader left (its EPIPE comes after the write that hit it) ends following.
+      if (ctx.stdoutClosed?.() === true) stop.abort();
+    };
+    await followFile(path, last.position, { fs: host.fs, clock: host.clock, emit, signal: stop.signal, pollMs: FOLLOW_POLL_MS });
+  } finally {
+    for (const off of offs) off();
+  }
+}
+
+/** Runs the platform's reader (journalctl, tail), passing a stop on to it. */
+async function runReader(ctx: CliContext, file: string, args: string[]): Promise<void> {
+  const { host } = ctx;
+  const env = Object.fromEntries(Object.entries(host.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const child = host.spawn(file, args, { cwd: host.cwd, env, detached: false, stdio: 'pipe' });
+  child.stdout?.on('data', (chunk: Buffer) => ctx.print(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => ctx.printError(chunk.toString()));
+  // A stop of `outlast logs -f` (Ctrl-C, a SIGTERM) is passed on: the reader must not outlive us.
+  const offs = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) =>
+    host.onSignal(signal, () => {
+      if (child.pid !== undefined) host.kill(child.pid, signal);
+    }),
   );
+  const exit = await child.exited;
+  for (const off of offs) off();
+  if (exit.kind === 'spawn-failed') throw new OutlastError('NOT_SUPPORTED', `cannot run ${file} to read the logs (${exit.errno}): ${exit.message}`);
+  if (exit.kind === 'exited' && exit.code !== 0) ctx.setExit(exit.code);
 }
 
 /** Registers `outlast logs`. */
@@ -47,20 +99,8 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       if (recorded === undefined) {
         throw new OutlastError('NOT_FOUND', `no supervisor has run with state dir ${target.stateDir} yet, so there is no record of where its logs are`);
       }
-      const { file, args } = logReader(recorded, host.env, lines, flags.follow === true);
-      const env = Object.fromEntries(Object.entries(host.env).filter((e): e is [string, string] => e[1] !== undefined));
-      const child = host.spawn(file, args, { cwd: host.cwd, env, detached: false, stdio: 'pipe' });
-      child.stdout?.on('data', (chunk: Buffer) => ctx.print(chunk.toString()));
-      child.stderr?.on('data', (chunk: Buffer) => ctx.printError(chunk.toString()));
-      // A stop of `outlast logs -f` (Ctrl-C, a SIGTERM) is passed on: the reader must not outlive us.
-      const offs = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) =>
-        host.onSignal(signal, () => {
-          if (child.pid !== undefined) host.kill(child.pid, signal);
-        }),
-      );
-      const exit = await child.exited;
-      for (const off of offs) off();
-      if (exit.kind === 'spawn-failed') throw new OutlastError('NOT_SUPPORTED', `cannot run ${file} to read the logs (${exit.errno}): ${exit.message}`);
-      if (exit.kind === 'exited' && exit.code !== 0) ctx.setExit(exit.code);
+      const source = logSource(recorded, host.env, lines, flags.follow === true);
+      if (source.kind === 'file') await readLogFile(ctx, source.path, lines, flags.follow === true);
+      else await runReader(ctx, source.file, source.args);
     });
 }
