@@ -110,7 +110,7 @@ export function startLogFile(host: Host, config: Config, platform: Platform, log
     return undefined;
   }
   const path = logFilePath(config.stateDir);
-  logFile.open({ path, maxBytes: config.logs.maxBytes, keep: config.logs.keep });
+  logFile.open({ path, maxBytes: config.log.maxBytes, keep: config.log.keep });
   return path;
 }
 

@@ -111,7 +111,9 @@ export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
  * `<stateDir>/logs/outlast.log`, which a bare supervisor (no systemd unit,
  * no runit on Termux) writes besides stdout/stderr, and `outlast logs` reads.
  */
-const logsSchema = z.strictObject({
+/** `log`: the level, and the rotation of a bare supervisor's log file. */
+const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default('info'),
   /** The size at which the file is renamed to outlast.log.1 and a new one begun. */
   maxBytes: z
     .number({ error: 'must be a number of bytes' })
@@ -132,8 +134,7 @@ export const configSchema = z.strictObject({
   /** An editor's pointer to the JSON Schema (schema/outlast.schema.json); ignored by outlast. */
   $schema: z.string().optional(),
   stateDir: z.string().min(1).default('.outlast'),
-  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
-  logs: logsSchema.prefault({}),
+  log: logSchema.prefault({}),
   service: serviceSchema,
   api: apiSchema.prefault({}),
   /** How the supervisor restarts itself: `auto` follows the platform (see `outlast doctor`). */

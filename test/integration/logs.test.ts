@@ -42,7 +42,7 @@ async function bareSupervisor(logs?: { maxBytes: number; keep: number }, lines =
     'setInterval(() => {}, 1 << 30);',
   ].join('\n');
   const config = join(tempDir('outlast-logs-config-'), 'outlast.json');
-  writeFileSync(config, JSON.stringify({ name: 'bare-app', api: { port: 0 }, ...(logs === undefined ? {} : { logs }), service: { command: [process.execPath, '-e', script] } }));
+  writeFileSync(config, JSON.stringify({ name: 'bare-app', api: { port: 0 }, ...(logs === undefined ? {} : { log: logs }), service: { command: [process.execPath, '-e', script] } }));
   const cli = startCli(['run', '--config', config], { env: { OUTLAST_REGISTRY_DIR: registry } });
   await waitFor(() => cli.stdout().includes(`svc line ${lines}\n`) && cli.stderr().includes('svc err\n'), 'the service\'s first lines', 20_000);
   await waitFor(async () => (await serviceStatus(cli).catch(() => undefined))?.state === 'ready', 'ready', 20_000);
@@ -104,7 +104,7 @@ describe('outlast logs', () => {
     expect(JSON.parse(readText(join(cli.stateDir, 'logs', 'source.json')))).toMatchObject({ platform: { logFile: file } });
   });
 
-  it('rotates at logs.maxBytes keeping exactly logs.keep old files, and -n reaches across the boundary', async () => {
+  it('rotates at log.maxBytes keeping exactly log.keep old files, and -n reaches across the boundary', async () => {
     const { cli } = await bareSupervisor({ maxBytes: 1024, keep: 2 }, 300);
     cli.proc.kill('SIGTERM');
     expect((await cli.exited).code).toBe(0);

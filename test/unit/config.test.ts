@@ -53,14 +53,14 @@ describe('parseConfig', () => {
     ]);
   });
 
-  it('defaults the log file rotation and names bad logs.maxBytes and logs.keep', () => {
-    expect(parseConfig({ service: { command: ['x'] } }, '/', 'f').logs).toEqual({ maxBytes: 10 * 1024 * 1024, keep: 3 });
-    const problems = (logs: unknown): unknown => invalid(() => parseConfig({ service: { command: ['x'] }, logs }, '/', 'f')).details?.problems;
-    expect(problems({ maxBytes: 100 })).toEqual(['"logs.maxBytes" must be at least 1024 bytes (got 100)']);
-    expect(problems({ maxBytes: '10M' })).toEqual(['"logs.maxBytes" must be a number of bytes (got "10M")']);
-    expect(problems({ maxBytes: 2048.5, keep: -1 })).toEqual(['"logs.maxBytes" must be a whole number of bytes (got 2048.5)', '"logs.keep" must be 0 or more (got -1)']);
-    expect(problems({ keep: 1000 })).toEqual(['"logs.keep" must be at most 100 (got 1000)']);
-    expect(problems({ max: 1 })).toEqual(['unknown key "logs.max" (value 1)']);
+  it('defaults the log file rotation and names bad log.maxBytes and log.keep', () => {
+    expect(parseConfig({ service: { command: ['x'] } }, '/', 'f').log).toEqual({ level: 'info', maxBytes: 10 * 1024 * 1024, keep: 3 });
+    const problems = (logs: unknown): unknown => invalid(() => parseConfig({ service: { command: ['x'] }, log: logs }, '/', 'f')).details?.problems;
+    expect(problems({ maxBytes: 100 })).toEqual(['"log.maxBytes" must be at least 1024 bytes (got 100)']);
+    expect(problems({ maxBytes: '10M' })).toEqual(['"log.maxBytes" must be a number of bytes (got "10M")']);
+    expect(problems({ maxBytes: 2048.5, keep: -1 })).toEqual(['"log.maxBytes" must be a whole number of bytes (got 2048.5)', '"log.keep" must be 0 or more (got -1)']);
+    expect(problems({ keep: 1000 })).toEqual(['"log.keep" must be at most 100 (got 1000)']);
+    expect(problems({ max: 1 })).toEqual(['unknown key "log.max" (value 1)']);
   });
 
   it('says a missing required key is required', () => {
