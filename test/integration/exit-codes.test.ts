@@ -3,7 +3,7 @@
  * all through the real CLI.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, cleanup, ROOT, startCli, tempDir } from '../support/supervisor.ts';
@@ -158,5 +158,7 @@ describe('why on a state dir that is not there', () => {
     const res = spawnSync(process.execPath, [BIN, 'why', '--state-dir', missing], { encoding: 'utf8', timeout: 20_000 });
     expect(res.status).toBe(66);
     expect(res.stderr).toContain(`state dir ${missing} does not exist`);
+    // Asking must not create it.
+    expect(existsSync(missing)).toBe(false);
   });
 });
