@@ -12,7 +12,10 @@ import type { Platform } from '../../platform/platform.ts';
 export type ChildExit =
   | { kind: 'exited'; code: number }
   | { kind: 'signaled'; signal: NodeJS.Signals }
-  /** The command could not be started at all (ENOENT, EACCES…). */
+  /**
+   * The command could not be started at all (ENOENT, EACCES…); `message` is
+   * one line naming what could not run and why, without the errno beside it.
+   */
   | { kind: 'spawn-failed'; errno: string; message: string };
 
 /** Options for {@link Host.spawn}. */

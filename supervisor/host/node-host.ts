@@ -5,7 +5,7 @@
  * touches them directly; the lint rule in eslint.config.js keeps it so.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
 import lockfile from 'proper-lockfile';
@@ -13,6 +13,7 @@ import { readPlatform } from '../../platform/read-platform.ts';
 import type { ChildExit, ChildHandle, Host, HostLocks, SpawnOptions } from './host.ts';
 import { nodeFs } from './node-fs.ts';
 import { nodeNet } from './node-net.ts';
+import { spawnFailureReason } from './spawn-failure.ts';
 
 function spawnChild(file: string, args: readonly string[], options: SpawnOptions): ChildHandle {
   const proc = execa(file, args, {
@@ -31,11 +32,12 @@ function spawnChild(file: string, args: readonly string[], options: SpawnOptions
     // hook would SIGTERM it behind our back.
     cleanup: false,
   });
-  const exited: Promise<ChildExit> = proc.then((result): ChildExit => {
+  const exited: Promise<ChildExit> = proc.then(async (result): Promise<ChildExit> => {
     if (result.signal !== undefined) return { kind: 'signaled', signal: result.signal };
     if (result.exitCode !== undefined) return { kind: 'exited', code: result.exitCode };
     const errno = typeof result.code === 'string' ? result.code : 'UNKNOWN';
-    return { kind: 'spawn-failed', errno, message: result.shortMessage ?? errno };
+    const cwdExists = errno !== 'ENOENT' || (await stat(options.cwd).then(() => true, () => false));
+    return { kind: 'spawn-failed', errno, message: spawnFailureReason({ errno, file, cwd: options.cwd, cwdExists }) };
   });
   return { pid: proc.pid, stdout: proc.stdout, stderr: proc.stderr, exited };
 }

@@ -5,6 +5,7 @@
  */
 import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
+import { FORCE_HINT } from './force-hint.ts';
 
 /** Config of the gate. */
 export interface BusyConfig {
@@ -39,7 +40,7 @@ export async function waitNotBusy(host: Host, config: BusyConfig): Promise<{ wai
     }
     const waited = host.clock.monotonic() - started;
     if (waited >= config.maxWaitMs) {
-      throw new OutlastError('RESTART_BLOCKED', `the service is not safe to restart after ${Math.round(waited)} ms: ${last}; retry later or use force`, {
+      throw new OutlastError('RESTART_BLOCKED', `the service is not safe to restart after ${Math.round(waited)} ms: ${last}; retry later, or apply ${FORCE_HINT} to restart anyway`, {
         details: { reason: last, waitedMs: Math.round(waited) },
       });
     }

@@ -131,9 +131,9 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
   const manifestPath = feed === undefined ? undefined : join(feed, 'manifest.json');
   const manifest = manifestPath === undefined ? undefined : await readFeed(fs, manifestPath);
   if (manifest?.versions.some((e) => e.version === version) === true && !force) {
-    throw new OutlastError('CONFLICT', `version ${version} is already in ${manifestPath}; use force to replace it`, { details: { version } });
+    throw new OutlastError('CONFLICT', `version ${version} is already in ${manifestPath}; use --force to replace it`, { details: { version } });
   }
-  if ((await fs.exists(tarball)) && !force) throw new OutlastError('CONFLICT', `${tarball} already exists; use force to replace it`);
+  if ((await fs.exists(tarball)) && !force) throw new OutlastError('CONFLICT', `${tarball} already exists; use --force to replace it`);
 
   await fs.mkdir(out);
   if (feed !== undefined) await fs.mkdir(feed);

@@ -6,6 +6,7 @@
  */
 import semver from 'semver';
 import { OutlastError } from '../errors.ts';
+import { FORCE_HINT } from './force-hint.ts';
 
 /** What the caller asked for. */
 export interface SelectionRequest {
@@ -62,7 +63,7 @@ export function selectVersion(
   }
   const reason = bad.get(wanted);
   if (reason !== undefined && !force) {
-    throw new OutlastError('VERSION_MARKED_BAD', `version ${wanted} was rolled back before (${reason}); use force to try it again`, {
+    throw new OutlastError('VERSION_MARKED_BAD', `version ${wanted} was rolled back before (${reason}); to try it again, apply it ${FORCE_HINT}`, {
       details: { version: wanted, reason },
     });
   }
@@ -77,7 +78,7 @@ export function selectVersion(
     });
   }
   if (current !== undefined && semver.lt(wanted, current) && !force) {
-    throw new OutlastError('DOWNGRADE_REFUSED', `${wanted} is older than the running ${current}; use force to downgrade`, {
+    throw new OutlastError('DOWNGRADE_REFUSED', `${wanted} is older than the running ${current}; to downgrade, apply it ${FORCE_HINT}`, {
       details: { from: current, to: wanted },
     });
   }

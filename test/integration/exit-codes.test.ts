@@ -3,7 +3,7 @@
  * all through the real CLI.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, cleanup, ROOT, startCli, tempDir } from '../support/supervisor.ts';
@@ -35,6 +35,38 @@ describe('exit-code passthrough', () => {
     const res = await runToEnd(['--', 'outlast-no-such-command-here']);
     expect(res.code).toBe(127);
     expect(res.stderr).toMatch(/ENOENT/);
+  });
+
+  // The reason is one line, said once: a JSON log line must not carry an
+  // escaped newline, nor a second copy of the same failure.
+  function spawnFailureLines(stderr: string): string[] {
+    return stderr.split('\n').filter((line) => line.includes('could not be started'));
+  }
+
+  it('says once, on one line, that a missing command could not be started', async () => {
+    const res = await runToEnd(['--', '/nonexistent/cmd']);
+    expect(res.code).toBe(127);
+    const lines = spawnFailureLines(res.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('service could not be started (ENOENT): /nonexistent/cmd');
+    expect(lines[0]).not.toContain('\\n');
+    expect(res.stderr.split('ENOENT')).toHaveLength(2);
+  });
+
+  it('says once, on one line, that a configured command is missing, or its working directory', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'outlast.json');
+    writeFileSync(file, JSON.stringify({ stateDir: join(dir, 'state'), service: { command: ['/nonexistent/cmd', '--port', '8080'] } }));
+    const missing = await runToEnd(['--config', file]);
+    expect(missing.code).toBe(127);
+    expect(spawnFailureLines(missing.stderr)).toEqual([expect.stringContaining('service could not be started (ENOENT): /nonexistent/cmd: no such file')]);
+    expect(missing.stderr).not.toContain('\\n');
+
+    writeFileSync(file, JSON.stringify({ stateDir: join(dir, 'state'), service: { command: ['sh', '-c', 'exit 0'], cwd: join(dir, 'gone') } }));
+    const noCwd = await runToEnd(['--config', file]);
+    expect(noCwd.code).toBe(127);
+    expect(spawnFailureLines(noCwd.stderr)).toEqual([expect.stringContaining(`service could not be started (ENOENT): the working directory ${join(dir, 'gone')} does not exist`)]);
+    expect(noCwd.stderr).not.toContain('\\n');
   });
 
   it('ends with 126 when the command cannot be executed', async () => {
@@ -126,5 +158,7 @@ describe('why on a state dir that is not there', () => {
     const res = spawnSync(process.execPath, [BIN, 'why', '--state-dir', missing], { encoding: 'utf8', timeout: 20_000 });
     expect(res.status).toBe(66);
     expect(res.stderr).toContain(`state dir ${missing} does not exist`);
+    // Asking must not create it.
+    expect(existsSync(missing)).toBe(false);
   });
 });

@@ -95,6 +95,7 @@ describe('outlast release pack', () => {
     const again = await pack(feed, '1.0.0', join(keys, 'k.key'));
     expect(again.code).toBe(76);
     expect(again.stderr).toContain('version 1.0.0 is already in');
+    expect(again.stderr).toContain('use --force to replace it');
   });
 });
 

@@ -5,6 +5,7 @@
 import { PassThrough } from 'node:stream';
 import type { Platform } from '../../platform/platform.ts';
 import type { ChildExit, ChildHandle, Host, SpawnOptions } from '../../supervisor/host/host.ts';
+import { spawnFailureReason } from '../../supervisor/host/spawn-failure.ts';
 
 interface Sleeper {
   at: number;
@@ -55,7 +56,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       if (spawnFailure !== undefined) {
         const errno = spawnFailure;
         spawnFailure = undefined;
-        return { pid: undefined, stdout: null, stderr: null, exited: Promise.resolve({ kind: 'spawn-failed', errno, message: `spawn ${file} ${errno}` }) };
+        return { pid: undefined, stdout: null, stderr: null, exited: Promise.resolve({ kind: 'spawn-failed', errno, message: spawnFailureReason({ errno, file, cwd: options.cwd, cwdExists: true }) }) };
       }
       const pid = nextPid++;
       let settle!: (exit: ChildExit) => void;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { spawnFailureReason } from '../../supervisor/host/spawn-failure.ts';
 import { describeExit, exitCodeFor } from '../../supervisor/service/exit-code.ts';
 import { stopExitCode } from '../../supervisor/signals.ts';
 
@@ -16,6 +17,21 @@ describe('exitCodeFor (tini conventions)', () => {
   it('describes each ending', () => {
     expect(describeExit({ kind: 'signaled', signal: 'SIGKILL' })).toBe('killed by SIGKILL');
     expect(describeExit({ kind: 'exited', code: 0 })).toBe('exited with code 0');
+  });
+});
+
+describe('spawnFailureReason', () => {
+  const base = { file: 'python', cwd: '/srv/app', cwdExists: true };
+  it('tells a name missing on PATH from a missing path, and blames a missing cwd first', () => {
+    expect(spawnFailureReason({ ...base, errno: 'ENOENT' })).toBe('python: not found on PATH');
+    expect(spawnFailureReason({ ...base, errno: 'ENOENT', file: '/opt/app/bin/server' })).toBe('/opt/app/bin/server: no such file');
+    expect(spawnFailureReason({ ...base, errno: 'ENOENT', cwdExists: false })).toBe('the working directory /srv/app does not exist');
+  });
+  it('says the rest in the words of the system, on one line, without repeating the errno', () => {
+    expect(spawnFailureReason({ ...base, errno: 'EACCES' })).toBe('python: permission denied (not executable, or a directory)');
+    expect(spawnFailureReason({ ...base, errno: 'ENOEXEC' })).toBe('python: exec format error');
+    const described = describeExit({ kind: 'spawn-failed', errno: 'ENOENT', message: spawnFailureReason({ ...base, errno: 'ENOENT' }) });
+    expect(described).toBe('could not be started (ENOENT): python: not found on PATH');
   });
 });
 

@@ -31,8 +31,8 @@ function octal(header: Buffer, offset: number, length: number, value: number): v
   field(header, offset, length, `${value.toString(8).padStart(length - 1, '0')}\0`);
 }
 
-/** A 512-byte ustar header with a valid checksum. */
-function header(entry: RawEntry, size: number): Buffer {
+/** A 512-byte ustar header with a valid checksum, for an entry whose body is `size` bytes. */
+export function tarHeader(entry: RawEntry, size: number): Buffer {
   const h = Buffer.alloc(512);
   field(h, 0, 100, entry.path);
   octal(h, 100, 8, entry.mode ?? (entry.type === '5' ? 0o755 : 0o644));
@@ -56,7 +56,7 @@ export function rawTar(entries: RawEntry[], gzip = true): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const body = Buffer.from(entry.body ?? '');
-    blocks.push(header(entry, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
+    blocks.push(tarHeader(entry, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
   const tar = Buffer.concat(blocks);

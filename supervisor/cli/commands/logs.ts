@@ -80,7 +80,7 @@ async function runReader(ctx: CliContext, file: string, args: string[]): Promise
   );
   const exit = await child.exited;
   for (const off of offs) off();
-  if (exit.kind === 'spawn-failed') throw new OutlastError('NOT_SUPPORTED', `cannot run ${file} to read the logs (${exit.errno}): ${exit.message}`);
+  if (exit.kind === 'spawn-failed') throw new OutlastError('NOT_SUPPORTED', `cannot read the logs (${exit.errno}): ${exit.message}`);
   if (exit.kind === 'exited' && exit.code !== 0) ctx.setExit(exit.code);
 }
 
