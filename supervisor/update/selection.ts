@@ -73,7 +73,7 @@ export function selectVersion(
   // it silently. Prereleases count as in range here: the prerelease flag
   // governs the automatic choice, and naming one is opting in.
   if (!force && !semver.satisfies(wanted, policy.range, { includePrerelease: true })) {
-    throw new OutlastError('VERSION_OUT_OF_RANGE', `version ${wanted} is outside updates.range "${policy.range}"; use --force to install it anyway`, {
+    throw new OutlastError('VERSION_OUT_OF_RANGE', `version ${wanted} is outside updates.range "${policy.range}"; to install it anyway, apply it ${FORCE_HINT}`, {
       details: { version: wanted, range: policy.range },
     });
   }

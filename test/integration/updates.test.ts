@@ -164,7 +164,7 @@ describe('bad input changes nothing', () => {
     const res = await api(setup.cli, 'POST', '/updates/apply', { body: '{"version": "3.0.0"}', headers: json });
     expect(res.status).toBe(409);
     expect(res.json).toMatchObject({
-      error: { code: 'VERSION_OUT_OF_RANGE', message: 'version 3.0.0 is outside updates.range "^1"; use --force to install it anyway', details: { version: '3.0.0', range: '^1' } },
+      error: { code: 'VERSION_OUT_OF_RANGE', message: 'version 3.0.0 is outside updates.range "^1"; to install it anyway, apply it with --force (API: "force": true)', details: { version: '3.0.0', range: '^1' } },
     });
     expect(store(setup.cli.stateDir)).toEqual(before);
     const check = await api(setup.cli, 'GET', '/updates/check?force=1');

@@ -31,7 +31,7 @@ describe('selectVersion', () => {
     const err = refusal(() => selectVersion(offered, '1.0.0', { version: '99.0.0' }, caret1, none));
     expect(err.code).toBe('VERSION_OUT_OF_RANGE');
     expect([err.httpStatus, err.exitCode]).toEqual([409, 65]);
-    expect(err.message).toBe('version 99.0.0 is outside updates.range "^1"; use --force to install it anyway');
+    expect(err.message).toBe('version 99.0.0 is outside updates.range "^1"; to install it anyway, apply it with --force (API: "force": true)');
     expect(err.details).toEqual({ version: '99.0.0', range: '^1' });
     expect(refusal(() => selectVersion(offered, '1.0.0', { version: 'v2.0.0' }, caret1, none)).code).toBe('VERSION_OUT_OF_RANGE');
     expect(selectVersion(offered, '1.0.0', { version: '99.0.0', force: true }, caret1, none)).toEqual({ kind: 'install', version: '99.0.0' });
