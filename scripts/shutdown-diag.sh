@@ -43,7 +43,9 @@ done
 }
 case $TIMEOUT in '' | *[!0-9]*) TIMEOUT=3 ;; esac
 
-mkdir -p "$(dirname "$LOG")" 2>/dev/null
+# The log's own folder only, never its parents: a state dir removed while the
+# supervisor stopped stays removed, and then the redirect below fails and ends this.
+mkdir "$(dirname "$LOG")" 2>/dev/null
 if [ -f "$LOG" ] && [ "$(wc -c <"$LOG")" -gt "$MAX_BYTES" ]; then mv -f "$LOG" "$LOG.1"; fi
 exec >>"$LOG" 2>&1 </dev/null
 

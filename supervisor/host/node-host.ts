@@ -1,13 +1,13 @@
 /**
  * The real Host, bound to Node's process, file system (node-fs.ts), network
- * (node-net.ts), execa and proper-lockfile. With those two files and the
+ * (node-net.ts), child processes and proper-lockfile. With those two files and the
  * platform's /proc reader, this is the only code of the supervisor that
  * touches them directly; the lint rule in eslint.config.js keeps it so.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { execa } from 'execa';
 import lockfile from 'proper-lockfile';
 import { readPlatform } from '../../platform/read-platform.ts';
 import type { ChildExit, ChildHandle, Host, HostLocks, SpawnOptions } from './host.ts';
@@ -16,28 +16,34 @@ import { nodeNet } from './node-net.ts';
 import { spawnFailureReason } from './spawn-failure.ts';
 
 function spawnChild(file: string, args: readonly string[], options: SpawnOptions): ChildHandle {
-  const proc = execa(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: false,
-    detached: options.detached,
-    // A background process group that reads the terminal gets SIGTTIN; the
-    // service has no use for our stdin anyway.
-    // Descriptors past stderr become the child's fd 3, 4, … (execa passes integers
-    // through to child_process at run time; its types only allow them for 0–2).
-    stdio: ['ignore', options.stdio ?? 'pipe', options.stdio ?? 'pipe', ...((options.passFds ?? []) as unknown as Array<'pipe'>)],
-    buffer: false,
-    reject: false,
-    // We own the child's lifetime (graceful stop, group kill); execa's exit
-    // hook would SIGTERM it behind our back.
-    cleanup: false,
-  });
-  const exited: Promise<ChildExit> = proc.then(async (result): Promise<ChildExit> => {
-    if (result.signal !== undefined) return { kind: 'signaled', signal: result.signal };
-    if (result.exitCode !== undefined) return { kind: 'exited', code: result.exitCode };
-    const errno = typeof result.code === 'string' ? result.code : 'UNKNOWN';
+  const failed = async (err: NodeJS.ErrnoException): Promise<ChildExit> => {
+    const errno = typeof err.code === 'string' ? err.code : 'UNKNOWN';
     const cwdExists = errno !== 'ENOENT' || (await stat(options.cwd).then(() => true, () => false));
     return { kind: 'spawn-failed', errno, message: spawnFailureReason({ errno, file, cwd: options.cwd, cwdExists }) };
+  };
+  const output = options.stdio ?? 'pipe';
+  let proc: ChildProcess;
+  try {
+    proc = spawn(file, [...args], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: options.detached,
+      // A background process group that reads the terminal gets SIGTTIN; the
+      // service has no use for our stdin anyway. Descriptors past stderr
+      // become the child's fd 3, 4, … (sockets handed over the systemd way).
+      stdio: ['ignore', output, output, ...(options.passFds ?? [])],
+    });
+  } catch (err) {
+    return { pid: undefined, stdout: null, stderr: null, exited: failed(err as NodeJS.ErrnoException) };
+  }
+  // Settled by the child's 'exit', not by the end of its output: a crash is
+  // known (and the respawn can start) while the last lines still drain.
+  const exited = new Promise<ChildExit>((resolve) => {
+    proc.once('exit', (code, signal) => resolve(signal !== null ? { kind: 'signaled', signal } : { kind: 'exited', code: code ?? 0 }));
+    proc.once('error', (err: NodeJS.ErrnoException) => {
+      // After a start, 'error' is about a signal we sent, and 'exit' still comes.
+      if (proc.pid === undefined) void failed(err).then(resolve);
+    });
   });
   return { pid: proc.pid, stdout: proc.stdout, stderr: proc.stderr, exited };
 }
