@@ -8,9 +8,11 @@
  * Reported: RSS and heap after the warm-up and after N restarts, and the
  * growth per 1,000 restarts after the warm-up (end points and a least-squares fit).
  *
- * Run: npm run bench:soak [-- --restarts N] [--warmup N] [--every N] [--snapshots DIR]
+ * Run: npm run bench:soak [-- --restarts N] [--warmup N] [--every N] [--snapshots DIR] [--node-flags '...']
  * (defaults 10000, 1000, N/40; --snapshots writes heap snapshots at the
- * warm-up and at the end into DIR). Writes bench/results/soak-<date>.json.
+ * warm-up and at the end into DIR; --node-flags are Node flags for the
+ * supervisor, e.g. '--semi-space-growth-factor=2' for V8's own young
+ * generation sizing). Writes bench/results/soak-<date>.json.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,11 +42,13 @@ interface Sample {
   externalKb: number | null;
   /** RSS again, right after that GC. */
   rssAfterGcKb: number | null;
+  /** The committed size of each V8 heap space, after that GC. */
+  spacesKb: Record<string, number> | null;
   floorRssKb: number;
 }
 
-function settings(): { restarts: number; warmup: number; every: number; snapshots: string | undefined } {
-  const { values } = parseArgs({ options: { restarts: { type: 'string' }, warmup: { type: 'string' }, every: { type: 'string' }, snapshots: { type: 'string' } } });
+function settings(): { restarts: number; warmup: number; every: number; snapshots: string | undefined; nodeFlags: string[] } {
+  const { values } = parseArgs({ options: { restarts: { type: 'string' }, warmup: { type: 'string' }, every: { type: 'string' }, snapshots: { type: 'string' }, 'node-flags': { type: 'string' } } });
   const count = (name: string, raw: string | undefined, fallback: number): number => {
     const value = Number(raw ?? fallback);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, not ${raw}`);
@@ -54,7 +58,8 @@ function settings(): { restarts: number; warmup: number; every: number; snapshot
   const warmup = count('warmup', values.warmup, Math.min(1000, Math.floor(restarts / 2)));
   if (warmup >= restarts) throw new Error(`--warmup (${warmup}) must be below --restarts (${restarts})`);
   const every = count('every', values.every, Math.max(50, Math.floor(restarts / 40)));
-  return { restarts, warmup, every, snapshots: values.snapshots === undefined ? undefined : resolve(values.snapshots) };
+  const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter((flag) => flag !== '');
+  return { restarts, warmup, every, snapshots: values.snapshots === undefined ? undefined : resolve(values.snapshots), nodeFlags };
 }
 
 /** The supervisor's config: the crash loop with no delay, and nothing that ends it. */
@@ -102,13 +107,16 @@ function apiGet(url: string, token: string, path: string): Promise<unknown> {
   });
 }
 
+/** What the probe answers. */
+type ProbeAnswer = NodeJS.MemoryUsage & { seq: number; spaces: Record<string, number> };
+
 /** Asks the probe inside the supervisor for its memory, after a full GC; null when it does not answer. */
-async function probeHeap(dir: string, seq: number, snapshot?: string): Promise<NodeJS.MemoryUsage | null> {
+async function probeHeap(dir: string, seq: number, snapshot?: string): Promise<ProbeAnswer | null> {
   writeFileSync(join(dir, 'request.json.tmp'), JSON.stringify({ seq, gc: true, ...(snapshot === undefined ? {} : { snapshot }) }));
   // rename: the probe never reads a half-written request.
   renameSync(join(dir, 'request.json.tmp'), join(dir, 'request.json'));
   return waitFor(() => {
-    const answer = JSON.parse(readFileSync(join(dir, 'answer.json'), 'utf8')) as NodeJS.MemoryUsage & { seq: number };
+    const answer = JSON.parse(readFileSync(join(dir, 'answer.json'), 'utf8')) as ProbeAnswer;
     return answer.seq === seq ? answer : undefined;
   }, 'the probe answer', snapshot === undefined ? 10_000 : 120_000, 20).catch(() => null);
 }
@@ -163,7 +171,7 @@ async function main(): Promise<void> {
     scope.defer(() => stopChild(floor));
     const logFd = openSync(join(work, 'outlast.log'), 'a');
     // cwd: the work dir, so every child runs under it and a leftover is recognised as ours.
-    const supervisor = spawn(process.execPath, ['--expose-gc', '--import', PROBE, built.bin, 'run', '--config', configPath], {
+    const supervisor = spawn(process.execPath, [...options.nodeFlags, '--expose-gc', '--import', PROBE, built.bin, 'run', '--config', configPath], {
       cwd: work,
       env: { ...process.env, OUTLAST_SOAK_PROBE_DIR: probeDir },
       stdio: ['ignore', logFd, logFd],
@@ -214,6 +222,7 @@ async function main(): Promise<void> {
         heapTotalKb: heap === null ? null : Math.round(heap.heapTotal / 1024),
         externalKb: heap === null ? null : Math.round(heap.external / 1024),
         rssAfterGcKb: heap === null ? null : Math.round(heap.rss / 1024),
+        spacesKb: heap === null ? null : Object.fromEntries(Object.entries(heap.spaces).map(([name, bytes]) => [name, Math.round(bytes / 1024)])),
         floorRssKb: rssKb(floor.pid!),
       };
       samples.push(sample);
@@ -225,7 +234,8 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       node: process.version,
-      command: `npm run bench:soak -- --restarts ${options.restarts}${options.warmup === 1000 ? '' : ` --warmup ${options.warmup}`}`,
+      command: `npm run bench:soak -- --restarts ${options.restarts}${options.warmup === 1000 ? '' : ` --warmup ${options.warmup}`}${options.nodeFlags.length === 0 ? '' : ` --node-flags '${options.nodeFlags.join(' ')}'`}`,
+      supervisorNodeFlags: options.nodeFlags,
       service: "sh -c 'exit 1', restart.policy always, no backoff",
       loadavg: loadavg().map((l) => round(l, 2)),
       restarts: samples.at(-1)?.restarts ?? 0,

@@ -6,7 +6,7 @@
 // Plain JavaScript with node: built-ins only, so it loads before anything else.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const dir = process.env.OUTLAST_SOAK_PROBE_DIR;
 if (dir !== undefined && dir !== '') {
@@ -25,7 +25,9 @@ if (dir !== undefined && dir !== '') {
     const collected = request.gc === true && typeof globalThis.gc === 'function';
     if (collected) globalThis.gc();
     if (typeof request.snapshot === 'string') writeHeapSnapshot(request.snapshot);
-    const answer = { seq: request.seq, collected, ...process.memoryUsage() };
+    // Committed size of each V8 space: which one holds memory that heapUsed does not show.
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]));
+    const answer = { seq: request.seq, collected, ...process.memoryUsage(), spaces };
     writeFileSync(join(dir, 'answer.json.tmp'), JSON.stringify(answer));
     renameSync(join(dir, 'answer.json.tmp'), join(dir, 'answer.json'));
   }, 50).unref();

@@ -7,6 +7,7 @@ import { loadConfig, type RunFlags } from '../config/load.ts';
 import { createLogger } from '../log/logger.ts';
 import { safeSink, type Sink } from '../log/safe-sink.ts';
 import { runSupervisor } from '../supervisor.ts';
+import { capYoungGeneration } from './young-generation.ts';
 
 /** Flags of `outlast run` beyond the config overrides. */
 export interface RunCommandFlags extends RunFlags {
@@ -33,6 +34,8 @@ function banner(sink: Sink, info: { name: string; pid: number; apiUrl: string; t
 
 /** Runs the supervisor in the foreground and returns its exit code. */
 export async function runCommand(host: Host, flags: RunCommandFlags): Promise<number> {
+  // Before the config is read: the sooner, the less the nursery has grown.
+  capYoungGeneration(host.invocation.execArgv, host.env.NODE_OPTIONS);
   const config = await loadConfig(host.fs, host.cwd, flags);
   const stdout = safeSink(process.stdout);
   const stderr = safeSink(process.stderr);
