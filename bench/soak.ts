@@ -20,6 +20,7 @@ import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../test/support/net.ts';
 import { waitFor } from '../test/support/wait.ts';
 import { ROOT } from './app.ts';
 import { buildCompiled } from './compiled.ts';
@@ -47,8 +48,31 @@ interface Sample {
   floorRssKb: number;
 }
 
-function settings(): { restarts: number; warmup: number; every: number; snapshots: string | undefined; nodeFlags: string[] } {
-  const { values } = parseArgs({ options: { restarts: { type: 'string' }, warmup: { type: 'string' }, every: { type: 'string' }, snapshots: { type: 'string' }, 'node-flags': { type: 'string' } } });
+/** The run's settings, from the command line. */
+interface Settings {
+  restarts: number;
+  warmup: number;
+  every: number;
+  snapshots: string | undefined;
+  nodeFlags: string[];
+  /** A health URL (a closed loopback port): each child is probed while it lives. */
+  health: boolean;
+  /** One `/events` client reading the whole run. */
+  events: boolean;
+}
+
+function settings(): Settings {
+  const { values } = parseArgs({
+    options: {
+      restarts: { type: 'string' },
+      warmup: { type: 'string' },
+      every: { type: 'string' },
+      snapshots: { type: 'string' },
+      'node-flags': { type: 'string' },
+      health: { type: 'boolean', default: false },
+      events: { type: 'boolean', default: false },
+    },
+  });
   const count = (name: string, raw: string | undefined, fallback: number): number => {
     const value = Number(raw ?? fallback);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, not ${raw}`);
@@ -59,11 +83,11 @@ function settings(): { restarts: number; warmup: number; every: number; snapshot
   if (warmup >= restarts) throw new Error(`--warmup (${warmup}) must be below --restarts (${restarts})`);
   const every = count('every', values.every, Math.max(50, Math.floor(restarts / 40)));
   const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter((flag) => flag !== '');
-  return { restarts, warmup, every, snapshots: values.snapshots === undefined ? undefined : resolve(values.snapshots), nodeFlags };
+  return { restarts, warmup, every, snapshots: values.snapshots === undefined ? undefined : resolve(values.snapshots), nodeFlags, health: values.health, events: values.events };
 }
 
 /** The supervisor's config: the crash loop with no delay, and nothing that ends it. */
-function soakConfig(stateDir: string): Record<string, unknown> {
+function soakConfig(stateDir: string, healthPort: number | undefined): Record<string, unknown> {
   return {
     name: 'soak',
     stateDir,
@@ -71,6 +95,7 @@ function soakConfig(stateDir: string): Record<string, unknown> {
     log: { level: 'info' },
     service: {
       command: ['sh', '-c', 'exit 1'],
+      ...(healthPort === undefined ? {} : { health: { url: `http://127.0.0.1:${healthPort}/health` } }),
       restart: {
         policy: 'always',
         // Every exit is a fast crash that restarts at once: no backoff, no
@@ -83,6 +108,34 @@ function soakConfig(stateDir: string): Record<string, unknown> {
     },
     api: { port: 0 },
   };
+}
+
+/** How this run was started, for the results. */
+function commandLine(options: Settings): string {
+  const parts = ['npm run bench:soak --', `--restarts ${options.restarts}`];
+  if (options.warmup !== 1000) parts.push(`--warmup ${options.warmup}`);
+  if (options.nodeFlags.length > 0) parts.push(`--node-flags '${options.nodeFlags.join(' ')}'`);
+  if (options.health) parts.push('--health');
+  if (options.events) parts.push('--events');
+  return parts.join(' ');
+}
+
+/** Reads `/events` until stopped; counts the events it got. */
+function followEvents(url: string, token: string): { seen: () => number; stop: () => void } {
+  let seen = 0;
+  let partial = '';
+  const req = request(`${url}/events`, { agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      seen += lines.filter((line) => line.startsWith('event: ')).length;
+    });
+    res.on('error', () => undefined);
+  });
+  req.on('error', () => undefined);
+  req.end();
+  return { seen: () => seen, stop: () => req.destroy() };
 }
 
 /** GET `path` on the supervisor's API; the parsed JSON body. */
@@ -164,7 +217,8 @@ async function main(): Promise<void> {
     const probeDir = join(work, 'probe');
     mkdirSync(probeDir);
     const configPath = join(work, 'outlast.json');
-    writeFileSync(configPath, JSON.stringify(soakConfig(stateDir)));
+    // Nothing listens on the health port: readiness is still being probed when each child exits.
+    writeFileSync(configPath, JSON.stringify(soakConfig(stateDir, options.health ? await freePort() : undefined)));
     if (options.snapshots !== undefined) mkdirSync(options.snapshots, { recursive: true });
 
     const floor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
@@ -197,6 +251,9 @@ async function main(): Promise<void> {
       log,
     );
     const token = readFileSync(join(stateDir, 'token'), 'utf8').trim();
+    const events = options.events ? followEvents(apiUrl, token) : undefined;
+    if (events !== undefined) scope.defer(() => events.stop());
+    const eventsSeen = (): number => events?.seen() ?? 0;
     const restartsNow = async (): Promise<number> => ((await apiGet(apiUrl, token, '/status')) as { service: { restarts: number } }).service.restarts;
 
     const samples: Sample[] = [];
@@ -234,8 +291,10 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       node: process.version,
-      command: `npm run bench:soak -- --restarts ${options.restarts}${options.warmup === 1000 ? '' : ` --warmup ${options.warmup}`}${options.nodeFlags.length === 0 ? '' : ` --node-flags '${options.nodeFlags.join(' ')}'`}`,
+      command: commandLine(options),
       supervisorNodeFlags: options.nodeFlags,
+      healthProbe: options.health,
+      eventsClient: options.events ? { events: eventsSeen() } : null,
       service: "sh -c 'exit 1', restart.policy always, no backoff",
       loadavg: loadavg().map((l) => round(l, 2)),
       restarts: samples.at(-1)?.restarts ?? 0,
