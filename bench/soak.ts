@@ -14,7 +14,7 @@
  * supervisor, e.g. '--semi-space-growth-factor=2' for V8's own young
  * generation sizing). Writes bench/results/soak-<date>.json.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -108,6 +108,17 @@ function soakConfig(stateDir: string, healthPort: number | undefined): Record<st
     },
     api: { port: 0 },
   };
+}
+
+/** The commit the measured package was built from, `+dirty` with uncommitted changes under supervisor/. */
+function sourcesCommit(): string | null {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'supervisor', 'platform'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return `${commit}${dirty ? '+dirty' : ''}`;
+  } catch {
+    return null;
+  }
 }
 
 /** How this run was started, for the results. */
@@ -292,6 +303,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       node: process.version,
       command: commandLine(options),
+      sources: sourcesCommit(),
       supervisorNodeFlags: options.nodeFlags,
       healthProbe: options.health,
       eventsClient: options.events ? { events: eventsSeen() } : null,
