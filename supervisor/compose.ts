@@ -23,7 +23,7 @@ import { childEnv } from './service/child-env.ts';
 import type { Listeners } from './service/listeners.ts';
 import { Service } from './service/service.ts';
 import type { SignalRouter } from './signals.ts';
-import { clearChildRecord, writeChildRecord } from './state/child-record.ts';
+import { ChildRecordKeeper } from './state/child-record.ts';
 import { STATE_DIR_ENV } from './state/orphans.ts';
 import type { SupervisorIo } from './supervisor.ts';
 import type { Teardown } from './teardown.ts';
@@ -74,14 +74,12 @@ export function createService(host: Host, config: Config, io: SupervisorIo, part
   return service;
 }
 
-/** Keeps child.json in step with the service's child; writes are serialised in event order. */
+/** Keeps child.json in step with the service's child (coalesced: see ChildRecordKeeper). */
 function trackChild(host: Host, stateDir: string, service: Service, logger: SupervisorIo['logger']): void {
-  let chain: Promise<void> = Promise.resolve();
+  const record = new ChildRecordKeeper(host, stateDir, (err) => logger.warn({ err }, 'cannot update child.json'));
   service.onEvent((event) => {
-    if (event.type === 'spawned') chain = chain.then(() => writeChildRecord(host, stateDir, event.pid));
-    else if (event.type === 'exited' || event.type === 'stopped' || event.type === 'finished' || event.type === 'errored') chain = chain.then(() => clearChildRecord(host, stateDir));
-    else return;
-    chain = chain.catch((err: unknown) => logger.warn({ err }, 'cannot update child.json'));
+    if (event.type === 'spawned') record.set(event.pid);
+    else if (event.type === 'exited' || event.type === 'stopped' || event.type === 'finished' || event.type === 'errored') record.set(null);
   });
 }
 

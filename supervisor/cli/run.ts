@@ -8,6 +8,7 @@ import { createLogFile, type LogFileProblem } from '../log/log-file.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { safeSink, teeSink, type Sink } from '../log/safe-sink.ts';
 import { runSupervisor } from '../supervisor.ts';
+import { capYoungGeneration } from './young-generation.ts';
 
 /** Flags of `outlast run` beyond the config overrides. */
 export interface RunCommandFlags extends RunFlags {
@@ -45,6 +46,8 @@ function reportLogFileProblem(logger: Logger, problem: LogFileProblem): void {
 
 /** Runs the supervisor in the foreground and returns its exit code. */
 export async function runCommand(host: Host, flags: RunCommandFlags): Promise<number> {
+  // Before the config is read: the sooner, the less the nursery has grown.
+  capYoungGeneration(host.invocation.execArgv, host.env.NODE_OPTIONS);
   const config = await loadConfig(host.fs, host.cwd, flags);
   const stdout = safeSink(process.stdout);
   const stderr = safeSink(process.stderr);

@@ -72,10 +72,16 @@ export function createNotifier(run: CommandRunner, env: Readonly<Record<string, 
   // Warn once per kind of message, then quietly until it works again: a
   // manager that went away must not flood the log every watchdog interval.
   const failing = new Set<string>();
+  // The STATUS= last in the queue, not sent yet: a newer status() rewrites
+  // its text instead of queueing a run of its own, so a crash loop that
+  // changes the status faster than systemd-notify runs queues at most one.
+  let waitingStatus: { line: string; sent: Promise<void> } | undefined;
 
-  const send = (kind: string, assignments: string[]): Promise<void> => {
+  const send = (kind: string, assignments: string[] | (() => string[])): Promise<void> => {
+    // Anything queued behind the waiting STATUS= ends its rewriting: a newer status must not overtake it.
+    if (kind !== 'STATUS') waitingStatus = undefined;
     const next = queue.then(async () => {
-      const outcome = await run(assignments, timeoutMs);
+      const outcome = await run(typeof assignments === 'function' ? assignments() : assignments, timeoutMs);
       const problem =
         outcome.kind === 'exited'
           ? outcome.exitCode === 0
@@ -102,7 +108,19 @@ export function createNotifier(run: CommandRunner, env: Readonly<Record<string, 
     watchdogIntervalMs: watchdogInterval(env, options.pid),
     ready: (status) => send('READY', ['READY=1', ...(status === undefined ? [] : [statusLine(status)])]),
     stopping: (status) => send('STOPPING', ['STOPPING=1', ...(status === undefined ? [] : [statusLine(status)])]),
-    status: (text) => send('STATUS', [statusLine(text)]),
+    status(text) {
+      if (waitingStatus !== undefined) {
+        waitingStatus.line = statusLine(text);
+        return waitingStatus.sent;
+      }
+      const entry = { line: statusLine(text), sent: Promise.resolve() };
+      entry.sent = send('STATUS', () => {
+        if (waitingStatus === entry) waitingStatus = undefined;
+        return [entry.line];
+      });
+      waitingStatus = entry;
+      return entry.sent;
+    },
     async watchdog() {
       if (pinging) return;
       pinging = true;

@@ -48,6 +48,61 @@ export async function clearChildRecord(host: Host, stateDir: string): Promise<vo
 }
 
 /**
+ * Keeps child.json in step with the current child, one file operation at a
+ * time. Only the newest state matters to the next supervisor, so while one
+ * write (two fsyncs) is under way, every later change collapses into a
+ * single pending one: a crash loop faster than the disk leaves at most one
+ * operation waiting, where a queue of them would grow with every restart.
+ */
+export class ChildRecordKeeper {
+  readonly #host: Host;
+  readonly #stateDir: string;
+  readonly #onError: (err: unknown) => void;
+  #wanted: number | null = null;
+  /** Bumped on every change, so a recycled pid (with a new start time) is still rewritten. */
+  #version = 0;
+  #doneVersion = 0;
+  #running: Promise<void> | undefined;
+
+  constructor(host: Host, stateDir: string, onError: (err: unknown) => void) {
+    this.#host = host;
+    this.#stateDir = stateDir;
+    this.#onError = onError;
+  }
+
+  /** Records `pid` as the child, or that there is none (null). */
+  set(pid: number | null): void {
+    this.#wanted = pid;
+    this.#version += 1;
+    this.#running ??= this.#drain();
+  }
+
+  /** Settles once the newest state asked for has been written (or failed and been reported). */
+  settled(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#doneVersion !== this.#version) {
+        const version = this.#version;
+        const pid = this.#wanted;
+        try {
+          if (pid === null) await clearChildRecord(this.#host, this.#stateDir);
+          else await writeChildRecord(this.#host, this.#stateDir, pid);
+        } catch (err) {
+          // Reported, not retried: a broken state dir must not spin this loop.
+          this.#onError(err);
+        }
+        this.#doneVersion = version;
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
+}
+
+/**
  * The child a previous supervisor left running, if its record still matches a
  * live process with the same start time.
  */

@@ -76,6 +76,24 @@ describe('createNotifier', () => {
     expect(run.calls).toEqual([['STATUS=starting'], ['READY=1', 'STATUS=ready: service pid 7'], ['WATCHDOG=1'], ['STOPPING=1', 'STATUS=stopping now']]);
   });
 
+  it('queues at most one STATUS= behind a slow one, with the newest text, and never moves one past READY=1', async () => {
+    let release!: () => void;
+    const slowFirst = new Promise<void>((r) => (release = r));
+    const run = recorder(async (args) => {
+      if (args[0] === 'STATUS=first') await slowFirst;
+      return OK;
+    });
+    const notifier = createNotifier(run, ENV, logs().logger, { pid: 42 });
+    const sent = [notifier.status('first')];
+    await flush();
+    // A crash loop: far more changes than systemd-notify runs.
+    for (let i = 1; i <= 1000; i++) sent.push(notifier.status(`restart ${i}`));
+    sent.push(notifier.ready('ready'), notifier.status('after ready'), notifier.status('newest'));
+    release();
+    await Promise.all(sent);
+    expect(run.calls).toEqual([['STATUS=first'], ['STATUS=restart 1000'], ['READY=1', 'STATUS=ready'], ['STATUS=newest']]);
+  });
+
   it('skips a watchdog ping while the previous one is still on its way', async () => {
     let release!: () => void;
     const stuck = new Promise<void>((r) => (release = r));
@@ -140,15 +158,21 @@ describe('attachNotifier', () => {
     const run = recorder();
     const service = fakeService();
     attachNotifier(service, createNotifier(run, ENV, logs().logger, { pid: 42 }), logs().logger, host.clock);
-    service.emit('spawned', { pid: 7 });
-    service.emit('ready', { pid: 7, ms: 120 });
-    service.emit('exited', { pid: 7, description: 'exited with code 1' });
-    service.emit('backoff', { delayMs: 500 });
-    service.emit('spawned', { pid: 8 });
-    service.emit('ready', { pid: 8 });
-    service.emit('stopping', { reason: 'received SIGTERM' });
-    service.emit('stopped', { reason: 'received SIGTERM' });
-    await flush();
+    // One event at a time, each sent before the next (a STATUS= still waiting would take the newer text).
+    const events: Array<[ServiceEvent['type'], Record<string, unknown>]> = [
+      ['spawned', { pid: 7 }],
+      ['ready', { pid: 7, ms: 120 }],
+      ['exited', { pid: 7, description: 'exited with code 1' }],
+      ['backoff', { delayMs: 500 }],
+      ['spawned', { pid: 8 }],
+      ['ready', { pid: 8 }],
+      ['stopping', { reason: 'received SIGTERM' }],
+      ['stopped', { reason: 'received SIGTERM' }],
+    ];
+    for (const [type, fields] of events) {
+      service.emit(type, fields);
+      await flush();
+    }
     expect(run.calls).toEqual([
       ['STATUS=starting: service pid 7'],
       ['READY=1', 'STATUS=ready: service pid 7'],
