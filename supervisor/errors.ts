@@ -124,6 +124,9 @@ const DISK_ERRNOS: Record<string, { code: ErrorCode; what: string }> = {
   EPERM: { code: 'READ_ONLY', what: 'the operation is not permitted' },
 };
 
+/** The calls whose EACCES/EPERM say the state dir is not writable. */
+const FS_SYSCALLS: ReadonlySet<string> = new Set(['open', 'write', 'mkdir', 'rename', 'unlink', 'rmdir', 'rm', 'symlink', 'link', 'chmod', 'fchmod', 'utime', 'futime', 'fsync', 'copyfile', 'ftruncate', 'scandir', 'lstat', 'mkdtemp']);
+
 /**
  * The error for a disk-level failure (full, read-only, no permission), or
  * undefined for anything else. The message names the errno and the call,
@@ -134,6 +137,8 @@ export function diskError(err: unknown): OutlastError | undefined {
   if (typeof errno !== 'string') return undefined;
   const disk = DISK_ERRNOS[errno];
   if (disk === undefined) return undefined;
+  // Permission errors are the disk's only from a file-system call (not a kill or a spawn).
+  if (disk.code === 'READ_ONLY' && errno !== 'EROFS' && (typeof syscall !== 'string' || !FS_SYSCALLS.has(syscall))) return undefined;
   const during = typeof syscall === 'string' ? ` (${errno} in ${syscall})` : ` (${errno})`;
   return new OutlastError(disk.code, `the disk refused: ${disk.what}${during}`, {
     cause: err,

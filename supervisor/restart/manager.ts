@@ -10,6 +10,9 @@ import type { RestartStrategy } from './strategy.ts';
 /** The exit code a manager is configured to restart on. */
 export const RESTART_EXIT_CODE = 75;
 
+/** How long to wait for systemd's stop signal after handing it the restart. */
+export const MANAGER_DEADLINE_MS = 30_000;
+
 /** The manager strategy. */
 export const manager: RestartStrategy = {
   name: 'manager',
@@ -29,10 +32,15 @@ export const manager: RestartStrategy = {
       if (exit.kind === 'exited' && exit.code === 0) {
         await deps.markPreRestart({ strategy: 'manager', reason: request.reason, restartId: request.id, via: `systemd-run ${transient}` });
         logger.info({ unit: unit.name, transient }, 'systemd will restart the unit; waiting for its stop signal');
-        // systemd now stops us (SIGTERM) and starts us again; the normal stop path handles it.
-        return { exitCode: -1 };
+        // systemd now stops us (SIGTERM) and starts us again; the normal stop
+        // path handles it and this never resumes. The transient unit's own
+        // `systemctl restart` can still fail (polkit, a unit being edited):
+        // past the deadline, exit 75 instead, which the unit restarts on.
+        await host.clock.sleep(MANAGER_DEADLINE_MS);
+        logger.warn({ unit: unit.name, transient, waitedMs: MANAGER_DEADLINE_MS }, `systemd did not stop the unit for its restart: exiting ${RESTART_EXIT_CODE} instead`);
+      } else {
+        logger.warn({ unit: unit.name, exit }, `systemd-run failed: falling back to exit ${RESTART_EXIT_CODE}`);
       }
-      logger.warn({ unit: unit.name, exit }, 'systemd-run failed: falling back to exit 75');
     }
     await deps.quiesce();
     await deps.markPreRestart({ strategy: 'manager', reason: request.reason, restartId: request.id, via: `exit ${RESTART_EXIT_CODE}` });

@@ -14,7 +14,7 @@ import { scriptsDir } from '../version.ts';
 import { chooseStrategy, type StrategyChoice } from './choose.ts';
 import type { RequestedStrategy, StrategyName } from './config.ts';
 import { detached } from './detached.ts';
-import { manager } from './manager.ts';
+import { manager, RESTART_EXIT_CODE } from './manager.ts';
 import { reexec } from './reexec.ts';
 import type { RestartStrategy, StrategyOutcome } from './strategy.ts';
 import { watchdog } from './watchdog.ts';
@@ -80,6 +80,7 @@ export class SelfRestarter {
         await own?.release();
       };
       logger.info({ strategy: choice.name, reason, why: choice.reason, restartId: id }, 'restarting the supervisor');
+      let quiesced = false;
       try {
         const { invocation } = host;
         const outcome = await STRATEGIES[choice.name].restart(
@@ -93,7 +94,10 @@ export class SelfRestarter {
               env: Object.fromEntries(Object.entries(host.env).filter((e): e is [string, string] => e[1] !== undefined)),
               cwd: host.cwd,
             },
-            quiesce: this.#deps.quiesce,
+            quiesce: async () => {
+              quiesced = true;
+              await this.#deps.quiesce();
+            },
             flushLogs: this.#deps.flushLogs ?? (() => Promise.resolve()),
             markPreRestart: async (fields) => {
               await writeMarker(host, stateDir, 'pre-restart', { ...fields, platform: platform.kind });
@@ -111,6 +115,12 @@ export class SelfRestarter {
           { id, reason },
         );
         return { ...outcome, strategy: choice.name };
+      } catch (err) {
+        // Once quiesced (service stopped, API closed) this process cannot go on
+        // serving: it ends with 75, and its manager or the watchdog starts it again.
+        if (!quiesced) throw err;
+        logger.error({ err, strategy: choice.name }, `the restart failed after the supervisor let go of everything: exiting ${RESTART_EXIT_CODE} to be started again`);
+        return { exitCode: RESTART_EXIT_CODE, strategy: choice.name };
       } finally {
         await release();
       }

@@ -34,3 +34,8 @@ export function describeExit(exit: ChildExit): string {
       return `could not be started (${exit.errno}): ${exit.message}`;
   }
 }
+
+/** The `lastExit` of a status: how the child ended, its exit code, and when (wall-clock ms). */
+export function lastExitOf(exit: ChildExit, atMs: number): { description: string; code: number; at: string } {
+  return { description: describeExit(exit), code: exitCodeFor(exit), at: new Date(atMs).toISOString() };
+}

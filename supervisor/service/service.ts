@@ -14,7 +14,7 @@ import type { ChildExit } from '../host/host.ts';
 import { launchAttempt, reportCrash, stopAttempt, type Attempt } from './attempt.ts';
 import { handOff } from './handoff.ts';
 import { NO_CRASHES, type CrashHistory } from './backoff.ts';
-import { describeExit, exitCodeFor } from './exit-code.ts';
+import { describeExit, exitCodeFor, lastExitOf } from './exit-code.ts';
 import { HealthWatch } from './health-watch.ts';
 import { BackoffTimer, nextStep, PolicyHold } from './respawn.ts';
 import { ServiceEventFanout, SerialQueue } from './event-fanout.ts';
@@ -78,9 +78,7 @@ export class Service {
    * asks again when its turn in the queue comes.
    */
   assertRestartable(): void {
-    if (NOT_RESTARTABLE.has(this.#state)) {
-      throw new OutlastError('CONFLICT', `cannot restart: the service is ${this.#state}`, { details: { state: this.#state } });
-    }
+    if (NOT_RESTARTABLE.has(this.#state)) throw new OutlastError('CONFLICT', `cannot restart: the service is ${this.#state}`, { details: { state: this.#state } });
   }
 
   /**
@@ -111,10 +109,15 @@ export class Service {
    * to the health gate's verdict): a child that exits is not respawned, so
    * the version being judged never runs twice. The returned function ends
    * the hold; an exit it kept waiting is then handled by the policy, unless
-   * a restart has replaced the child meanwhile.
+   * a stop, a restart or a handoff has answered it meanwhile.
    */
   hold(): () => void {
-    return this.#policyHold.take((kept) => this.#applyPolicy(kept.exit, kept.uptimeMs));
+    return this.#policyHold.take((kept) => this.#attempt === undefined && this.#state === 'errored' && this.#applyPolicy(kept.exit, kept.uptimeMs));
+  }
+
+  /** Whether an update owns the child now (see hold()); other restarts wait for its verdict. */
+  get held(): boolean {
+    return this.#policyHold.held;
   }
 
   /**
@@ -126,6 +129,7 @@ export class Service {
     return this.#queue.run(async () => {
       if (this.#state === 'stopped' || this.#state === 'stopping') return undefined;
       this.#backoff.cancel();
+      this.#policyHold.forget();
       this.#setState('stopping', { reason });
       const outcome = await this.#stopCurrent(reason, startedAt);
       this.#setState('stopped', { reason });
@@ -190,6 +194,7 @@ export class Service {
       return next;
     };
     const adopt = (next: Attempt): void => {
+      this.#policyHold.forget();
       this.#attempt = next;
       this.#health.reset();
       this.#markReady(next);
@@ -200,16 +205,12 @@ export class Service {
 
   #onSpawnFailed(exit: ChildExit): void {
     const description = describeExit(exit);
-    this.#recordExit(exit);
+    this.#lastExit = lastExitOf(exit, this.#deps.host.clock.now());
     this.#deps.logger.error({ exitCode: exitCodeFor(exit) }, `service ${description}`);
     // A command that never ran once will not run on retry: end supervision
     // with 126/127 as a shell would, instead of looping into `errored`.
-    if (this.#spawns === 1) return this.#finish(exit, description);
+    if (this.#spawns === 1 && !this.#policyHold.held) return this.#finish(exit, description);
     this.#applyPolicy(exit, 0);
-  }
-
-  #recordExit(exit: ChildExit): void {
-    this.#lastExit = { description: describeExit(exit), code: exitCodeFor(exit), at: new Date(this.#deps.host.clock.now()).toISOString() };
   }
 
   #onExit(attempt: Attempt, exit: ChildExit): void {
@@ -217,7 +218,7 @@ export class Service {
     if (attempt.stopping || this.#attempt !== attempt) return;
     const uptimeMs = this.#deps.host.clock.monotonic() - attempt.spawnedAt;
     this.#attempt = undefined;
-    this.#recordExit(exit);
+    this.#lastExit = lastExitOf(exit, this.#deps.host.clock.now());
     reportCrash(this.#deps, attempt, exit, uptimeMs);
     this.#events.emit('exited', { pid: attempt.pid, description: describeExit(exit), code: exitCodeFor(exit) });
     this.#applyPolicy(exit, uptimeMs);
@@ -252,7 +253,7 @@ export class Service {
     const attempt = this.#attempt;
     if (attempt === undefined) return undefined;
     const outcome = await stopAttempt(this.#deps, attempt, reason, startedAt);
-    this.#recordExit(outcome.exit);
+    this.#lastExit = lastExitOf(outcome.exit, this.#deps.host.clock.now());
     if (this.#attempt === attempt) this.#attempt = undefined;
     return outcome;
   }

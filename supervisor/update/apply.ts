@@ -105,8 +105,12 @@ export async function adoptBundled(ctx: UpdateContext, bundled: UpdateSource): P
   } catch (err) {
     // The old release is still there and still current: it runs.
     logger.error({ err, bundled: entry.version }, 'cannot adopt the bundled release');
-    if (run.op.switched) await store.restore(current, run.op.previousBefore ?? null);
-    return run.end('failed', toOutlastError(err));
+    try {
+      if (run.op.switched) await store.restore(current, run.op.previousBefore ?? null);
+    } finally {
+      await run.end('failed', toOutlastError(err));
+    }
+    return;
   }
   judgeFirstChild(ctx, run);
 }

@@ -7,8 +7,12 @@
  *
  * UpdateLock is its one owner in a process: the in-process holder (checked
  * and set with no await in between, so of two concurrent requests exactly
- * one proceeds), the file lock, and the hand-over across a self-restart,
- * where the lock stays held for the next process image to take over.
+ * one proceeds), the file lock, and the take-over after a self-restart. A
+ * self-update never releases its lock: an exec keeps the lock file as it is,
+ * an exit lets proper-lockfile remove it, and either way the next image
+ * takes it over during recovery, before its API opens, with the journal
+ * saying which operation it belongs to. No other operation can start in
+ * between: without a running supervisor there is nobody to ask.
  */
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
@@ -25,13 +29,8 @@ export interface LockHolder {
 /** A held lock. */
 export interface HeldLock {
   readonly holder: LockHolder;
-  /** Lets go of the lock; a no-op once released or handed over. */
+  /** Lets go of the lock; a no-op once released. */
   release(): Promise<void>;
-  /**
-   * Leaves the lock held for the process a self-restart starts, which takes
-   * it over (see {@link UpdateLock.takeOver}); release() does nothing after.
-   */
-  handOver(): void;
 }
 
 const STALE_MS = 15_000;
@@ -149,16 +148,16 @@ export class UpdateLock {
       release: async () => {
         if (done) return;
         done = true;
-        this.#held = undefined;
         try {
           await host.fs.rm(paths.holder);
         } finally {
-          await unlock();
+          try {
+            await unlock();
+          } finally {
+            // Only now: an acquire in between would find the file lock still taken, and no holder to name.
+            this.#held = undefined;
+          }
         }
-      },
-      handOver: () => {
-        done = true;
-        this.#held = undefined;
       },
     };
   }

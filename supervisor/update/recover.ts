@@ -5,6 +5,7 @@
  * last operation has a final state that says what happened.
  */
 import type { Host } from '../host/host.ts';
+import { markBad } from './bad-versions.ts';
 import type { Logger } from '../log/logger.ts';
 import { isFinal, type Journal, type Operation, type OperationPhase } from './journal.ts';
 import type { UpdateLock } from './lock.ts';
@@ -31,9 +32,12 @@ async function resolveOperation(host: Host, paths: ReleasePaths, op: Operation):
   const current = (await linkedVersion(host, paths.current)) ?? null;
   const died = `the supervisor died during ${op.phase}`;
   if (op.selfRestart === true && op.phase === 'rollback') {
-    // A self-update's rollback that died before `current` was back on the old version: finish it.
+    // A self-update's rollback that died before `current` was back on the old
+    // version: finish it, and make sure the version it left is known bad, or
+    // an automatic update would bring it straight back.
     if (op.from !== null) await restoreLinks(host, paths, op.from, op.previousBefore ?? null);
-    return { ...op, state: 'rolled-back', phase: 'done' };
+    await markBad(host, paths.stateDir, op.to, op.error?.message ?? 'rolled back after its health gate failed');
+    return { ...op, state: 'rolled-back', phase: 'done', error: op.error ?? { code: 'INTERRUPTED', message: `the supervisor died while rolling back from ${op.to}; back on ${op.from ?? 'no version'}` } };
   }
   if (op.kind === 'rollback') {
     // A rollback is finished, not undone: the version it left is known bad.

@@ -34,16 +34,26 @@ export class ReleaseStore {
     return linkedVersion(this.#host, this.paths.previous);
   }
 
-  /** Points `current` at `version`, keeping the old one as `previous`. */
+  /**
+   * Points `current` at `version`, keeping the old one as `previous`. Even
+   * when it fails (an fsync after the rename), `current` here is what the
+   * link on disk says, so an undo sees the truth.
+   */
   async switchTo(version: string): Promise<void> {
-    await switchCurrent(this.#host, this.paths, version);
-    this.#current = version;
+    try {
+      await switchCurrent(this.#host, this.paths, version);
+    } finally {
+      await this.refresh();
+    }
   }
 
-  /** Puts both links back as they were before a switch. */
+  /** Puts both links back as they were before a switch (and, like switchTo, reads back what the disk holds). */
   async restore(current: string, previous: string | null): Promise<void> {
-    await restoreLinks(this.#host, this.paths, current, previous);
-    this.#current = current;
+    try {
+      await restoreLinks(this.#host, this.paths, current, previous);
+    } finally {
+      await this.refresh();
+    }
   }
 
   /** Keeps the `keep` newest releases (never `current` or `previous`); returns the removed versions. */

@@ -86,7 +86,10 @@ export async function switchAndRestart(ctx: UpdateContext, run: RunningOperation
   }
   // Watch before restarting: a probe-less service turns ready inside restart().
   const gate = judge(ctx);
-  const restarted = await ctx.service.restart(reason);
+  const restarted = await ctx.service.restart(reason).catch((err: unknown) => {
+    gate.cancel();
+    throw err;
+  });
   if (!restarted.ok && restarted.handoff) {
     // The new child never got ready beside the old one, which still serves.
     gate.cancel();

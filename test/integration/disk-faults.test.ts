@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeFeed } from '../support/feed.ts';
 import { cleanup, onCleanup, tempDir } from '../support/supervisor.ts';
 import { apply, finalState, serviceVersion, startUpdating, store } from '../support/update-supervisor.ts';
+import { waitFor } from '../support/wait.ts';
 
 afterEach(cleanup);
 
@@ -98,7 +99,16 @@ describe.skipIf(problem !== undefined)('a full or read-only state dir', () => {
 
   it('answers 503 READ_ONLY on a read-only state dir, and applies once it is writable again', async () => {
     const { stateDir, cli } = await setup();
-    execFileSync('mount', ['-o', 'remount,ro', stateDir]);
+    // A remount fails with EBUSY while a file is open for writing there (the
+    // supervisor's log file is appended to in batches): try again briefly.
+    await waitFor(() => {
+      try {
+        execFileSync('mount', ['-o', 'remount,ro', stateDir], { stdio: 'pipe' });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'the state dir remounted read-only', 10_000, 50);
     const res = await apply(cli, { version: '1.2.0' });
     execFileSync('mount', ['-o', 'remount,rw', stateDir]);
     expect(res.status, JSON.stringify(res.json)).toBe(503);

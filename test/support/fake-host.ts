@@ -226,10 +226,16 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
           if (signal?.aborted) return reject(signal.reason as Error);
           const sleeper = { at: now + ms, resolve };
           sleepers.push(sleeper);
-          signal?.addEventListener('abort', () => {
-            sleepers.splice(sleepers.indexOf(sleeper), 1);
-            reject(signal.reason as Error);
-          });
+          signal?.addEventListener(
+            'abort',
+            () => {
+              // A sleeper that already woke is gone from the list: nothing to remove.
+              const at = sleepers.indexOf(sleeper);
+              if (at >= 0) sleepers.splice(at, 1);
+              reject(signal.reason as Error);
+            },
+            { once: true },
+          );
         });
       },
     },

@@ -120,6 +120,54 @@ describe('Service', () => {
   });
 });
 
+describe('Service under an update’s hold', () => {
+  it('keeps a crash for the holder, and a stop answers it: releasing the hold after a stop spawns nothing', async () => {
+    const { host, svc } = setup();
+    svc.start();
+    const release = svc.hold();
+    expect(svc.held).toBe(true);
+    host.children[0]!.exit({ kind: 'exited', code: 1 });
+    await host.advance(0);
+    expect(svc.status()).toMatchObject({ state: 'errored', reason: expect.stringContaining('during an update') as string });
+    expect(host.children).toHaveLength(1);
+    await svc.stop('shutdown');
+    release();
+    await host.advance(1000);
+    expect(host.children).toHaveLength(1);
+    expect(svc.status().state).toBe('stopped');
+  });
+
+  it('hands a kept crash to the policy when the hold ends with nobody having answered it', async () => {
+    const { host, svc } = setup();
+    svc.start();
+    const release = svc.hold();
+    host.children[0]!.exit({ kind: 'exited', code: 1 });
+    await host.advance(0);
+    release();
+    await host.advance(0);
+    expect(host.children).toHaveLength(2);
+    expect(svc.held).toBe(false);
+  });
+
+  it('does not end supervision when the first spawn of a held service fails: the holder decides', async () => {
+    const { host, svc } = setup();
+    const release = svc.hold();
+    host.failNextSpawn('ENOENT');
+    svc.start();
+    await host.advance(0);
+    expect(svc.status().state).toBe('errored');
+    let ended = false;
+    void svc.done.then(() => (ended = true));
+    await flush();
+    expect(ended).toBe(false);
+    // The holder's answer: a restart (the rollback's) runs the old version.
+    await expect(svc.restart('rollback')).resolves.toMatchObject({ ok: true });
+    release();
+    await host.advance(0);
+    expect(host.children).toHaveLength(1);
+  });
+});
+
 describe('childEnv', () => {
   it('layers the inherited env (less the supervisor-only names), service.env and the extras, later winning', () => {
     const env = childEnv({ HOME: '/h', PORT: '0', NOTIFY_SOCKET: '/run/n', LISTEN_FDS: '1', GONE: undefined }, { inheritEnv: true, env: { PORT: '1' } }, { A: 'a' }, undefined, { A: 'b' });
