@@ -67,9 +67,10 @@ export default tseslint.config(
       'supervisor/audit/live/node-live-net.ts',
       // outlast/shutdown: a library that runs inside the user's service, not in the supervisor.
       'supervisor/shutdown/**',
-      // Locating outlast's own shipped files next to the module (package.json, scripts/, bin/) at load.
+      // Locating outlast's own shipped files next to the module (package.json, scripts/, bin/, the status page).
       'supervisor/version.ts',
       'supervisor/install/paths.ts',
+      'supervisor/api/page-files.ts',
       // Process edges and standalone programs: the entry shim, the shell-side helpers, example services.
       'bin/**',
       'scripts/**',
