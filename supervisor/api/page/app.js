@@ -199,6 +199,15 @@ function renderStatus() {
   text('sup', `pid ${supervisor.pid}, outlast ${supervisor.version}, since ${clock(supervisor.startedAt)}`);
   text('svc-reason', service.reason ?? '');
   tickUptime();
+  // A supervisor restart is over once another supervisor start answers.
+  const op = page.op;
+  if (op !== null && op.target === 'supervisor' && !op.done && supervisor.startedAt !== op.since) {
+    addStep('back', `(pid ${supervisor.pid})`);
+    if (service.state === 'ready') {
+      op.done = true;
+      badge($('op-state'), 'done');
+    }
+  }
 }
 
 function tickUptime() {
@@ -382,11 +391,14 @@ function onService(type, data) {
   log(`service ${type}${detail}`);
   if (page.op !== null && page.op.kind === 'restart' && !page.op.done) {
     addStep(type, data.ms === undefined ? undefined : `after ${duration(data.ms)}`);
-    if (type === 'ready' || type === 'errored') {
+    // A supervisor restart's own end is its return (renderStatus); the old service's stop is not it.
+    if ((type === 'ready' && (page.op.target === 'service' || page.op.seen.includes('back'))) || type === 'errored') {
       page.op.done = true;
       badge($('op-state'), type === 'ready' ? 'done' : 'errored');
     }
   }
+  // A new start writes the markers `why` reads.
+  if (type === 'ready' || type === 'exited' || type === 'errored') void guarded(refreshWhy);
   statusSoon();
 }
 
@@ -492,7 +504,7 @@ async function restart(target) {
       ? 'Restart the supervisor? The service restarts with it, and this page reconnects when the supervisor is back.'
       : 'Restart the service? It is stopped gracefully and started again.';
   if (!(await confirmAction(message))) return;
-  showOp({ kind: 'restart', id: null, title: target === 'supervisor' ? 'Restart supervisor' : 'Restart service' });
+  showOp({ kind: 'restart', id: null, target, since: page.status?.supervisor.startedAt, title: target === 'supervisor' ? 'Restart supervisor' : 'Restart service' });
   try {
     const answer = await api('POST', '/restart', { target });
     addStep('accepted', answer.strategy ? `(strategy ${answer.strategy})` : undefined);
