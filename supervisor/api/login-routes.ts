@@ -56,13 +56,15 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     void reply.headers(PAGE_HEADERS);
     brake(deps, request, reply);
     const { t } = request.query as { t?: unknown };
+    // Relative redirects: behind a proxy that serves the API under a sub-path, they stay in it.
     if (typeof t !== 'string' || !deps.codes.consume(t)) {
-      deps.limiter.fail(request.ip);
+      // No code is no guess; a wrong one counts.
+      if (t !== undefined) deps.limiter.fail(request.ip);
       // A person followed this link: the page says what happened and asks for the token.
-      return reply.redirect('/?login=expired', 303);
+      return reply.redirect('./?login=expired', 303);
     }
     startSession(deps, request, reply);
-    return reply.redirect('/', 303);
+    return reply.redirect('./', 303);
   });
 
   app.post('/login', async (request, reply) => {

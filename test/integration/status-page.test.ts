@@ -129,7 +129,7 @@ describe.skipIf(CHROMIUM === undefined)('the status page in a real browser', () 
     const cookies = await browser.cookies();
     expect(cookies).toEqual([expect.objectContaining({ name: 'outlast_session', httpOnly: true, sameSite: 'Strict', path: '/' })]);
     const used = await fetch(link, { redirect: 'manual' });
-    expect([used.status, used.headers.get('location')]).toEqual([303, '/?login=expired']);
+    expect([used.status, used.headers.get('location')]).toEqual([303, './?login=expired']);
     await until(page, `${query('#live')}.classList.contains('on')`);
     await until(page, `${query('#plat-kind')}.textContent !== '…'`);
     expect(await textOf(page, '#plat-strategy')).toMatch(/^(reexec|detached|watchdog|manager)$/);

@@ -52,7 +52,7 @@ function harness(token = TOKEN, clock = { now: Date.parse('2030-01-01T00:00:00Z'
 /** Logs in with a fresh one-time code; returns the Cookie header value. */
 async function session(h: Harness): Promise<string> {
   const res = await h.app.inject({ method: 'GET', url: h.codes.issue().path });
-  expect([res.statusCode, res.headers.location]).toEqual([303, '/']);
+  expect([res.statusCode, res.headers.location]).toEqual([303, './']);
   return String(res.headers['set-cookie']).split(';')[0]!;
 }
 
@@ -78,7 +78,7 @@ describe('the page files', () => {
     const html = readFileSync(join(PAGE, 'index.html'), 'utf8');
     expect(html).not.toMatch(/<script(?![^>]*\ssrc=)/);
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
-    expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).sort()).toEqual(['/app.css', '/app.js', '/favicon.svg']);
+    expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).sort()).toEqual(['app.css', 'app.js', 'favicon.svg']);
     const total = ['index.html', 'app.js', 'app.css', 'favicon.svg'].reduce((sum, name) => sum + readFileSync(join(PAGE, name)).length, 0);
     expect(total).toBeLessThan(60 * 1024);
   });
@@ -100,10 +100,10 @@ describe('credentials', () => {
     const { path } = h.codes.issue();
     expect((await h.app.inject({ method: 'GET', url: path })).statusCode).toBe(303);
     const used = await h.app.inject({ method: 'GET', url: path });
-    expect([used.headers.location, used.headers['set-cookie']]).toEqual(['/?login=expired', undefined]);
+    expect([used.headers.location, used.headers['set-cookie']]).toEqual(['./?login=expired', undefined]);
     const late = h.codes.issue();
     h.clock.now += 10 * 60_000;
-    expect((await h.app.inject({ method: 'GET', url: late.path })).headers.location).toBe('/?login=expired');
+    expect((await h.app.inject({ method: 'GET', url: late.path })).headers.location).toBe('./?login=expired');
   });
 
   it('hands out codes to a bearer client', async () => {
@@ -112,7 +112,7 @@ describe('credentials', () => {
     expect(res.statusCode).toBe(201);
     const { path } = res.json<{ path: string }>();
     expect(path).toMatch(/^\/login\?t=[A-Za-z0-9_-]{22}$/);
-    expect((await h.app.inject({ method: 'GET', url: path })).headers.location).toBe('/');
+    expect((await h.app.inject({ method: 'GET', url: path })).headers.location).toBe('./');
   });
 
   it('sets an HttpOnly, SameSite=Strict, Path=/ cookie that reads the API for a week', async () => {
@@ -171,7 +171,7 @@ describe('the login brake', () => {
     const h = harness();
     const login = (token: string, remoteAddress = '192.0.2.7') => h.app.inject({ method: 'POST', url: '/login', payload: { token }, remoteAddress });
     for (let i = 0; i < 4; i++) expect((await login('wrong')).statusCode).toBe(401);
-    expect((await h.app.inject({ method: 'GET', url: '/login?t=made-up', remoteAddress: '192.0.2.7' })).headers.location).toBe('/?login=expired');
+    expect((await h.app.inject({ method: 'GET', url: '/login?t=made-up', remoteAddress: '192.0.2.7' })).headers.location).toBe('./?login=expired');
     h.clock.now += 30_000;
     const braked = await login(TOKEN);
     expect(braked.statusCode).toBe(429);

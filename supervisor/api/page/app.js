@@ -28,6 +28,10 @@ class ApiError extends Error {
   }
 }
 
+// API paths are resolved against the page's own address, so the page also
+// works behind a proxy that serves the API under a sub-path.
+const url = (path) => path.replace(/^\//, '');
+
 async function api(method, path, body) {
   const init = { method, headers: {}, credentials: 'same-origin' };
   if (body !== undefined) {
@@ -36,7 +40,7 @@ async function api(method, path, body) {
   }
   let res;
   try {
-    res = await fetch(path, init);
+    res = await fetch(url(path), init);
   } catch (err) {
     throw new ApiError(0, 'API_UNREACHABLE', `cannot reach the supervisor (${err.message})`);
   }
@@ -411,7 +415,7 @@ function setLive(on) {
 
 function connectEvents() {
   if (page.source !== null) return;
-  const source = new EventSource('/events');
+  const source = new EventSource(url('/events'));
   page.source = source;
   source.onopen = () => {
     setLive(true);
@@ -554,7 +558,7 @@ wire();
 const query = new URLSearchParams(location.search);
 if (query.get('login') === 'expired') {
   // The code was used up by this visit: keep it out of the address bar and history.
-  history.replaceState(null, '', '/');
+  history.replaceState(null, '', location.pathname);
   text('login-note', 'That login link has expired or was used already. Enter the token, or get a new link with: outlast status --url');
 }
 void start();
