@@ -35,6 +35,17 @@ export default tseslint.config(
     },
   },
   {
+    // The status page runs in a browser as plain modules: the browser's globals, nothing else.
+    files: ['supervisor/api/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['document', 'window', 'location', 'history', 'fetch', 'EventSource', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'setInterval'].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { 'no-undef': 'error', 'no-unused-vars': 'error' },
+  },
+  {
     files: ['supervisor/cli/main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },

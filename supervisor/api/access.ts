@@ -11,10 +11,11 @@
 import type { FastifyRequest } from 'fastify';
 import { OutlastError } from '../errors.ts';
 import { bearerMatches } from './auth.ts';
+import { PAGE_PATHS } from './page-files.ts';
 import { readCookie, SESSION_COOKIE, sessionValid } from './session.ts';
 
 /** The paths anyone may ask for: the health check, the page's static files, the login. */
-export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/', '/app.js', '/app.css', '/favicon.svg', '/login']);
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', ...Object.keys(PAGE_PATHS), '/login']);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 

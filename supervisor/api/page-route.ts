@@ -1,12 +1,12 @@
 /**
- * `GET /`: the status page, and its script, style sheet and icon. Each is
+ * `GET /`: the status page, and its scripts, style sheet and icon. Each is
  * read on first use and kept (the page is small; a supervisor that never
  * serves it never reads it), and answered with headers that let it run
  * nothing it did not bring and be framed by nobody.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { PAGE_FILES, readPageFile, type PageFile } from './page-files.ts';
+import { PAGE_FILES, PAGE_PATHS, readPageFile, type PageFile } from './page-files.ts';
 
 /**
  * The page's security headers. The CSP allows only the API's own files: no
@@ -19,13 +19,6 @@ export const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
 } as const;
-
-const ROUTES: Record<string, PageFile> = {
-  '/': 'index.html',
-  '/app.js': 'app.js',
-  '/app.css': 'app.css',
-  '/favicon.svg': 'favicon.svg',
-};
 
 interface Asset {
   body: Buffer;
@@ -45,7 +38,7 @@ export function registerPageRoutes(app: FastifyInstance, read: (name: PageFile) 
     }
     return asset;
   };
-  for (const [path, name] of Object.entries(ROUTES)) {
+  for (const [path, name] of Object.entries(PAGE_PATHS)) {
     app.get(path, async (request, reply) => {
       const { body, etag } = await load(name);
       // no-cache: revalidated every time, so a self-update's new page shows at once.
