@@ -35,6 +35,17 @@ export default tseslint.config(
     },
   },
   {
+    // The status page runs in a browser as plain modules: the browser's globals, nothing else.
+    files: ['supervisor/api/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['document', 'window', 'location', 'history', 'fetch', 'EventSource', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'setInterval'].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { 'no-undef': 'error', 'no-unused-vars': 'error' },
+  },
+  {
     files: ['supervisor/cli/main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
@@ -67,9 +78,10 @@ export default tseslint.config(
       'supervisor/audit/live/node-live-net.ts',
       // outlast/shutdown: a library that runs inside the user's service, not in the supervisor.
       'supervisor/shutdown/**',
-      // Locating outlast's own shipped files next to the module (package.json, scripts/, bin/) at load.
+      // Locating outlast's own shipped files next to the module (package.json, scripts/, bin/, the status page).
       'supervisor/version.ts',
       'supervisor/install/paths.ts',
+      'supervisor/api/page-files.ts',
       // Process edges and standalone programs: the entry shim, the shell-side helpers, example services.
       'bin/**',
       'scripts/**',

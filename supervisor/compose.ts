@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../platform/platform.ts';
 import { readSystemdProperties } from '../platform/systemd-properties.ts';
 import { hostRunner } from '../platform/systemctl-runner.ts';
+import { createInsights } from './api/insights.ts';
+import type { LoginCodes } from './api/login-codes.ts';
 import { createApi } from './api/server.ts';
 import type { Config } from './config/schema.ts';
 import { Controller } from './controller.ts';
@@ -155,8 +157,12 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
 }
 
 /** The control API over the service, the controller and the updater. */
-export function createControlApi(host: Host, config: Config, parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; events: EventBus; logger: SupervisorIo['logger'] }): FastifyInstance {
-  const { token, startedAt, service, controller, updater, events, logger } = parts;
+export function createControlApi(
+  host: Host,
+  config: Config,
+  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; events: EventBus; logger: SupervisorIo['logger']; logins: LoginCodes },
+): FastifyInstance {
+  const { token, startedAt, service, controller, updater, events, logger, logins } = parts;
   return createApi(
     {
       token,
@@ -170,9 +176,11 @@ export function createControlApi(host: Host, config: Config, parts: { token: str
       },
       updater,
       events,
+      logins,
+      insights: createInsights(host, config),
       restart: (target) => controller.restart(target),
       stop: (reason) => controller.stop(reason),
     },
-    { bodyLimit: config.api.bodyLimit, logger },
+    { bodyLimit: config.api.bodyLimit, logger, now: () => host.clock.now() },
   );
 }

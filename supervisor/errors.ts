@@ -10,6 +10,9 @@ export const ERROR_CODES = {
   BAD_REQUEST: { http: 400, exit: 64 },
   CONFIG_INVALID: { http: 400, exit: 78 },
   UNAUTHORIZED: { http: 401, exit: 77 },
+  // A credential that is good but not from here: the session cookie on a
+  // request whose Origin is another site's (cross-site request forgery).
+  FORBIDDEN: { http: 403, exit: 77 },
   NOT_FOUND: { http: 404, exit: 66 },
   PAYLOAD_TOO_LARGE: { http: 413, exit: 64 },
   // Requests the HTTP parser refuses before routing.
@@ -18,6 +21,8 @@ export const ERROR_CODES = {
   REQUEST_TIMEOUT: { http: 408, exit: 79 },
   // Busy, try again: exit 76 (never 75, which only asks a service manager for a restart).
   CONFLICT: { http: 409, exit: 76 },
+  // Too many wrong logins from one address in the window: wait and retry.
+  TOO_MANY_REQUESTS: { http: 429, exit: 76 },
   NOT_SUPPORTED: { http: 501, exit: 69 },
   // The supervisor is not there to talk to: EX_UNAVAILABLE.
   NOT_RUNNING: { http: 503, exit: 69 },

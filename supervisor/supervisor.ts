@@ -7,6 +7,7 @@
  */
 import type { Platform } from '../platform/platform.ts';
 import type { Config } from './config/schema.ts';
+import { LoginCodes } from './api/login-codes.ts';
 import { composeRestarts, createControlApi, createService, type Placement } from './compose.ts';
 import type { Controller } from './controller.ts';
 import { EventBus } from './events.ts';
@@ -34,8 +35,11 @@ export interface SupervisorIo {
    * state dir is ours and the platform says nothing else keeps our output.
    */
   logFile?: LogFile;
-  /** Called once the API listens and the service has been started. */
-  onStarted?: (info: SupervisorInfo & { tokenPath: string }) => void;
+  /**
+   * Called once the API listens and the service has been started;
+   * `loginLink()` issues a one-time link to the status page.
+   */
+  onStarted?: (info: SupervisorInfo & { tokenPath: string; loginLink: () => string }) => void;
 }
 
 /** Runs the supervisor until the service ends or a stop signal arrives; returns the exit code. */
@@ -64,7 +68,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     signals.listen();
     await rotateMarkers(host, config.stateDir);
     await logStrategy(selfRestarter, platform, logger);
-    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, events, logger });
+    const logins = new LoginCodes(() => host.clock.now());
+    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, events, logger, logins });
     const apiUrl = await listenApi(api, config, teardown);
     const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger, logFile);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION, ...(logFile === undefined ? {} : { logFile }) }, 'outlast supervisor started');
@@ -72,7 +77,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     // A stop signal during a long first install means: do not start at all.
     if (signals.isStopping()) return await wrapUp(await signals.stopped, signals, teardown, logger);
     service.start();
-    io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
+    io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token, loginLink: () => `${apiUrl}${logins.issue().path}` });
     return await wrapUp(await theEnd(host, config, service, signals, controller), signals, teardown, logger);
   } catch (err) {
     await teardown.atExit();

@@ -1,6 +1,7 @@
 /**
- * The control API: Fastify on 127.0.0.1 by default. /health is open; every
- * other route needs the bearer token. Every error, including Fastify's own
+ * The control API: Fastify on 127.0.0.1 by default. /health and the status
+ * page's files are open; every other route needs the bearer token, or the
+ * page's session cookie from the page itself (access.ts). Every error, including Fastify's own
  * (bad JSON, oversized body, unknown route), leaves in one shape:
  * {error:{code, message}} with a status derived from the code.
  */
@@ -11,9 +12,15 @@ import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ServiceStatus } from '../service/service.ts';
 import type { Updater } from '../update/updater.ts';
-import { bearerMatches } from './auth.ts';
+import { authorize } from './access.ts';
 import { onBadExpectation, onClientError } from './client-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
+import { registerInsightRoutes } from './insight-routes.ts';
+import type { Insights } from './insights.ts';
+import type { LoginCodes } from './login-codes.ts';
+import { LoginLimiter } from './login-limit.ts';
+import { registerLoginRoutes } from './login-routes.ts';
+import { registerPageRoutes } from './page-route.ts';
 import { registerStopRoute, type StopAnswer } from './stop-route.ts';
 import { registerUpdateRoutes } from './update-routes.ts';
 
@@ -36,12 +43,18 @@ export interface ApiController {
   stop(reason: string): Promise<StopAnswer & { after?: () => void }>;
   updater: Updater | undefined;
   events: EventBus;
+  /** The status page's one-time login codes (also handed out by the `--banner`). */
+  logins: LoginCodes;
+  /** The doctor's report and the last death, for the status page. */
+  insights: Insights;
 }
 
 /** Options for {@link createApi}. */
 export interface ApiOptions {
   bodyLimit: number;
   logger: Logger;
+  /** Wall-clock ms: session expiry and the login brake. */
+  now: () => number;
 }
 
 const restartBody = z
@@ -85,12 +98,7 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
   });
   app.server.on('checkExpectation', onBadExpectation);
 
-  app.addHook('onRequest', async (request) => {
-    if (request.url === '/health' || request.url.startsWith('/health?')) return;
-    if (!bearerMatches(request.headers.authorization, controller.token)) {
-      throw new OutlastError('UNAUTHORIZED', 'missing or wrong bearer token (see <stateDir>/token)');
-    }
-  });
+  app.addHook('onRequest', async (request) => authorize(request, controller.token, options.now()));
 
   app.setErrorHandler(async (err: FastifyError | OutlastError, _request, reply) => {
     const error = toApiError(err);
@@ -132,5 +140,8 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
   registerStopRoute(app, (reason) => controller.stop(reason));
   registerUpdateRoutes(app, controller.updater);
   registerEventsRoute(app, controller.events);
+  registerPageRoutes(app);
+  registerLoginRoutes(app, { token: controller.token, codes: controller.logins, limiter: new LoginLimiter(options.now), now: options.now });
+  registerInsightRoutes(app, controller.insights, controller.updater);
   return app;
 }

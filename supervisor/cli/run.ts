@@ -16,7 +16,7 @@ export interface RunCommandFlags extends RunFlags {
   banner?: boolean;
 }
 
-function banner(sink: Sink, info: { name: string; pid: number; apiUrl: string; tokenPath: string }): void {
+function banner(sink: Sink, info: { name: string; pid: number; apiUrl: string; tokenPath: string; loginLink: () => string }): void {
   const auth = `-H "Authorization: Bearer $(cat ${info.tokenPath})"`;
   sink.write(
     [
@@ -24,6 +24,8 @@ function banner(sink: Sink, info: { name: string; pid: number; apiUrl: string; t
       `  outlast is supervising "${info.name}" (supervisor pid ${info.pid})`,
       `  API:    ${info.apiUrl}`,
       `  token:  ${info.tokenPath}`,
+      `  page:   ${info.loginLink()}`,
+      '          (a one-time login link, valid 10 min; a new one: outlast status --url)',
       '  try:',
       `    curl -s ${info.apiUrl}/health`,
       `    curl -s ${auth} ${info.apiUrl}/status`,

@@ -120,6 +120,11 @@ export class Updater {
     return this.#ctx.ops.journal.last();
   }
 
+  /** The newest `limit` operations, newest first, for the status page. */
+  async operations(limit: number): Promise<Operation[]> {
+    return (await this.#ctx.ops.journal.all()).slice(-limit).reverse();
+  }
+
   /** Compares the running version with the best one the source offers; cached and single-flight. */
   check(force: boolean): Promise<CheckResult> {
     return this.#check.check(force);

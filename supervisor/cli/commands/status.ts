@@ -12,8 +12,14 @@ type StatusAnswer = Parameters<typeof formatStatus>[0] & { service: ServiceStatu
 export function registerStatus(program: Command, ctx: CliContext): void {
   addTargetOptions(program.command('status').description('show the supervisor and service state').argument('[name]', NAME_HELP))
     .option('--json', 'print the API answer as JSON')
-    .action(async (name: string | undefined, flags: TargetFlags & { json?: boolean }) => {
+    .option('--url', 'print a one-time login link to the status page instead (valid 10 min, works once)')
+    .action(async (name: string | undefined, flags: TargetFlags & { json?: boolean; url?: boolean }) => {
       const client = await connect(ctx.host, (await resolveTarget(ctx.host, name, flags)).stateDir);
+      if (flags.url === true) {
+        const link = await client.call<{ path: string; expiresAt: string }>('POST', '/login-links');
+        const url = `${client.info.apiUrl}${link.path}`;
+        return output(ctx, flags.json, { url, expiresAt: link.expiresAt }, `${url}\n`);
+      }
       const status = await client.call<StatusAnswer>('GET', '/status');
       output(ctx, flags.json, status, formatStatus(status));
     });

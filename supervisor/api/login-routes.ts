@@ -1,0 +1,92 @@
+/**
+ * How a browser gets the status page's session, and how it gives it back:
+ *
+ *   GET  /login?t=<code>   a one-time login link: sets the cookie, 303 to /
+ *   POST /login {token}    the page's token form: sets the cookie
+ *   POST /logout           clears the cookie (needs the session)
+ *   POST /login-links      a new one-time code (needs a credential)
+ *
+ * Wrong logins count against the remote address (login-limit.ts).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { OutlastError } from '../errors.ts';
+import { refuseForeignOrigin } from './access.ts';
+import type { LoginCodes } from './login-codes.ts';
+import type { LoginLimiter } from './login-limit.ts';
+import { PAGE_HEADERS } from './page-route.ts';
+import { clearedCookieHeader, newSession, sameSecret, SESSION_TTL_MS, sessionCookieHeader } from './session.ts';
+
+/** What the login routes need. */
+export interface LoginDeps {
+  token: string;
+  codes: LoginCodes;
+  limiter: LoginLimiter;
+  now: () => number;
+}
+
+const loginBody = z.strictObject({ token: z.string().min(1).max(1000) });
+
+/** Behind a TLS proxy the cookie may be Secure; on the plain-HTTP API it must not be. */
+function overTls(request: FastifyRequest): boolean {
+  return request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https';
+}
+
+/** Refuses a braked address, with Retry-After. */
+function brake(deps: LoginDeps, request: FastifyRequest, reply: FastifyReply): void {
+  try {
+    deps.limiter.check(request.ip);
+  } catch (err) {
+    const retryAfterS = err instanceof OutlastError ? err.details?.retryAfterS : undefined;
+    if (typeof retryAfterS === 'number') void reply.header('retry-after', String(retryAfterS));
+    throw err;
+  }
+}
+
+/** Sets a fresh session cookie on `reply`; returns its expiry. */
+function startSession(deps: LoginDeps, request: FastifyRequest, reply: FastifyReply): string {
+  const now = deps.now();
+  void reply.header('set-cookie', sessionCookieHeader(newSession(deps.token, now), { secure: overTls(request) }));
+  return new Date(now + SESSION_TTL_MS).toISOString();
+}
+
+/** Registers the login routes on `app`. */
+export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void {
+  app.get('/login', async (request, reply) => {
+    void reply.headers(PAGE_HEADERS);
+    brake(deps, request, reply);
+    const { t } = request.query as { t?: unknown };
+    // Relative redirects: behind a proxy that serves the API under a sub-path, they stay in it.
+    if (typeof t !== 'string' || !deps.codes.consume(t)) {
+      // No code is no guess; a wrong one counts.
+      if (t !== undefined) deps.limiter.fail(request.ip);
+      // A person followed this link: the page says what happened and asks for the token.
+      return reply.redirect('./?login=expired', 303);
+    }
+    startSession(deps, request, reply);
+    return reply.redirect('./', 303);
+  });
+
+  app.post('/login', async (request, reply) => {
+    void reply.headers(PAGE_HEADERS);
+    refuseForeignOrigin(request);
+    brake(deps, request, reply);
+    const parsed = loginBody.safeParse(request.body ?? undefined);
+    if (!parsed.success) throw new OutlastError('BAD_REQUEST', 'bad body: expected {"token": "<the token in <stateDir>/token>"}');
+    if (!sameSecret(parsed.data.token.trim(), deps.token)) {
+      deps.limiter.fail(request.ip);
+      throw new OutlastError('UNAUTHORIZED', 'wrong token (see <stateDir>/token)');
+    }
+    return { ok: true, expiresAt: startSession(deps, request, reply) };
+  });
+
+  app.post('/logout', async (request, reply) => {
+    void reply.header('set-cookie', clearedCookieHeader(overTls(request)));
+    return { ok: true };
+  });
+
+  app.post('/login-links', async (_request, reply) => {
+    const { path, expiresAt } = deps.codes.issue();
+    return reply.status(201).send({ path, expiresAt });
+  });
+}
