@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:os';
 import type { ChildExit } from '../host/host.ts';
+import type { ServiceStatus } from './types.ts';
 
 /** The number of a signal name, e.g. SIGTERM → 15. */
 export function signalNumber(signal: NodeJS.Signals): number {
@@ -33,4 +34,9 @@ export function describeExit(exit: ChildExit): string {
     case 'spawn-failed':
       return `could not be started (${exit.errno}): ${exit.message}`;
   }
+}
+
+/** The `lastExit` of the status for how a child ended, at wall-clock `now` (ms). */
+export function lastExitOf(exit: ChildExit, now: number): NonNullable<ServiceStatus['lastExit']> {
+  return { description: describeExit(exit), code: exitCodeFor(exit), signal: exit.kind === 'signaled' ? exit.signal : null, at: new Date(now).toISOString() };
 }

@@ -14,14 +14,14 @@ import type { ChildExit } from '../host/host.ts';
 import { launchAttempt, reportCrash, stopAttempt, type Attempt } from './attempt.ts';
 import { handOff } from './handoff.ts';
 import { NO_CRASHES, type CrashHistory } from './backoff.ts';
-import { describeExit, exitCodeFor } from './exit-code.ts';
+import { describeExit, exitCodeFor, lastExitOf } from './exit-code.ts';
 import { HealthWatch } from './health-watch.ts';
-import { BackoffTimer, nextStep, PolicyHold } from './respawn.ts';
+import { BackoffTimer, nextStep, PolicyHold, type KeptExit } from './respawn.ts';
 import { ServiceEventFanout, SerialQueue } from './event-fanout.ts';
 import type { StopOutcome } from './stop.ts';
-import type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceState, ServiceStatus } from './types.ts';
+import type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceState, ServiceStatus, SpawnCause } from './types.ts';
 
-export type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceEventType, ServiceState, ServiceStatus } from './types.ts';
+export type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceEventType, ServiceState, ServiceStatus, SpawnCause } from './types.ts';
 
 /** States in which restart() refuses: the service is being, or has been, let go of. */
 const NOT_RESTARTABLE: ReadonlySet<ServiceState> = new Set(['stopping', 'stopped', 'finished']);
@@ -69,7 +69,7 @@ export class Service {
   /** Starts the first child. */
   start(): void {
     if (this.#state !== 'stopped' || this.#spawns > 0) throw new OutlastError('CONFLICT', `service already started (state ${this.#state})`);
-    this.#spawn();
+    this.#spawn({ cause: 'start' });
   }
 
   /**
@@ -98,7 +98,7 @@ export class Service {
       this.#reason = null;
       if (this.#deps.listeners !== undefined && this.#attempt !== undefined && this.#state === 'ready') return this.#handoff(this.#attempt, reason);
       await this.#stopCurrent(reason);
-      return this.#spawn();
+      return this.#spawn({ cause: 'restart', reason });
     });
     if (started === undefined) return { ok: false, handoff: false, reason: this.#lastExit?.description ?? 'the new child could not be started' };
     if ('ok' in started) return started;
@@ -114,7 +114,7 @@ export class Service {
    * a restart has replaced the child meanwhile.
    */
   hold(): () => void {
-    return this.#policyHold.take((kept) => this.#applyPolicy(kept.exit, kept.uptimeMs));
+    return this.#policyHold.take((kept) => this.#applyPolicy(kept));
   }
 
   /**
@@ -156,13 +156,13 @@ export class Service {
     this.#events.emit(state, fields);
   }
 
-  #spawn(): Attempt | undefined {
+  #spawn(why: SpawnCause): Attempt | undefined {
     const attempt = this.#launch();
     if (attempt === undefined) return undefined;
     this.#health.reset();
     this.#attempt = attempt;
     this.#state = 'starting';
-    this.#events.emit('spawned', { pid: attempt.pid });
+    this.#events.emit('spawned', { pid: attempt.pid, ...why });
     void this.#watchReadiness(attempt);
     return attempt;
   }
@@ -186,7 +186,7 @@ export class Service {
   #handoff(old: Attempt, reason: string): Promise<RestartResult> {
     const launch = (): Attempt | undefined => {
       const next = this.#launch();
-      if (next !== undefined) this.#events.emit('spawned', { pid: next.pid, handoff: true });
+      if (next !== undefined) this.#events.emit('spawned', { pid: next.pid, handoff: true, cause: 'restart', reason });
       return next;
     };
     const adopt = (next: Attempt): void => {
@@ -195,21 +195,18 @@ export class Service {
       this.#markReady(next);
       if (this.#health.probes) void this.#watchHealth(next);
     };
-    return handOff(this.#deps, { launch, ready: (next) => this.#health.ready(next), adopt }, old, reason);
+    const drained = (outcome: StopOutcome): void => this.#events.emit('child_stopped', { pid: old.pid, reason, ms: outcome.elapsedMs, forced: outcome.forced });
+    return handOff(this.#deps, { launch, ready: (next) => this.#health.ready(next), adopt, drained }, old, reason);
   }
 
   #onSpawnFailed(exit: ChildExit): void {
     const description = describeExit(exit);
-    this.#recordExit(exit);
+    this.#lastExit = lastExitOf(exit, this.#deps.host.clock.now());
     this.#deps.logger.error({ exitCode: exitCodeFor(exit) }, `service ${description}`);
     // A command that never ran once will not run on retry: end supervision
     // with 126/127 as a shell would, instead of looping into `errored`.
     if (this.#spawns === 1) return this.#finish(exit, description);
-    this.#applyPolicy(exit, 0);
-  }
-
-  #recordExit(exit: ChildExit): void {
-    this.#lastExit = { description: describeExit(exit), code: exitCodeFor(exit), at: new Date(this.#deps.host.clock.now()).toISOString() };
+    this.#applyPolicy({ exit, uptimeMs: 0, cause: 'crash' });
   }
 
   #onExit(attempt: Attempt, exit: ChildExit): void {
@@ -217,22 +214,23 @@ export class Service {
     if (attempt.stopping || this.#attempt !== attempt) return;
     const uptimeMs = this.#deps.host.clock.monotonic() - attempt.spawnedAt;
     this.#attempt = undefined;
-    this.#recordExit(exit);
+    this.#lastExit = lastExitOf(exit, this.#deps.host.clock.now());
     reportCrash(this.#deps, attempt, exit, uptimeMs);
     this.#events.emit('exited', { pid: attempt.pid, description: describeExit(exit), code: exitCodeFor(exit) });
-    this.#applyPolicy(exit, uptimeMs);
+    this.#applyPolicy({ exit, uptimeMs, cause: 'crash' });
   }
 
-  /** Decides what follows an unplanned end of the child (respawn.ts). */
-  #applyPolicy(exit: ChildExit, uptimeMs: number): void {
+  /** Decides what follows an unplanned end of the child (respawn.ts); a respawn carries the kept exit's cause. */
+  #applyPolicy(kept: KeptExit): void {
     const { config, host, logger } = this.#deps;
-    const step = nextStep(this.#policyHold, { exit, uptimeMs }, this.#history, config.restart, host.clock.monotonic(), host.random());
+    const { exit, cause } = kept;
+    const step = nextStep(this.#policyHold, kept, this.#history, config.restart, host.clock.monotonic(), host.random());
     if (step.kind === 'finish') return this.#finish(exit, step.reason);
     if (step.kind === 'respawn') {
       this.#history = step.history;
       this.#setState('backoff', { delayMs: step.delayMs, attempt: step.history.consecutive });
       logger.info({ delayMs: step.delayMs, attempt: step.history.consecutive }, 'restarting after backoff');
-      return this.#backoff.schedule(step.delayMs, () => this.#spawn());
+      return this.#backoff.schedule(step.delayMs, () => this.#spawn({ cause }));
     }
     if (step.kind === 'errored') this.#history = step.history;
     this.#reason = step.reason;
@@ -252,7 +250,8 @@ export class Service {
     const attempt = this.#attempt;
     if (attempt === undefined) return undefined;
     const outcome = await stopAttempt(this.#deps, attempt, reason, startedAt);
-    this.#recordExit(outcome.exit);
+    this.#lastExit = lastExitOf(outcome.exit, this.#deps.host.clock.now());
+    this.#events.emit('child_stopped', { pid: attempt.pid, reason, ms: outcome.elapsedMs, forced: outcome.forced });
     if (this.#attempt === attempt) this.#attempt = undefined;
     return outcome;
   }
@@ -293,7 +292,7 @@ export class Service {
       if (this.#attempt !== attempt) return;
       const uptimeMs = this.#deps.host.clock.monotonic() - attempt.spawnedAt;
       const outcome = await this.#stopCurrent(reason);
-      if (outcome !== undefined) this.#applyPolicy(outcome.exit, uptimeMs);
+      if (outcome !== undefined) this.#applyPolicy({ exit: outcome.exit, uptimeMs, cause: 'health' });
     });
   }
 }
