@@ -12,6 +12,7 @@ import type { Config } from './config/schema.ts';
 import { Controller } from './controller.ts';
 import type { EventBus } from './events.ts';
 import { writeMarker } from './forensics/markers.ts';
+import type { MetricsRecorder } from './metrics/recorder.ts';
 import type { Host } from './host/host.ts';
 import { attachNotifier } from './notify/attach.ts';
 import { NOTIFY_SOCKET_ENV } from './notify/protocol.ts';
@@ -157,8 +158,8 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
 }
 
 /** The control API over the service, the controller and the updater. */
-export function createControlApi(host: Host, config: Config, parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; events: EventBus; logger: SupervisorIo['logger'] }): FastifyInstance {
-  const { token, startedAt, service, controller, updater, events, logger } = parts;
+export function createControlApi(host: Host, config: Config, parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger'] }): FastifyInstance {
+  const { token, startedAt, service, controller, updater, events, recorder, logger } = parts;
   return createApi(
     {
       token,
@@ -174,6 +175,7 @@ export function createControlApi(host: Host, config: Config, parts: { token: str
       events,
       restart: (target) => controller.restart(target),
       stop: (reason) => controller.stop(reason),
+      metrics: () => ({ version: VERSION, rssBytes: host.memory().rss, service: service.status(), recorded: recorder, updates: updater === undefined ? undefined : { check: updater.cachedCheck() } }),
     },
     { bodyLimit: config.api.bodyLimit, logger },
   );

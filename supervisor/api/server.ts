@@ -9,11 +9,13 @@ import { z } from 'zod';
 import { diskError, OutlastError, type ErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
+import type { MetricsSnapshot } from '../metrics/recorder.ts';
 import type { ServiceStatus } from '../service/service.ts';
 import type { Updater } from '../update/updater.ts';
 import { bearerMatches } from './auth.ts';
 import { onBadExpectation, onClientError } from './client-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
+import { registerMetricsRoute } from './metrics-route.ts';
 import { registerStopRoute, type StopAnswer } from './stop-route.ts';
 import { registerUpdateRoutes } from './update-routes.ts';
 
@@ -36,6 +38,8 @@ export interface ApiController {
   stop(reason: string): Promise<StopAnswer & { after?: () => void }>;
   updater: Updater | undefined;
   events: EventBus;
+  /** What `/metrics` reports, taken at each scrape. */
+  metrics(): MetricsSnapshot;
 }
 
 /** Options for {@link createApi}. */
@@ -132,5 +136,6 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
   registerStopRoute(app, (reason) => controller.stop(reason));
   registerUpdateRoutes(app, controller.updater);
   registerEventsRoute(app, controller.events);
+  registerMetricsRoute(app, () => controller.metrics());
   return app;
 }
