@@ -4,10 +4,13 @@
  * an update that commits, a broken release rolled back by its gate, and a
  * rollback by request. Every counter must move by exactly what happened.
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTENT_TYPE } from '../../supervisor/metrics/exposition.ts';
 import { makeFeed } from '../support/feed.ts';
-import { api, cleanup, serviceStatus, supervisorInfo, token, type RunningCli } from '../support/supervisor.ts';
+import { api, cleanup, ROOT, serviceStatus, supervisorInfo, token, type RunningCli } from '../support/supervisor.ts';
 import { apply, finalState, serviceVersion, startUpdating } from '../support/update-supervisor.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -77,6 +80,21 @@ async function nextChild(cli: RunningCli, oldPid: number): Promise<number> {
 }
 
 describe('GET /metrics', () => {
+  it('leaves the exposition code out of what `outlast run` loads: only the recorder is there before a scrape', () => {
+    // A load hook records every module the CLI and `outlast run` pull in statically.
+    const href = (path: string): string => JSON.stringify(pathToFileURL(join(ROOT, path)).href);
+    const script = `import { registerHooks } from 'node:module';
+const loaded = [];
+registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
+await import(${href('supervisor/cli/main.ts')});
+await import(${href('supervisor/cli/run.ts')});
+process.stdout.write(JSON.stringify(loaded));`;
+    const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' })) as string[];
+    expect(loaded.some((url) => url.endsWith('/supervisor/supervisor.ts'))).toBe(true);
+    const metrics = loaded.filter((url) => url.includes('/supervisor/metrics/')).map((url) => url.slice(url.lastIndexOf('/') + 1));
+    expect(metrics.sort()).toEqual(['histogram.ts', 'recorder.ts']);
+  });
+
   it('needs the bearer token', async () => {
     const feed = await makeFeed([{ version: '1.0.0' }]);
     const { cli } = await startUpdating({ type: 'dir', path: feed });
