@@ -14,6 +14,7 @@ import type { Config } from './config/schema.ts';
 import { Controller } from './controller.ts';
 import type { EventBus } from './events.ts';
 import { writeMarker } from './forensics/markers.ts';
+import type { MetricsRecorder } from './metrics/recorder.ts';
 import type { Host } from './host/host.ts';
 import { attachNotifier } from './notify/attach.ts';
 import { NOTIFY_SOCKET_ENV } from './notify/protocol.ts';
@@ -160,9 +161,9 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
 export function createControlApi(
   host: Host,
   config: Config,
-  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; events: EventBus; logger: SupervisorIo['logger']; logins: LoginCodes },
+  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger']; logins: LoginCodes },
 ): FastifyInstance {
-  const { token, startedAt, service, controller, updater, events, logger, logins } = parts;
+  const { token, startedAt, service, controller, updater, events, recorder, logger, logins } = parts;
   return createApi(
     {
       token,
@@ -180,6 +181,7 @@ export function createControlApi(
       insights: createInsights(host, config),
       restart: (target) => controller.restart(target),
       stop: (reason) => controller.stop(reason),
+      metrics: () => ({ version: VERSION, rssBytes: host.memory().rss, service: service.status(), recorded: recorder, updates: updater === undefined ? undefined : { check: updater.cachedCheck() } }),
     },
     { bodyLimit: config.api.bodyLimit, logger, now: () => host.clock.now() },
   );

@@ -21,7 +21,7 @@ export interface ControllerDeps {
   stateDir: string;
   /** The service's drain budget (service.stopTimeoutMs), for the stop answer. */
   drainMs: number;
-  service: Pick<Service, 'assertRestartable' | 'restart' | 'held'>;
+  service: Pick<Service, 'assertRestartable' | 'restart'>;
   /** Whether a stop signal has started the stop. */
   isStopping: () => boolean;
   selfRestarter: Pick<SelfRestarter, 'choice' | 'restart'>;
@@ -60,9 +60,8 @@ export class Controller {
       const { name } = await selfRestarter.choice();
       return { strategy: name, after: () => this.#selfRestart('requested through the API') };
     }
+    // Refused while an update judges the child: the restart would be judged in its place.
     service.assertRestartable();
-    // The update's own restart replaces the child it judges; another one would be judged in its place.
-    if (service.held) throw new OutlastError('CONFLICT', 'an update owns the service until its health gate has ruled; restart it after that');
     service.restart('api').then(
       (result) => {
         if (!result.ok) logger.error({ reason: result.reason }, 'restart failed');

@@ -15,6 +15,7 @@ import { rotateMarkers, writeMarker } from './forensics/markers.ts';
 import type { Host } from './host/host.ts';
 import type { LogFile } from './log/log-file.ts';
 import type { Logger } from './log/logger.ts';
+import { recordMetrics } from './metrics/recorder.ts';
 import type { Sink } from './log/safe-sink.ts';
 import type { SelfRestarter } from './restart/self-restart.ts';
 import { exitCodeFor } from './service/exit-code.ts';
@@ -60,6 +61,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     teardown.add('always', () => signals.off());
     teardown.add('before-restart', () => service.stop('supervisor restart'));
     const { selfRestarter, controller, updater } = composeRestarts(host, config, { platform, service, signals, events, teardown, placement, logger, flushLogs: () => io.logFile?.flush() ?? Promise.resolve() });
+    // Counting for /metrics starts before anything can restart the child or end an update.
+    const recorder = recordMetrics({ service, bus: events, operation: updater === undefined ? undefined : (id) => updater.operation(id) });
     // Orphans first (they may still run an old release or a hook in staging),
     // then recovery, both before the API opens: no client sees a half-recovered
     // store. A self-update handed over to us resumes here: its gate watches the first child.
@@ -69,7 +72,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await rotateMarkers(host, config.stateDir);
     await logStrategy(selfRestarter, platform, logger);
     const logins = new LoginCodes(() => host.clock.now());
-    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, events, logger, logins });
+    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, events, recorder, logger, logins });
     const apiUrl = await listenApi(api, config, teardown);
     const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger, logFile);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION, ...(logFile === undefined ? {} : { logFile }) }, 'outlast supervisor started');

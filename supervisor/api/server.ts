@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { diskError, OutlastError, type ErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
+import type { MetricsSnapshot } from '../metrics/recorder.ts';
 import type { ServiceStatus } from '../service/service.ts';
 import type { Updater } from '../update/updater.ts';
 import { authorize } from './access.ts';
@@ -21,6 +22,7 @@ import type { LoginCodes } from './login-codes.ts';
 import { LoginLimiter } from './login-limit.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { registerPageRoutes } from './page-route.ts';
+import { registerMetricsRoute } from './metrics-route.ts';
 import { registerStopRoute, type StopAnswer } from './stop-route.ts';
 import { registerUpdateRoutes } from './update-routes.ts';
 
@@ -47,6 +49,8 @@ export interface ApiController {
   logins: LoginCodes;
   /** The doctor's report and the last death, for the status page. */
   insights: Insights;
+  /** What `/metrics` reports, taken at each scrape. */
+  metrics(): MetricsSnapshot;
 }
 
 /** Options for {@link createApi}. */
@@ -143,5 +147,6 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
   registerPageRoutes(app);
   registerLoginRoutes(app, { token: controller.token, codes: controller.logins, limiter: new LoginLimiter(options.now), now: options.now });
   registerInsightRoutes(app, controller.insights, controller.updater);
+  registerMetricsRoute(app, () => controller.metrics());
   return app;
 }

@@ -211,6 +211,8 @@ export interface Host {
   readonly runtime: { nodeVersion: string; os: NodeJS.Platform };
   /** Detects the platform this process runs on (platform/read-platform.ts). Never throws. */
   readPlatform(): Platform;
+  /** This process's memory: `rss`, its resident set size in bytes (for `/metrics`). */
+  memory(): { rss: number };
   /** A uniform number in [0, 1): jitter and tokens take randomness from here. */
   random(): number;
   randomToken(bytes: number): string;

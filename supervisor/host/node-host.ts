@@ -109,6 +109,8 @@ export function createNodeHost(exit: (code: number) => never): Host {
     invocation: { execPath: process.execPath, execArgv: [...process.execArgv], argv: process.argv.slice(1) },
     runtime: { nodeVersion: process.version, os: process.platform },
     readPlatform,
+    // memoryUsage.rss() reads only the RSS (one /proc read), not the heap statistics.
+    memory: () => ({ rss: process.memoryUsage.rss() }),
     random: Math.random,
     randomToken: (bytes) => randomBytes(bytes).toString('base64url'),
     execve: bindExecve(),

@@ -33,6 +33,7 @@ function statusFor(event: ServiceEvent): string | undefined {
       return `errored: ${text(event.reason)} (outlast restart revives it)`;
     case 'stopping':
       return `stopping: ${text(event.reason)}`;
+    case 'child_stopped':
     case 'stopped':
     case 'finished':
       return undefined;

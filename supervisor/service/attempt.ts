@@ -75,14 +75,15 @@ export async function discardAttempt(host: Host, attempt: Attempt): Promise<void
   await stopGroup(host, attempt, 'SIGKILL', 0, () => undefined);
 }
 
-/** Drains the child a handoff replaced: the stop signal, its budget, then SIGKILL; logs how long it took. */
-export async function drainAttempt(deps: ServiceDeps, attempt: Attempt): Promise<void> {
+/** Drains the child a handoff replaced: the stop signal, its budget, then SIGKILL; logs how long it took, and returns how it went. */
+export async function drainAttempt(deps: ServiceDeps, attempt: Attempt): Promise<StopOutcome> {
   const { host, config, logger } = deps;
   attempt.stopping = true;
   attempt.abort.abort();
   const outcome = await stopGroup(host, attempt, config.stopSignal, config.stopTimeoutMs, () => undefined);
   await attempt.output;
   logger.info({ oldPid: attempt.pid, ms: outcome.elapsedMs, forced: outcome.forced }, `handoff: the old child drained in ${outcome.elapsedMs} ms`);
+  return outcome;
 }
 
 /** After a child ended on its own: SIGKILLs what it left in its group, and logs the exit. */

@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:os';
 import type { ChildExit } from '../host/host.ts';
+import type { ServiceStatus } from './types.ts';
 
 /** The number of a signal name, e.g. SIGTERM → 15. */
 export function signalNumber(signal: NodeJS.Signals): number {
@@ -35,7 +36,7 @@ export function describeExit(exit: ChildExit): string {
   }
 }
 
-/** The `lastExit` of a status: how the child ended, its exit code, and when (wall-clock ms). */
-export function lastExitOf(exit: ChildExit, atMs: number): { description: string; code: number; at: string } {
-  return { description: describeExit(exit), code: exitCodeFor(exit), at: new Date(atMs).toISOString() };
+/** The `lastExit` of the status for how a child ended, at wall-clock `now` (ms). */
+export function lastExitOf(exit: ChildExit, now: number): NonNullable<ServiceStatus['lastExit']> {
+  return { description: describeExit(exit), code: exitCodeFor(exit), signal: exit.kind === 'signaled' ? exit.signal : null, at: new Date(now).toISOString() };
 }

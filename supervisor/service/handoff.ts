@@ -10,6 +10,7 @@
  */
 import { discardAttempt, drainAttempt, type Attempt } from './attempt.ts';
 import type { ProbeResult } from './readiness.ts';
+import type { StopOutcome } from './stop.ts';
 import type { RestartResult, ServiceDeps } from './types.ts';
 
 /** What a handoff asks of the Service. */
@@ -20,6 +21,8 @@ export interface HandoffSteps {
   ready(next: Attempt): Promise<ProbeResult>;
   /** Makes the new child the current one. */
   adopt(next: Attempt): void;
+  /** Hears how the old child's drain went, once it is gone. */
+  drained(outcome: StopOutcome): void;
 }
 
 /** Hands the sockets over from `old` to a new child; see the module comment. */
@@ -35,6 +38,6 @@ export async function handOff(deps: ServiceDeps, steps: HandoffSteps, old: Attem
     return { ok: false, handoff: true, reason: `the new child never became ready (${ready.reason}); the old one keeps serving` };
   }
   steps.adopt(next);
-  await drainAttempt(deps, old);
+  steps.drained(await drainAttempt(deps, old));
   return { ok: true, handoff: true };
 }

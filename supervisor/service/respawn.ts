@@ -44,10 +44,12 @@ export class BackoffTimer {
   }
 }
 
-/** An exit the policy has not acted on yet. */
+/** An exit the policy has not acted on yet; `cause` is what a respawn after it is counted as. */
 export interface KeptExit {
   exit: ChildExit;
   uptimeMs: number;
+  /** `crash`: the child ended on its own; `health`: we stopped it for failing its readiness or health checks. */
+  cause: 'crash' | 'health';
 }
 
 /**

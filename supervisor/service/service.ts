@@ -5,9 +5,8 @@
  * Ownership: every transition of `state` happens in this class, and only
  * this class signals the child. Operations that stop a child (restart,
  * health restart, stop) are serialised through one queue, so a restart from
- * the API can never interleave with a SIGTERM stop. Each spawned child is an
- * `Attempt` (attempt.ts) with its own AbortController: whatever was watching
- * an old attempt sees it is stale and stands down.
+ * the API can never interleave with a SIGTERM stop. Each child is an `Attempt`
+ * (attempt.ts) with its own AbortController: a watcher of an old one stands down.
  */
 import { OutlastError } from '../errors.ts';
 import type { ChildExit } from '../host/host.ts';
@@ -16,12 +15,12 @@ import { handOff } from './handoff.ts';
 import { NO_CRASHES, type CrashHistory } from './backoff.ts';
 import { describeExit, exitCodeFor, lastExitOf } from './exit-code.ts';
 import { HealthWatch } from './health-watch.ts';
-import { BackoffTimer, nextStep, PolicyHold } from './respawn.ts';
+import { BackoffTimer, nextStep, PolicyHold, type KeptExit } from './respawn.ts';
 import { ServiceEventFanout, SerialQueue } from './event-fanout.ts';
 import type { StopOutcome } from './stop.ts';
-import type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceState, ServiceStatus } from './types.ts';
+import type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceState, ServiceStatus, SpawnCause } from './types.ts';
 
-export type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceEventType, ServiceState, ServiceStatus } from './types.ts';
+export type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceEventType, ServiceState, ServiceStatus, SpawnCause } from './types.ts';
 
 /** States in which restart() refuses: the service is being, or has been, let go of. */
 const NOT_RESTARTABLE: ReadonlySet<ServiceState> = new Set(['stopping', 'stopped', 'finished']);
@@ -69,17 +68,20 @@ export class Service {
   /** Starts the first child. */
   start(): void {
     if (this.#state !== 'stopped' || this.#spawns > 0) throw new OutlastError('CONFLICT', `service already started (state ${this.#state})`);
-    this.#spawn();
+    this.#spawn({ cause: 'start' });
   }
 
   /**
    * Throws CONFLICT when restart() would refuse now (the service is stopping,
-   * stopped or finished). The API asks before it answers 202; restart()
-   * asks again when its turn in the queue comes.
+   * stopped or finished), and for anyone but the update while an update
+   * holds the child (see hold()). The API asks before it answers 202;
+   * restart() asks again, for the update, when its turn in the queue comes.
    */
-  assertRestartable(): void {
+  assertRestartable(asker: 'update' | 'other' = 'other'): void {
     if (NOT_RESTARTABLE.has(this.#state)) throw new OutlastError('CONFLICT', `cannot restart: the service is ${this.#state}`, { details: { state: this.#state } });
+    if (asker === 'other' && this.#policyHold.held) throw new OutlastError('CONFLICT', 'an update owns the service until its health gate has ruled; restart it after that');
   }
+
 
   /**
    * Gracefully restarts the child (also revives an errored service), and
@@ -88,7 +90,7 @@ export class Service {
    */
   async restart(reason: string): Promise<RestartResult> {
     const started = await this.#queue.run(async (): Promise<Attempt | RestartResult | undefined> => {
-      this.assertRestartable();
+      this.assertRestartable('update');
       this.#deps.logger.info({ reason }, 'restart requested');
       this.#backoff.cancel();
       this.#policyHold.forget();
@@ -96,7 +98,7 @@ export class Service {
       this.#reason = null;
       if (this.#deps.listeners !== undefined && this.#attempt !== undefined && this.#state === 'ready') return this.#handoff(this.#attempt, reason);
       await this.#stopCurrent(reason);
-      return this.#spawn();
+      return this.#spawn({ cause: 'restart', reason });
     });
     if (started === undefined) return { ok: false, handoff: false, reason: this.#lastExit?.description ?? 'the new child could not be started' };
     if ('ok' in started) return started;
@@ -112,13 +114,9 @@ export class Service {
    * a stop, a restart or a handoff has answered it meanwhile.
    */
   hold(): () => void {
-    return this.#policyHold.take((kept) => this.#attempt === undefined && this.#state === 'errored' && this.#applyPolicy(kept.exit, kept.uptimeMs));
+    return this.#policyHold.take((kept) => this.#attempt === undefined && this.#state === 'errored' && this.#applyPolicy(kept));
   }
 
-  /** Whether an update owns the child now (see hold()); other restarts wait for its verdict. */
-  get held(): boolean {
-    return this.#policyHold.held;
-  }
 
   /**
    * Stops the child for good; resolves with how the stop went (undefined if
@@ -160,13 +158,13 @@ export class Service {
     this.#events.emit(state, fields);
   }
 
-  #spawn(): Attempt | undefined {
+  #spawn(why: SpawnCause): Attempt | undefined {
     const attempt = this.#launch();
     if (attempt === undefined) return undefined;
     this.#health.reset();
     this.#attempt = attempt;
     this.#state = 'starting';
-    this.#events.emit('spawned', { pid: attempt.pid });
+    this.#events.emit('spawned', { pid: attempt.pid, ...why });
     void this.#watchReadiness(attempt);
     return attempt;
   }
@@ -190,7 +188,7 @@ export class Service {
   #handoff(old: Attempt, reason: string): Promise<RestartResult> {
     const launch = (): Attempt | undefined => {
       const next = this.#launch();
-      if (next !== undefined) this.#events.emit('spawned', { pid: next.pid, handoff: true });
+      if (next !== undefined) this.#events.emit('spawned', { pid: next.pid, handoff: true, cause: 'restart', reason });
       return next;
     };
     const adopt = (next: Attempt): void => {
@@ -200,17 +198,17 @@ export class Service {
       this.#markReady(next);
       if (this.#health.probes) void this.#watchHealth(next);
     };
-    return handOff(this.#deps, { launch, ready: (next) => this.#health.ready(next), adopt }, old, reason);
+    const drained = (outcome: StopOutcome): void => this.#events.emit('child_stopped', { pid: old.pid, reason, ms: outcome.elapsedMs, forced: outcome.forced });
+    return handOff(this.#deps, { launch, ready: (next) => this.#health.ready(next), adopt, drained }, old, reason);
   }
 
   #onSpawnFailed(exit: ChildExit): void {
     const description = describeExit(exit);
     this.#lastExit = lastExitOf(exit, this.#deps.host.clock.now());
     this.#deps.logger.error({ exitCode: exitCodeFor(exit) }, `service ${description}`);
-    // A command that never ran once will not run on retry: end supervision
-    // with 126/127 as a shell would, instead of looping into `errored`.
+    // A command that never ran once will not run on retry: end with 126/127 as a shell would.
     if (this.#spawns === 1 && !this.#policyHold.held) return this.#finish(exit, description);
-    this.#applyPolicy(exit, 0);
+    this.#applyPolicy({ exit, uptimeMs: 0, cause: 'crash' });
   }
 
   #onExit(attempt: Attempt, exit: ChildExit): void {
@@ -221,19 +219,20 @@ export class Service {
     this.#lastExit = lastExitOf(exit, this.#deps.host.clock.now());
     reportCrash(this.#deps, attempt, exit, uptimeMs);
     this.#events.emit('exited', { pid: attempt.pid, description: describeExit(exit), code: exitCodeFor(exit) });
-    this.#applyPolicy(exit, uptimeMs);
+    this.#applyPolicy({ exit, uptimeMs, cause: 'crash' });
   }
 
-  /** Decides what follows an unplanned end of the child (respawn.ts). */
-  #applyPolicy(exit: ChildExit, uptimeMs: number): void {
+  /** Decides what follows an unplanned end of the child (respawn.ts); a respawn carries the kept exit's cause. */
+  #applyPolicy(kept: KeptExit): void {
     const { config, host, logger } = this.#deps;
-    const step = nextStep(this.#policyHold, { exit, uptimeMs }, this.#history, config.restart, host.clock.monotonic(), host.random());
+    const { exit, cause } = kept;
+    const step = nextStep(this.#policyHold, kept, this.#history, config.restart, host.clock.monotonic(), host.random());
     if (step.kind === 'finish') return this.#finish(exit, step.reason);
     if (step.kind === 'respawn') {
       this.#history = step.history;
       this.#setState('backoff', { delayMs: step.delayMs, attempt: step.history.consecutive });
       logger.info({ delayMs: step.delayMs, attempt: step.history.consecutive }, 'restarting after backoff');
-      return this.#backoff.schedule(step.delayMs, () => this.#spawn());
+      return this.#backoff.schedule(step.delayMs, () => this.#spawn({ cause }));
     }
     if (step.kind === 'errored') this.#history = step.history;
     this.#reason = step.reason;
@@ -254,6 +253,7 @@ export class Service {
     if (attempt === undefined) return undefined;
     const outcome = await stopAttempt(this.#deps, attempt, reason, startedAt);
     this.#lastExit = lastExitOf(outcome.exit, this.#deps.host.clock.now());
+    this.#events.emit('child_stopped', { pid: attempt.pid, reason, ms: outcome.elapsedMs, forced: outcome.forced });
     if (this.#attempt === attempt) this.#attempt = undefined;
     return outcome;
   }
@@ -294,7 +294,7 @@ export class Service {
       if (this.#attempt !== attempt) return;
       const uptimeMs = this.#deps.host.clock.monotonic() - attempt.spawnedAt;
       const outcome = await this.#stopCurrent(reason);
-      if (outcome !== undefined) this.#applyPolicy(outcome.exit, uptimeMs);
+      if (outcome !== undefined) this.#applyPolicy({ exit: outcome.exit, uptimeMs, cause: 'health' });
     });
   }
 }

@@ -16,14 +16,23 @@ import type { ProbeResult } from './readiness.ts';
  */
 export type ServiceState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stopped' | 'errored' | 'finished';
 
+/**
+ * Why a child was spawned: the first start; a respawn by the crash policy
+ * after the child exited (`crash`) or after it failed its readiness or
+ * health checks and was stopped (`health`); or `restart()` with its reason.
+ */
+export type SpawnCause = { cause: 'start' | 'crash' | 'health' } | { cause: 'restart'; reason: string };
+
 /** Each lifecycle event's own fields. */
 export interface ServiceEventFields {
-  /** A child started (`handoff` when it starts beside the old one on the same sockets). */
-  spawned: { pid: number; handoff?: boolean };
+  /** A child started (`handoff` when it starts beside the old one on the same sockets), and why. */
+  spawned: { pid: number; handoff?: boolean } & SpawnCause;
   ready: { pid: number; ms: number };
   /** A child ended on its own (a crash, or an exit the policy may respawn). */
   exited: { pid: number; description: string; code: number };
   unhealthy: { pid: number; reason: string };
+  /** A child we stopped on purpose is gone: `ms` from the stop signal; `forced` when the drain budget ran out and it got SIGKILL. */
+  child_stopped: { pid: number; reason: string; ms: number; forced: boolean };
   backoff: { delayMs: number; attempt: number };
   errored: { reason: string };
   stopping: { reason: string };
@@ -56,7 +65,8 @@ export interface ServiceStatus {
   restarts: number;
   uptimeMs: number | null;
   healthFailures: number;
-  lastExit: { description: string; code: number; at: string } | null;
+  /** The last child's end: `code` by the shell's convention (128+N for signal N), `signal` when a signal killed it. */
+  lastExit: { description: string; code: number; signal: NodeJS.Signals | null; at: string } | null;
   /** Why the service is errored or finished, when it is. */
   reason: string | null;
 }

@@ -53,6 +53,11 @@ export class ReleaseCheck {
     return this.#running;
   }
 
+  /** The last answer, however old, without asking the source; undefined before the first check. */
+  get last(): CheckResult | undefined {
+    return this.#last?.result;
+  }
+
   async #ask(): Promise<CheckResult> {
     const { host, config, stateDir, store } = this.#ctx;
     const offered = (await listReleases(this.#ctx)).map((e) => e.version);

@@ -6,6 +6,7 @@
  * the ReleaseStore, the lock in UpdateLock, each operation in its
  * RunningOperation.
  */
+import semver from 'semver';
 import { OutlastError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { Host } from '../host/host.ts';
@@ -128,6 +129,20 @@ export class Updater {
   /** Compares the running version with the best one the source offers; cached and single-flight. */
   check(force: boolean): Promise<CheckResult> {
     return this.#check.check(force);
+  }
+
+  /**
+   * The last check's answer, never asking the source (for `/metrics`);
+   * undefined before the first check. `available` is judged again against
+   * the version running now: an update since the check may have installed
+   * `latest` already.
+   */
+  cachedCheck(): CheckResult | undefined {
+    const last = this.#check.last;
+    if (last === undefined) return undefined;
+    const current = this.#ctx.store.current ?? null;
+    const available = last.latest !== null && (current === null || semver.gt(last.latest, current));
+    return { ...last, current, available };
   }
 
   /** Applies an update; see apply.ts for what happens before and after the answer. */

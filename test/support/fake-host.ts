@@ -36,6 +36,8 @@ export interface FakeHost extends Host {
   failNextSpawn(errno: string): void;
   /** Pids (or group ids) that `kill(…, 0)` reports alive. */
   living: Set<number>;
+  /** What memory() answers as the resident set size, in bytes. */
+  rss: number;
 }
 
 /** Creates a fresh fake host. */
@@ -52,6 +54,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     dirs: new Set(),
     platform: { kind: 'bare', evidence: [], conflicts: [], execve: false, node: 'v24.0.0' },
     living: new Set(),
+    rss: 50 * 1024 * 1024,
     spawn(file, args, options) {
       if (spawnFailure !== undefined) {
         const errno = spawnFailure;
@@ -258,6 +261,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     invocation: { execPath: '/usr/bin/node', execArgv: [], argv: ['/opt/outlast/bin/outlast.js', 'run'] },
     runtime: { nodeVersion: 'v24.0.0', os: 'linux' },
     readPlatform: () => host.platform,
+    memory: () => ({ rss: host.rss }),
     random: () => 0.5,
     randomToken: (bytes) => 't'.repeat(bytes),
     execve: undefined,

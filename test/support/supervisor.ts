@@ -4,7 +4,7 @@
  * the test ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { alive, waitFor } from './wait.ts';
@@ -68,21 +68,11 @@ export function startCli(args: string[], options: { env?: Record<string, string>
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
   cleanups.push(async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    // A failed test must not leak processes: ask nicely, then kill the
-    // supervisor and the service group it recorded in child.json.
-    proc.kill('SIGTERM');
-    const done = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
-    if (done) return;
-    const child = readChildPid(stateDir);
-    proc.kill('SIGKILL');
-    if (child !== undefined) {
-      try {
-        process.kill(-child, 'SIGKILL');
-      } catch {
-        // group already gone
-      }
-    }
+    await stopSupervisor(proc, exited, stateDir);
+    // Every stop signal starts the detached shutdown diagnostic, which writes
+    // into the state dir: removing the dir before it ends lets it make a fresh
+    // logs/ there. It is bounded (3 s); the leftover check reports it if not.
+    await waitFor(() => diagnosticsOf(stateDir).length === 0, 'the shutdown diagnostic to end', 5000).catch(() => undefined);
   });
   return {
     proc,
@@ -96,6 +86,38 @@ export function startCli(args: string[], options: { env?: Record<string, string>
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     exited,
   };
+}
+
+/** A failed test must not leak processes: ask nicely, then kill the supervisor and the service group it recorded in child.json. */
+async function stopSupervisor(proc: ChildProcess, exited: Promise<unknown>, stateDir: string): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill('SIGTERM');
+  const done = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
+  if (done) return;
+  const child = readChildPid(stateDir);
+  proc.kill('SIGKILL');
+  if (child !== undefined) {
+    try {
+      process.kill(-child, 'SIGKILL');
+    } catch {
+      // group already gone
+    }
+  }
+}
+
+/** Pids of shutdown-diag.sh processes writing into `stateDir`. */
+function diagnosticsOf(stateDir: string): number[] {
+  const log = join(stateDir, 'logs', 'shutdown-diag.log');
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(log);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function readChildPid(stateDir: string): number | undefined {

@@ -39,6 +39,9 @@ function harness(token = TOKEN, clock = { now: Date.parse('2030-01-01T00:00:00Z'
       updater: undefined,
       events: new EventBus(() => clock.now),
       logins: codes,
+      metrics: () => {
+        throw new Error('no metrics in these tests');
+      },
       insights: {
         doctor: async () => ({ platform: { kind: 'bare' } }) as never,
         why: async () => ({ code: 'no-history', summary: 'no restart-window markers yet', evidence: [] }),

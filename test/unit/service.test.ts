@@ -125,7 +125,7 @@ describe('Service under an update’s hold', () => {
     const { host, svc } = setup();
     svc.start();
     const release = svc.hold();
-    expect(svc.held).toBe(true);
+    expect(() => svc.assertRestartable()).toThrow(/an update owns the service/);
     host.children[0]!.exit({ kind: 'exited', code: 1 });
     await host.advance(0);
     expect(svc.status()).toMatchObject({ state: 'errored', reason: expect.stringContaining('during an update') as string });
@@ -146,7 +146,7 @@ describe('Service under an update’s hold', () => {
     release();
     await host.advance(0);
     expect(host.children).toHaveLength(2);
-    expect(svc.held).toBe(false);
+    expect(() => svc.assertRestartable()).not.toThrow();
   });
 
   it('does not end supervision when the first spawn of a held service fails: the holder decides', async () => {
