@@ -3,9 +3,11 @@
  */
 import semver from 'semver';
 import { z } from 'zod';
+import { duration } from '../config/duration.ts';
 import { sourceSchema } from './sources/schema.ts';
 
-const positiveMs = z.number().int().positive();
+const ms = duration();
+const positiveMs = duration(1);
 
 /** `updates`: where releases come from and how they are proven. */
 export const updatesSchema = z.strictObject({
@@ -23,7 +25,7 @@ export const updatesSchema = z.strictObject({
   preflight: z.array(z.string().min(1)).min(1).optional(),
   preflightTimeoutMs: positiveMs.default(30_000),
   healthGate: z
-    .strictObject({ timeoutMs: positiveMs.default(30_000), stableForMs: z.number().int().nonnegative().default(5_000) })
+    .strictObject({ timeoutMs: positiveMs.default(30_000), stableForMs: ms.default(5_000) })
     .prefault({}),
   /** Releases kept on disk (current and previous are never pruned). */
   keep: z.number().int().min(2).default(3),
@@ -56,14 +58,14 @@ export const updatesSchema = z.strictObject({
    */
   bundled: z.string().min(1).optional(),
   /** How long `GET /updates/check` answers from cache. */
-  checkTtlMs: z.number().int().nonnegative().default(60_000),
+  checkTtlMs: ms.default(60_000),
 });
 
 /** `service.busy`: the restart-safe gate. */
 export const busySchema = z.strictObject({
   /** Answers {busy: n}; 0 means safe to restart. */
   url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
-  maxWaitMs: z.number().int().nonnegative().default(30_000),
+  maxWaitMs: ms.default(30_000),
   pollMs: positiveMs.default(500),
 });
 
