@@ -7,7 +7,7 @@
  */
 import type { Platform } from '../platform/platform.ts';
 import type { Config } from './config/schema.ts';
-import { composeRestarts, createControlApi, createService, type Placement } from './compose.ts';
+import { composeRestarts, createAutoUpdater, createControlApi, createService, type Placement } from './compose.ts';
 import type { Controller } from './controller.ts';
 import { EventBus } from './events.ts';
 import { rotateMarkers, writeMarker } from './forensics/markers.ts';
@@ -64,7 +64,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     signals.listen();
     await rotateMarkers(host, config.stateDir);
     await logStrategy(selfRestarter, platform, logger);
-    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, events, logger });
+    const auto = createAutoUpdater(host, config, { updater, events, teardown, logger });
+    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, auto, events, logger });
     const apiUrl = await listenApi(api, config, teardown);
     const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger, logFile);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION, ...(logFile === undefined ? {} : { logFile }) }, 'outlast supervisor started');
@@ -72,6 +73,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     // A stop signal during a long first install means: do not start at all.
     if (signals.isStopping()) return await wrapUp(await signals.stopped, signals, teardown, logger);
     service.start();
+    // Scheduled checks begin with the service: an apply restarts it, so it must be running first.
+    auto?.start();
     io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token });
     return await wrapUp(await theEnd(host, config, service, signals, controller), signals, teardown, logger);
   } catch (err) {
