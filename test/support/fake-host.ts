@@ -227,7 +227,9 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
           const sleeper = { at: now + ms, resolve };
           sleepers.push(sleeper);
           signal?.addEventListener('abort', () => {
-            sleepers.splice(sleepers.indexOf(sleeper), 1);
+            // A sleeper already woken is gone from the list: splice(-1) would drop another one.
+            const index = sleepers.indexOf(sleeper);
+            if (index >= 0) sleepers.splice(index, 1);
             reject(signal.reason as Error);
           });
         });
