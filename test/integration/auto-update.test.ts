@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeFeed } from '../support/feed.ts';
 import { api, cleanup } from '../support/supervisor.ts';
-import { lockReleased, serviceVersion, startUpdating, store } from '../support/update-supervisor.ts';
+import { lockReleased, runOutlast, serviceVersion, startUpdating, store } from '../support/update-supervisor.ts';
 import { waitFor } from '../support/wait.ts';
 
 afterEach(cleanup);
@@ -42,6 +42,8 @@ describe('updates.auto', () => {
       return found.lastCheck?.outcome === 'up-to-date' && found.lastCheck.current === '1.1.0' ? found : undefined;
     }, 'a check after the update', 10_000);
     expect(Date.parse(auto.nextCheckAt!)).toBeGreaterThan(Date.now() - 5000);
+    const text = await runOutlast(['status', '--state-dir', cli.stateDir]);
+    expect(text.stdout).toMatch(new RegExp(`^auto-update applies in ${window} \\(UTC\\); last check up-to-date \\(latest 1\\.1\\.0\\) at \\S+; next at \\S+$`, 'm'));
     expect(cli.stderr()).not.toMatch(/auto-update: scheduled check failed/);
   });
 });
