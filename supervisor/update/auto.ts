@@ -97,6 +97,12 @@ export class AutoUpdater {
    */
   start(): void {
     if (this.#loop !== undefined || this.#abort.signal.aborted) return;
+    // Once the supervisor begins to stop, no apply may start: it would
+    // restart the service in the middle of its drain.
+    const off = this.#deps.events.subscribe((event) => {
+      if (event.type === 'service_shutdown') this.stop();
+    });
+    this.#abort.signal.addEventListener('abort', off, { once: true });
     this.#loop = this.#run(this.#deps.host.random() * this.#deps.config.jitter);
   }
 

@@ -45,6 +45,7 @@ interface Setup {
   source: { down: boolean };
   /** Every `update_check` event, in order. */
   checks: AutoCheck[];
+  bus: EventBus;
   /** The options of every sleep the scheduler asked for. */
   sleeps: Array<{ ms: number; ref: boolean | undefined }>;
 }
@@ -108,7 +109,7 @@ async function setup(options: Options): Promise<Setup> {
   service.start();
   await flush();
   const auto = new AutoUpdater({ host: autoHost, config: config.updates!.auto!, updater, events, logger });
-  return { host, auto, updater, offered, source, checks, sleeps };
+  return { host, auto, updater, offered, source, checks, sleeps, bus: events };
 }
 
 function journal(host: FakeHost): Operation[] {
@@ -288,6 +289,28 @@ describe('updates.auto', () => {
     await s.host.advance(HOUR);
     expect(s.checks.at(-1)).toMatchObject({ outcome: 'applying' });
     s.auto.stop();
+  });
+
+  it('an apply under way when the window closes finishes', async () => {
+    // The check at 04:59:59.8 starts the apply; its gate (500 ms stable) ends after 05:00.
+    const s = await setup({ auto: NIGHTLY, start: '2025-06-02T04:59:59.800Z' });
+    s.auto.start();
+    await s.host.advance(0);
+    expect(s.checks[0]).toMatchObject({ outcome: 'applying' });
+    await until(s, '2025-06-02T05:00:01Z');
+    expect(applies(s.host)).toEqual([expect.objectContaining({ to: '1.1.0', state: 'committed' })]);
+    expect(Date.parse(applies(s.host)[0]!.endedAt!)).toBeGreaterThan(Date.parse('2025-06-02T05:00:00Z'));
+    s.auto.stop();
+  });
+
+  it('stops when the supervisor begins to stop: no apply during the drain', async () => {
+    const s = await setup({ auto: { ...NIGHTLY, window: undefined, checkEvery: '1h', jitter: '10m' }, start: '2025-06-02T12:00:00Z', random: [0.5] });
+    s.auto.start();
+    s.bus.emit('service_shutdown', { drainMs: 10_000, reason: 'received SIGTERM', planned: false, signal: 'SIGTERM' });
+    await s.auto.stopped;
+    await s.host.advance(2 * HOUR);
+    expect(s.checks).toEqual([]);
+    expect(applies(s.host)).toEqual([]);
   });
 
   it('sleeps with timers that never hold the process open, in slices, and stops at once', async () => {
