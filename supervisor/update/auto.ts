@@ -107,9 +107,9 @@ export class AutoUpdater {
   }
 
   /**
-   * Stops the loop at once, without waiting for a check in flight (its
-   * answer is then dropped); an apply it started goes on, as one started by
-   * a request would (the Updater owns it).
+   * Stops the loop at once, without waiting for a check in flight (that
+   * one still reports, but starts no apply); an apply already started goes
+   * on, as one started by a request would (the Updater owns it).
    */
   stop(): void {
     this.#abort.abort();
