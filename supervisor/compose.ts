@@ -30,6 +30,7 @@ import { ChildRecordKeeper } from './state/child-record.ts';
 import { STATE_DIR_ENV } from './state/orphans.ts';
 import type { SupervisorIo } from './supervisor.ts';
 import type { Teardown } from './teardown.ts';
+import { AutoUpdater } from './update/auto.ts';
 import { createBundledSource } from './update/sources/bundled.ts';
 import { createSource } from './update/sources/index.ts';
 import { UpdateLock } from './update/lock.ts';
@@ -157,13 +158,27 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
   return { selfRestarter, controller, updater: placement.updater };
 }
 
+/**
+ * With `updates.auto`, the schedule of checks and applies over the Updater;
+ * started once the service is, and stopped by either way out (its timers
+ * never hold the process open by themselves).
+ */
+export function createAutoUpdater(host: Host, config: Config, parts: { updater: Updater | undefined; events: EventBus; teardown: Teardown; logger: SupervisorIo['logger'] }): AutoUpdater | undefined {
+  const { updater, events, teardown, logger } = parts;
+  const auto = config.updates?.auto;
+  if (updater === undefined || auto === undefined) return undefined;
+  const scheduler = new AutoUpdater({ host, config: auto, updater, events, logger });
+  teardown.add('always', () => scheduler.stop());
+  return scheduler;
+}
+
 /** The control API over the service, the controller and the updater. */
 export function createControlApi(
   host: Host,
   config: Config,
-  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger']; logins: LoginCodes },
+  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; auto?: AutoUpdater | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger']; logins: LoginCodes },
 ): FastifyInstance {
-  const { token, startedAt, service, controller, updater, events, recorder, logger, logins } = parts;
+  const { token, startedAt, service, controller, updater, auto, events, recorder, logger, logins } = parts;
   return createApi(
     {
       token,
@@ -173,7 +188,7 @@ export function createControlApi(
         if (updater === undefined) return {};
         const last = await updater.lastOperation();
         const lastUpdate = last === undefined ? null : { id: last.id, kind: last.kind, state: last.state, from: last.from, to: last.to, endedAt: last.endedAt ?? null, error: last.error ?? null };
-        return { service: { version: updater.currentVersion ?? null }, lastUpdate };
+        return { service: { version: updater.currentVersion ?? null }, lastUpdate, ...(auto === undefined ? {} : { updates: { auto: auto.status() } }) };
       },
       updater,
       events,

@@ -7,6 +7,7 @@
  * emit, and `/events` clients can read the map as the list of what they get.
  */
 import type { ServiceEventFields, ServiceEventType } from './service/types.ts';
+import type { AutoCheck } from './update/auto.ts';
 import type { Operation } from './update/journal.ts';
 
 /** `service_<type>`: a Service lifecycle event, its fields, and `at` as an ISO time. */
@@ -20,6 +21,8 @@ export interface BusEvents extends ServiceBusEvents {
   update: { id: string; state: Operation['state']; phase: Operation['phase']; from: string | null; to: string; error?: Operation['error'] | null };
   /** Download progress of an update's fetch. */
   update_progress: { id: string; phase: 'fetch'; done: number; total: number | null };
+  /** A scheduled check (`updates.auto`): what it found, what came of it, when the next one is due. */
+  update_check: AutoCheck;
 }
 
 /** The name of a bus event. */

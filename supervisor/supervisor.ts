@@ -8,7 +8,7 @@
 import type { Platform } from '../platform/platform.ts';
 import type { Config } from './config/schema.ts';
 import { LoginCodes } from './api/login-codes.ts';
-import { composeRestarts, createControlApi, createService, type Placement } from './compose.ts';
+import { composeRestarts, createAutoUpdater, createControlApi, createService, type Placement } from './compose.ts';
 import type { Controller } from './controller.ts';
 import { EventBus } from './events.ts';
 import { rotateMarkers, writeMarker } from './forensics/markers.ts';
@@ -72,7 +72,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await rotateMarkers(host, config.stateDir);
     await logStrategy(selfRestarter, platform, logger);
     const logins = new LoginCodes(() => host.clock.now());
-    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, events, recorder, logger, logins });
+    const auto = createAutoUpdater(host, config, { updater, events, teardown, logger });
+    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, auto, events, recorder, logger, logins });
     const apiUrl = await listenApi(api, config, teardown);
     const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger, logFile);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION, ...(logFile === undefined ? {} : { logFile }) }, 'outlast supervisor started');
@@ -80,6 +81,8 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     // A stop signal during a long first install means: do not start at all.
     if (signals.isStopping()) return await wrapUp(await signals.stopped, signals, teardown, logger);
     service.start();
+    // Scheduled checks begin with the service: an apply restarts it, so it must be running first.
+    auto?.start();
     io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token, loginLink: () => `${apiUrl}${logins.issue().path}` });
     return await wrapUp(await theEnd(host, config, service, signals, controller), signals, teardown, logger);
   } catch (err) {

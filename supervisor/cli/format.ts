@@ -3,6 +3,7 @@
  * instead, so these strings are free to change.
  */
 import type { ServiceStatus } from '../service/service.ts';
+import type { AutoStatus } from '../update/auto.ts';
 
 /** 1234 → "1.2 s", 75000 → "1 min 15 s". */
 export function formatDuration(ms: number | null): string {
@@ -20,6 +21,7 @@ export function formatStatus(status: {
   supervisor: { pid: number; version: string; startedAt: string; name: string };
   service: ServiceStatus & { version?: string | null };
   lastUpdate?: { id: string; kind: string; state: string; from: string | null; to: string; endedAt: string | null; error: { message: string } | null } | null;
+  updates?: { auto?: AutoStatus };
 }): string {
   const { supervisor, service, lastUpdate } = status;
   const version = service.version === undefined || service.version === null ? '' : ` ${service.version}`;
@@ -32,8 +34,18 @@ export function formatStatus(status: {
     const why = lastUpdate.error === null ? '' : `: ${lastUpdate.error.message}`;
     lines.push(`last ${what} ${what === 'update' ? ' ' : ''}${lastUpdate.from ?? 'nothing'} -> ${lastUpdate.to} ${lastUpdate.state}${lastUpdate.endedAt === null ? '' : ` at ${lastUpdate.endedAt}`}${why}`);
   }
+  const auto = status.updates?.auto;
+  if (auto !== undefined) lines.push(`auto-update ${formatAuto(auto)}`);
   if (service.lastExit !== null) lines.push(`last exit   ${service.lastExit.description} at ${service.lastExit.at}`);
   if (service.reason !== null) lines.push(`reason      ${service.reason}`);
   if (service.healthFailures > 0) lines.push(`health      ${service.healthFailures} failed check(s) in a row`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One line on `updates.auto`: the schedule, the last check, the next one. */
+function formatAuto(auto: AutoStatus): string {
+  const mode = auto.apply ? `applies${auto.window === null ? ' at any time' : ` in ${auto.window} (${auto.timezone})`}` : 'checks only';
+  const last = auto.lastCheck;
+  const found = last === null ? 'no check yet' : `last check ${last.outcome}${last.latest === null ? '' : ` (latest ${last.latest})`} at ${last.checkedAt}${last.error === undefined ? '' : `: ${last.error.message}`}`;
+  return `${mode}; ${found}${auto.nextCheckAt === null ? '' : `; next at ${auto.nextCheckAt}`}`;
 }

@@ -5,14 +5,16 @@
 import { z } from 'zod';
 import { busySchema, updatesSchema } from '../update/config.ts';
 import { selfRestartSchema } from '../restart/config.ts';
+import { duration } from './duration.ts';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** The values `service.stopSignal` accepts: what the service may be asked to stop with. */
 export const SERVICE_STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
 
-const ms = z.number().int().nonnegative();
-const positiveMs = z.number().int().positive();
+// Every time key takes whole milliseconds or a string with units ("30s").
+const ms = duration();
+const positiveMs = duration(1);
 const port = z.number().int().min(0).max(65535);
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });

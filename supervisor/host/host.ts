@@ -120,8 +120,13 @@ export interface HostClock {
   now(): number;
   /** Milliseconds from an arbitrary origin; never goes backwards. */
   monotonic(): number;
-  /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves after `ms`, or rejects with the signal's reason when aborted.
+   * With `ref: false` the wait does not keep the process alive by itself
+   * (a background schedule's timer): when nothing else is left, the process
+   * ends and the promise never settles.
+   */
+  sleep(ms: number, signal?: AbortSignal, options?: { ref?: boolean }): Promise<void>;
 }
 
 /** An HTTP request made by a client command. */

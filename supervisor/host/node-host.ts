@@ -98,7 +98,7 @@ export function createNodeHost(exit: (code: number) => never): Host {
     clock: {
       now: () => Date.now(),
       monotonic: () => performance.now(),
-      sleep: (ms, signal) => delay(ms, undefined, signal === undefined ? undefined : { signal }),
+      sleep: (ms, signal, options) => delay(ms, undefined, { ...(signal === undefined ? {} : { signal }), ...(options?.ref === false ? { ref: false } : {}) }),
     },
     net: nodeNet,
     env: process.env,

@@ -3,6 +3,7 @@
  * itself. (How the service child is respawned is `service.restart`.)
  */
 import { z } from 'zod';
+import { duration } from '../config/duration.ts';
 
 /** The ways the supervisor can restart itself; see ../../README.md, "Platforms". */
 export const STRATEGY_NAMES = ['reexec', 'detached', 'watchdog', 'manager'] as const;
@@ -23,7 +24,7 @@ export const selfRestartSchema = z.strictObject({
    * starting the new one. Defaults to 15000 on Termux (Android's kill window
    * in the field), 1000 elsewhere.
    */
-  delayMs: z.number().int().nonnegative().optional(),
+  delayMs: duration().optional(),
   /** detached: starts retried (with backoff) when the new process dies. */
   retries: z.number().int().min(1).default(3),
 });

@@ -3,9 +3,32 @@
  */
 import semver from 'semver';
 import { z } from 'zod';
+import { duration } from '../config/duration.ts';
 import { sourceSchema } from './sources/schema.ts';
+import { isTimeZone, parseWindow, TIMEZONE_HINT } from './window.ts';
 
-const positiveMs = z.number().int().positive();
+const ms = duration();
+const positiveMs = duration(1);
+
+/** `updates.auto`: checks on a timer, and applies inside a maintenance window. */
+export const autoSchema = z.strictObject({
+  /** Time between two checks (at least a second), plus up to `jitter`. */
+  checkEvery: duration(1000).default(6 * 3_600_000),
+  /** The most each wait is stretched by at random, so a fleet does not ask the source at once. */
+  jitter: duration().default(30 * 60_000),
+  /** Apply a newer allowed version (inside the window); false only checks and reports. */
+  apply: z.boolean().default(false),
+  /** "HH:MM-HH:MM", may wrap midnight; any time of day when missing. */
+  window: z
+    .string()
+    .superRefine((text, ctx) => {
+      const parsed = parseWindow(text);
+      if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+    })
+    .optional(),
+  /** Whose clock the window is read on: "local" (the process's TZ), "UTC", or an IANA zone. */
+  timezone: z.string().default('local').refine(isTimeZone, { error: TIMEZONE_HINT }),
+});
 
 /** `updates`: where releases come from and how they are proven. */
 export const updatesSchema = z.strictObject({
@@ -23,7 +46,7 @@ export const updatesSchema = z.strictObject({
   preflight: z.array(z.string().min(1)).min(1).optional(),
   preflightTimeoutMs: positiveMs.default(30_000),
   healthGate: z
-    .strictObject({ timeoutMs: positiveMs.default(30_000), stableForMs: z.number().int().nonnegative().default(5_000) })
+    .strictObject({ timeoutMs: positiveMs.default(30_000), stableForMs: ms.default(5_000) })
     .prefault({}),
   /** Releases kept on disk (current and previous are never pruned). */
   keep: z.number().int().min(2).default(3),
@@ -56,14 +79,16 @@ export const updatesSchema = z.strictObject({
    */
   bundled: z.string().min(1).optional(),
   /** How long `GET /updates/check` answers from cache. */
-  checkTtlMs: z.number().int().nonnegative().default(60_000),
+  checkTtlMs: ms.default(60_000),
+  /** Scheduled checks, and applies inside a maintenance window (auto.ts). */
+  auto: autoSchema.optional(),
 });
 
 /** `service.busy`: the restart-safe gate. */
 export const busySchema = z.strictObject({
   /** Answers {busy: n}; 0 means safe to restart. */
   url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
-  maxWaitMs: z.number().int().nonnegative().default(30_000),
+  maxWaitMs: ms.default(30_000),
   pollMs: positiveMs.default(500),
 });
 
@@ -77,3 +102,5 @@ export function maxUnpackedBytes(config: Pick<UpdatesConfig, 'maxBytes' | 'maxUn
 
 /** A validated `updates` block. */
 export type UpdatesConfig = z.output<typeof updatesSchema>;
+/** A validated `updates.auto` block. */
+export type AutoUpdateConfig = z.output<typeof autoSchema>;

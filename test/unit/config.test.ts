@@ -49,7 +49,7 @@ describe('parseConfig', () => {
     const err = invalid(() => parseConfig({ service: { command: 'node server.js', stopTimeoutMs: -1 } }, '/', 'f'));
     expect(err.details?.problems).toEqual([
       '"service.command" expected array, received string (got "node server.js")',
-      '"service.stopTimeoutMs" Too small: expected number to be >=0 (got -1)',
+      '"service.stopTimeoutMs" must be 0 or more (got -1)',
     ]);
   });
 

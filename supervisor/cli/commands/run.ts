@@ -14,7 +14,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--api-host <host>', 'control API address (default 127.0.0.1)')
     .option('--api-port <port>', 'control API port; 0 picks a free one (default 7070)')
     .option('--health-url <url>', 'HTTP readiness and health URL of the service')
-    .option('--stop-timeout <ms>', 'drain budget between the stop signal and SIGKILL')
+    .option('--stop-timeout <duration>', 'drain budget between the stop signal and SIGKILL (ms, or with units: 30s)')
     .option('--name <name>', 'service name')
     .option('--restart <policy>', 'always | on-failure | never')
     .option('--log-level <level>', 'trace | debug | info | warn | error | fatal | silent')

@@ -3,9 +3,10 @@
  * `updates.source`. Validated once, fully defaulted.
  */
 import { z } from 'zod';
+import { duration } from '../../config/duration.ts';
 import { isPublicKey } from '../signing.ts';
 
-const timeoutMs = z.number().int().positive();
+const timeoutMs = duration(1);
 
 const publicKey = z
   .string()
