@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseMinisig } from '../../supervisor/update/minisign.ts';
 import { packRelease } from '../../supervisor/update/pack.ts';
 import { makeFeed, writeRelease } from '../support/feed.ts';
+import { minisignSigner } from '../support/minisign-signer.ts';
 import { nodeHost } from '../support/node-host.ts';
 import { api, cleanup, tempDir } from '../support/supervisor.ts';
 import { apply, finalState, lockReleased, runOutlast, serviceVersion, startUpdating, store } from '../support/update-supervisor.ts';
@@ -157,9 +158,13 @@ describe.skipIf(problem !== undefined)('minisign release signatures', () => {
     const honest = sign(tarball(feed, '1.6.0'), trusted.secret, { comment: 'release 1.6.0' });
     const edited = editTrustedComment(honest, 'release 1.6.0, audited');
     writeFileSync(`${tarball(feed, '1.6.0')}.minisig`, edited);
-    // minisign itself agrees about the edit.
+    // minisign itself agrees about the edit, and accepts what the unit tests' signer writes.
     expect(minisignAccepts(tarball(feed, '1.6.0'), honest, trusted.pubText)).toBe(true);
     expect(minisignAccepts(tarball(feed, '1.6.0'), edited, trusted.pubText)).toBe(false);
+    const signer = minisignSigner();
+    for (const legacy of [false, true]) {
+      expect(minisignAccepts(tarball(feed, '1.6.0'), signer.sign(readFileSync(tarball(feed, '1.6.0')), { legacy }), signer.pubText), `legacy ${legacy}`).toBe(true);
+    }
     // 1.7.0: no signature at all.
 
     // The whole .pub file as the key; 1.0.0 is verified by the first install.
