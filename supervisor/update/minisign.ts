@@ -166,7 +166,8 @@ export function minisigCheck(key: MinisignKey, sig: Minisig, what: string): Mini
       bytes += chunk.byteLength;
       if (hash !== undefined) return void hash.update(chunk);
       if (bytes > LEGACY_MAX_BYTES) throw legacyTooLarge(what);
-      held.push(chunk);
+      // A copy: a stream may hand out one buffer and fill it again.
+      held.push(Buffer.from(chunk));
     },
     verify() {
       const message = hash?.digest() ?? Buffer.concat(held);

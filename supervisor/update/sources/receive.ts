@@ -126,15 +126,15 @@ export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Arr
     }
     // Before the digest: with a minisign key the signature, not the
     // manifest's sha256 (which nothing may have signed), is what proves the
-    // bytes, so a tampered tarball is named as such even when its manifest
-    // entry was rewritten to match it.
+    // bytes, so a tampered tarball is refused as a bad signature whether or
+    // not its manifest entry was rewritten to match it.
     check?.verify();
     if (got.sha256 !== entry.sha256) {
       throw new OutlastError('DIGEST_MISMATCH', `release ${entry.version} has sha256 ${got.sha256}, the manifest says ${entry.sha256}`, {
         details: { ...details, reason: 'sha256-mismatch', expected: entry.sha256, actual: got.sha256 },
       });
     }
-    ctx.log?.(`release ${entry.version}: ${got.bytes} bytes, sha256 ok, extracting`);
+    ctx.log?.(`release ${entry.version}: ${got.bytes} bytes, ${check === undefined ? '' : 'minisign signature ok, '}sha256 ok, extracting`);
     await extractSafely(fs, tarball, dest, { maxUnpackedBytes: ctx.maxUnpackedBytes });
   } finally {
     await fs.rm(tarball);
