@@ -15,8 +15,9 @@ import { packRelease } from '../../supervisor/update/pack.ts';
 import { makeFeed, writeRelease } from '../support/feed.ts';
 import { minisignSigner } from '../support/minisign-signer.ts';
 import { nodeHost } from '../support/node-host.ts';
-import { api, cleanup, tempDir } from '../support/supervisor.ts';
+import { api, cleanup, killLater, tempDir } from '../support/supervisor.ts';
 import { apply, finalState, lockReleased, runOutlast, serviceVersion, startUpdating, store } from '../support/update-supervisor.ts';
+import { alive, waitFor } from '../support/wait.ts';
 import { serve, type TestServer } from '../update/helpers.ts';
 
 afterEach(cleanup);
@@ -290,6 +291,12 @@ describe.skipIf(problem !== undefined)('a minisign-signed manifest', () => {
     // The record outlives the supervisor: a new one on the same state dir refuses the replay too.
     cli.proc.kill('SIGTERM');
     await cli.exited;
+    // The stop's detached diagnostic writes into the state dir: let it finish before the dir is reused and removed.
+    const diagPid = cli.logs().find((l) => l.msg === 'shutdown diagnostic started')?.diagPid;
+    if (typeof diagPid === 'number') {
+      killLater(diagPid);
+      await waitFor(() => !alive(diagPid), 'the shutdown diagnostic to end', 10_000);
+    }
     for (const name of ['manifest.json', 'manifest.json.minisig']) copyFileSync(join(saved, name), join(feed, name));
     const again = await startUpdating(source, { stateDir: cli.stateDir });
     const afterRestart = await api(again.cli, 'GET', '/updates/check?force=1');
