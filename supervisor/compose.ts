@@ -145,7 +145,7 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
           stateDir: config.stateDir,
           config: config.updates,
           busy: config.service.busy,
-          source: createSource(config.updates.source, host),
+          source: createSource(config.updates.source, host, {}, { stateDir: config.stateDir, warn: (line) => logger.warn(line) }),
           service,
           logger,
           events,

@@ -49,6 +49,9 @@ export const ERROR_CODES = {
   NOTHING_TO_ROLL_BACK: { http: 409, exit: 65 },
   // Why a release was refused or rolled back, one code per check.
   SIGNATURE_INVALID: { http: 422, exit: 65 },
+  // A signed manifest whose serial is below the highest one accepted (or
+  // equal with other content): an older edition replayed, a rollback attack.
+  MANIFEST_REPLAYED: { http: 409, exit: 65 },
   DIGEST_MISMATCH: { http: 422, exit: 65 },
   INSTALL_FAILED: { http: 422, exit: 65 },
   PREFLIGHT_FAILED: { http: 422, exit: 65 },

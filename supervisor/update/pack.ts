@@ -1,7 +1,9 @@
 /**
  * Publisher tooling: pack a project folder into a release tarball, and add
  * it, signed when a key is given, to a feed folder's manifest.json, which the
- * dir source reads as it is and the http source once it is served.
+ * dir source reads as it is and the http source once it is served. Every
+ * manifest it writes gets the next `serial`; with a key, the manifest is
+ * signed as a whole too (`manifest.json.sig`).
  *
  * Every file it reads or writes for itself goes through the Host's file
  * capability ({@link PackFs}); node-tar reads the project's files while it
@@ -13,7 +15,7 @@ import semver from 'semver';
 import { create } from 'tar';
 import { OutlastError } from '../errors.ts';
 import type { HostFs } from '../host/host.ts';
-import { signEntry } from './signing.ts';
+import { signEntry, signManifest } from './signing.ts';
 import { parseManifest, type Manifest, type ManifestEntry } from './sources/manifest.ts';
 
 /** What to pack. */
@@ -40,6 +42,12 @@ export interface PackResult {
   entry: ManifestEntry;
   /** The manifest written, when a feed was given. */
   manifest?: string;
+  /** Its serial: one more than the manifest had. */
+  serial?: number;
+  /** The `manifest.json.sig` written, when a key was given. */
+  manifestSignature?: string;
+  /** A `manifest.json.minisig` that no longer matches the manifest: minisign must sign it again. */
+  staleMinisig?: string;
 }
 
 /** What packing needs of the Host's file system. */
@@ -157,6 +165,25 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
   // finds an entry whose file is missing.
   const at = manifest.versions.findIndex((e) => e.version === version);
   const versions = at === -1 ? [...manifest.versions, entry] : manifest.versions.with(at, entry);
-  await fs.writeFileAtomic(manifestPath, `${JSON.stringify({ ...manifest, versions }, null, 2)}\n`, 0o644);
-  return { tarball, entry, manifest: manifestPath };
+  // Every edition gets the next serial, so supervisors that saw this one
+  // refuse the older ones once the manifest is signed.
+  const { serial: previous, ...rest } = manifest;
+  const serial = (previous ?? 0) + 1;
+  const text = `${JSON.stringify({ serial, ...rest, versions }, null, 2)}\n`;
+  await fs.writeFileAtomic(manifestPath, text, 0o644);
+  // Written right after the manifest: a reader in between finds the old
+  // signature over the new bytes and refuses that one read, never more.
+  // Without a key the old signature can only be wrong from now on.
+  const signaturePath = `${manifestPath}.sig`;
+  if (privateKeyPem === undefined) await fs.rm(signaturePath);
+  else await fs.writeFileAtomic(signaturePath, signManifest(privateKeyPem, Buffer.from(text, 'utf8')), 0o644);
+  const minisig = `${manifestPath}.minisig`;
+  return {
+    tarball,
+    entry,
+    manifest: manifestPath,
+    serial,
+    ...(privateKeyPem === undefined ? {} : { manifestSignature: signaturePath }),
+    ...((await fs.exists(minisig)) ? { staleMinisig: minisig } : {}),
+  };
 }

@@ -3,6 +3,9 @@
  * sha256 and the size of the tarball. The URL is left out on purpose, so a
  * mirror can move the files without re-signing them; the digest pins the
  * content wherever it is served from.
+ *
+ * Manifest signatures (`manifest.json.sig`): ed25519 over a domain tag and
+ * the manifest's exact bytes, so one can never pass for the other.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { OutlastError } from '../errors.ts';
@@ -73,8 +76,8 @@ export function isPublicKey(text: string): boolean {
   }
 }
 
-/** Signs a release entry with a PEM ed25519 private key; returns the signature in base64. BAD_REQUEST for another key. */
-export function signEntry(privateKeyPem: string, entry: SignedFields): string {
+/** A PEM ed25519 private key; BAD_REQUEST for anything else. */
+function signingKey(privateKeyPem: string): KeyObject {
   let key: KeyObject;
   try {
     key = createPrivateKey(privateKeyPem);
@@ -82,7 +85,12 @@ export function signEntry(privateKeyPem: string, entry: SignedFields): string {
     throw new OutlastError('BAD_REQUEST', 'the signing key is not a PEM private key', { cause: err });
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new OutlastError('BAD_REQUEST', `the signing key is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`);
-  return sign(null, signedPayload(entry), key).toString('base64');
+  return key;
+}
+
+/** Signs a release entry with a PEM ed25519 private key; returns the signature in base64. BAD_REQUEST for another key. */
+export function signEntry(privateKeyPem: string, entry: SignedFields): string {
+  return sign(null, signedPayload(entry), signingKey(privateKeyPem)).toString('base64');
 }
 
 /**
@@ -100,5 +108,28 @@ export function verifyEntry(publicKey: string | KeyObject, entry: SignedFields):
   const signature = Buffer.from(entry.signature, 'base64');
   if (signature.length !== 64 || !verify(null, signedPayload(entry), key, signature)) {
     throw new OutlastError('SIGNATURE_INVALID', `release ${entry.version} has a bad signature`, { details: { ...details, reason: 'bad-signature' } });
+  }
+}
+
+/** The exact bytes a manifest signature (`manifest.json.sig`) covers: a domain tag, then the file as served. */
+export function manifestPayload(manifest: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from('outlast-manifest-v1\n', 'utf8'), manifest]);
+}
+
+/** Signs a manifest's bytes with a PEM ed25519 private key; returns the text of `manifest.json.sig`. */
+export function signManifest(privateKeyPem: string, manifest: Uint8Array): string {
+  return `${sign(null, manifestPayload(manifest), signingKey(privateKeyPem)).toString('base64')}\n`;
+}
+
+/**
+ * Checks the text of a `manifest.json.sig` against the manifest's bytes;
+ * SIGNATURE_INVALID (`bad-signature`) when it is malformed or wrong.
+ * `what` names the manifest in the error.
+ */
+export function verifyManifest(publicKey: KeyObject, sigText: string, manifest: Uint8Array, what: string): void {
+  const trimmed = sigText.trim();
+  const signature = Buffer.from(trimmed, 'base64');
+  if (signature.length !== 64 || signature.toString('base64') !== trimmed || !verify(null, manifestPayload(manifest), publicKey, signature)) {
+    throw new OutlastError('SIGNATURE_INVALID', `${what} has a bad signature by publicKey (its .sig does not match its bytes)`, { details: { reason: 'bad-signature' } });
   }
 }

@@ -3,7 +3,7 @@
  * `outlast release pack` into a feed, then a real supervisor that trusts only
  * that key applying what was packed, and refusing what another key signed.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeRelease } from '../support/feed.ts';
@@ -90,7 +90,7 @@ describe('outlast release pack', () => {
     const first = await pack(feed, '1.0.0', join(keys, 'k.key'));
     expect(first.code, first.stderr).toBe(0);
     const printed = JSON.parse(first.stdout) as { tarball: string; manifest: string; signed: boolean; entry: { sha256: string; size: number } };
-    expect(printed).toMatchObject({ tarball: join(feed, 'release-app-1.0.0.tgz'), manifest: join(feed, 'manifest.json'), signed: true });
+    expect(printed).toMatchObject({ tarball: join(feed, 'release-app-1.0.0.tgz'), manifest: join(feed, 'manifest.json'), signed: true, serial: 1, manifestSignature: join(feed, 'manifest.json.sig') });
     expect(printed.entry.size).toBe(statSync(printed.tarball).size);
     const again = await pack(feed, '1.0.0', join(keys, 'k.key'));
     expect(again.code).toBe(76);
@@ -111,6 +111,10 @@ describe('keygen, pack, apply', () => {
     }
     const forged = await pack(feed, '1.2.0', join(keys, 'other.key'));
     expect(forged.code, forged.stderr).toBe(0);
+    // The other key signed the manifest as a whole too, which would refuse
+    // the feed at its first read; the forger drops that signature, leaving an
+    // unsigned manifest (accepted, with a warning) and the forged entry.
+    rmSync(join(feed, 'manifest.json.sig'));
 
     const { cli, port } = await startUpdating({ type: 'dir', path: feed, publicKey });
     expect(await serviceVersion(port)).toBe('1.0.0');

@@ -3,14 +3,16 @@
  * integrity failure leaving the staging dir empty.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LEGACY_MAX_BYTES } from '../../supervisor/update/minisign.ts';
 import { packRelease } from '../../supervisor/update/pack.ts';
 import { generateKeyPair, signEntry } from '../../supervisor/update/signing.ts';
 import { createSource } from '../../supervisor/update/sources/create.ts';
 import { MAX_MANIFEST_BYTES } from '../../supervisor/update/sources/manifest.ts';
 import { cleanup, context, listTree, rawTar, rejection, stagingDir, tempDir, writeTree } from './helpers.ts';
+import { minisignSigner } from '../support/minisign-signer.ts';
 import { nodeHost } from '../support/node-host.ts';
 
 afterEach(cleanup);
@@ -80,6 +82,29 @@ describe('dir source', () => {
     await rejection(source.fetch(entry!, dest, context({ maxBytes: 100 })), 'TOO_LARGE');
     expect(listTree(dest)).toEqual([]);
     expect(listTree(join(dest, '..'))).toEqual(['.staging-test']);
+  });
+
+  it('verifies minisign signatures beside the tarballs, and refuses one by another key or too large to hold', async () => {
+    const feed = await feedWith(['1.0.0', '1.1.0']);
+    const signer = minisignSigner();
+    for (const version of ['1.0.0', '1.1.0']) {
+      const tarball = join(feed, `app-${version}.tgz`);
+      writeFileSync(`${tarball}.minisig`, (version === '1.0.0' ? signer : minisignSigner()).sign(readFileSync(tarball), { legacy: true }));
+    }
+    const source = createSource({ type: 'dir', path: feed, minisignKey: signer.pubText }, nodeHost);
+    const lines: string[] = [];
+    const good = stagingDir();
+    await source.fetch({ version: '1.0.0' }, good, context({ log: (line) => lines.push(line) }));
+    expect(listTree(good)).toEqual(['VERSION', 'server.js']);
+    expect(lines.join('\n')).toMatch(/minisign signature by key [0-9A-F]{16} \(legacy\), trusted comment: timestamp:1700000000\tfile:test/);
+
+    const dest = stagingDir();
+    expect((await rejection(source.fetch({ version: '1.1.0' }, dest, context()), 'SIGNATURE_INVALID')).details).toMatchObject({ reason: 'wrong-key' });
+    // A legacy signature must be held whole: one over more than the cap is refused before the read.
+    const [entry] = await source.list(AbortSignal.timeout(5000));
+    const huge = await rejection(source.fetch({ ...entry!, size: LEGACY_MAX_BYTES + 1 }, dest, context({ maxBytes: 2 * LEGACY_MAX_BYTES })), 'SIGNATURE_INVALID');
+    expect(huge.details).toMatchObject({ reason: 'legacy-too-large' });
+    expect(listTree(dest)).toEqual([]);
   });
 
   it('refuses a well-signed tarball with an unsafe entry', async () => {

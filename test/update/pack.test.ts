@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packRelease } from '../../supervisor/update/pack.ts';
-import { generateKeyPair, verifyEntry } from '../../supervisor/update/signing.ts';
+import { generateKeyPair, parsePublicKey, verifyEntry, verifyManifest } from '../../supervisor/update/signing.ts';
 import { createDirSource } from '../../supervisor/update/sources/dir.ts';
 import { cleanup, context, listTree, rejection, stagingDir, tempDir, writeTree } from './helpers.ts';
 import { nodeHost } from '../support/node-host.ts';
@@ -35,7 +35,10 @@ describe('packRelease', () => {
     expect(result.tarball).toBe(join(feed, 'acme-hello-1.0.0.tgz'));
     expect(result.entry).toMatchObject({ version: '1.0.0', url: 'acme-hello-1.0.0.tgz', size: readFileSync(result.tarball).length });
     const manifest = JSON.parse(readFileSync(join(feed, 'manifest.json'), 'utf8')) as unknown;
-    expect(manifest).toEqual({ versions: [result.entry] });
+    expect(manifest).toEqual({ serial: 1, versions: [result.entry] });
+    expect(result).toMatchObject({ serial: 1, manifest: join(feed, 'manifest.json') });
+    expect(result.manifestSignature).toBeUndefined();
+    expect(existsSync(join(feed, 'manifest.json.sig'))).toBe(false);
 
     const dest = stagingDir();
     await createDirSource({ path: feed }, nodeHost.fs).fetch({ version: '1.0.0' }, dest, context());
@@ -72,6 +75,34 @@ describe('packRelease', () => {
     const dest = stagingDir();
     await createDirSource({ path: feed, publicKey: keys.publicKeyPem }, nodeHost.fs).fetch({ version: '1.1.0' }, dest, context());
     expect(listTree(dest)).not.toContain('feed');
+  });
+
+  it('raises the serial with every manifest it writes, signs the manifest with a key, and drops a signature it cannot renew', async () => {
+    const dir = project();
+    const feed = tempDir('outlast-feed-');
+    const keys = generateKeyPair();
+    const keyPath = join(tempDir(), 'release.key');
+    writeFileSync(keyPath, keys.privateKeyPem);
+    const manifestPath = join(feed, 'manifest.json');
+    const serial = (): unknown => (JSON.parse(readFileSync(manifestPath, 'utf8')) as { serial?: unknown }).serial;
+
+    const first = await packRelease(nodeHost.fs, { dir, version: '1.0.0', feed, keyPath });
+    expect(first).toMatchObject({ serial: 1, manifestSignature: `${manifestPath}.sig` });
+    expect(() => verifyManifest(parsePublicKey(keys.publicKeyPem), readFileSync(`${manifestPath}.sig`, 'utf8'), readFileSync(manifestPath), 'm')).not.toThrow();
+    await packRelease(nodeHost.fs, { dir, version: '1.1.0', feed, keyPath });
+    expect(serial()).toBe(2);
+    expect(() => verifyManifest(parsePublicKey(keys.publicKeyPem), readFileSync(`${manifestPath}.sig`, 'utf8'), readFileSync(manifestPath), 'm')).not.toThrow();
+    // The dir source with the key reads the signed manifest and checks its serial.
+    const source = createDirSource({ path: feed, publicKey: keys.publicKeyBase64, requireSignedManifest: true }, nodeHost.fs);
+    expect((await source.list(AbortSignal.timeout(5000))).map((e) => e.version)).toEqual(['1.0.0', '1.1.0']);
+
+    // Packed without the key: the old signature would be wrong, so it goes;
+    // a minisign signature outlast cannot renew is named as stale.
+    writeFileSync(`${manifestPath}.minisig`, 'stale');
+    const unsigned = await packRelease(nodeHost.fs, { dir, version: '1.2.0', feed });
+    expect(unsigned).toMatchObject({ serial: 3, staleMinisig: `${manifestPath}.minisig` });
+    expect(existsSync(`${manifestPath}.sig`)).toBe(false);
+    await rejection(source.list(AbortSignal.timeout(5000)), 'SIGNATURE_INVALID');
   });
 
   it('refuses an invalid version, a missing folder and an existing tarball', async () => {

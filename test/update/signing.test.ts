@@ -51,6 +51,7 @@ describe('sourceSchema', () => {
       manifest: 'https://example.com/m.json',
       retries: 3,
       timeoutMs: 30_000,
+      requireSignedManifest: false,
     });
     expect(sourceSchema.parse({ type: 'dir', path: './feed', publicKey: generateKeyPair().publicKeyBase64 })).toMatchObject({ type: 'dir' });
   });
@@ -61,5 +62,11 @@ describe('sourceSchema', () => {
     expect(badKey.error?.issues[0]?.path).toEqual(['publicKey']);
     expect(sourceSchema.safeParse({ type: 'ftp', url: 'x' }).success).toBe(false);
     expect(sourceSchema.safeParse({ type: 'http', manifest: 'file:///etc/passwd' }).success).toBe(false);
+  });
+
+  it('refuses requireSignedManifest without a key to check it with', () => {
+    const bare = sourceSchema.safeParse({ type: 'dir', path: './feed', requireSignedManifest: true });
+    expect(bare.error?.issues[0]).toMatchObject({ path: ['requireSignedManifest'], message: expect.stringContaining('needs publicKey or minisignKey') as unknown });
+    expect(sourceSchema.safeParse({ type: 'dir', path: './feed', requireSignedManifest: true, publicKey: generateKeyPair().publicKeyBase64 }).success).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Publisher tooling: `outlast keygen` makes the ed25519 key pair that signs
  * releases, `outlast release pack` turns a project folder into a tarball and
- * a (signed) manifest entry of a feed that the dir and http sources read.
+ * a (signed) manifest entry of a feed that the dir and http sources read,
+ * raising the manifest's serial and, with a key, signing it as a whole.
  */
 import { createPrivateKey } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -101,8 +102,10 @@ function formatPack(result: PackResult, keyPath: string | undefined): string {
     `  size      ${entry.size} bytes (${(entry.size / 1048576).toFixed(2)} MiB)`,
     `  sha256    ${entry.sha256}`,
     `  signed    ${keyPath === undefined ? 'no (supervisors configured with a publicKey will refuse it)' : `yes, with ${keyPath}`}`,
-    result.manifest === undefined ? '  manifest  none (give --feed to add the entry to a feed)' : `  manifest  ${result.manifest} (entry "${entry.url}")`,
+    result.manifest === undefined ? '  manifest  none (give --feed to add the entry to a feed)' : `  manifest  ${result.manifest} (entry "${entry.url}", serial ${result.serial ?? '?'})`,
   ];
+  if (result.manifestSignature !== undefined) lines.push(`            signed as a whole in ${result.manifestSignature}`);
+  if (result.staleMinisig !== undefined) lines.push(`  note      ${result.staleMinisig} no longer matches the manifest: sign it again with minisign -S -m ${result.manifest ?? ''}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -133,7 +136,7 @@ export function registerRelease(program: Command, ctx: CliContext): void {
     .description("pack a project folder into a release tarball and add it, signed with --key, to a feed's manifest.json")
     .argument('<dir>', 'the project folder (.git, node_modules and .outlast are left out)')
     .requiredOption('--version <version>', 'the semver version of the release, such as 1.2.3')
-    .option('--key <file>', 'PEM ed25519 private key to sign the manifest entry with (from outlast keygen)')
+    .option('--key <file>', 'PEM ed25519 private key to sign the manifest entry and the manifest (manifest.json.sig) with (from outlast keygen)')
     .option('--feed <dir>', 'feed folder whose manifest.json gets the entry (created when missing)')
     .option('--out <dir>', 'where the tarball goes (default: the feed)')
     .option('--name <name>', "the tarball's base name (default: package.json's name, else the folder's)")

@@ -8,13 +8,18 @@
  * start, while one that breaks off with an error fails the fetch. A body
  * that never quite stalls is bounded by the limits of transfer-limits.ts:
  * an overall deadline and a rate floor, whose trips are final.
+ *
+ * Signatures are fetched next to what they sign, the suffix added to the
+ * URL's path: `<tarball>.minisig`, `<manifest>.minisig`, `<manifest>.sig`.
+ * A 404 there means "not signed"; any other failure is the source's.
  */
 import { OutlastError } from '../../errors.ts';
 import type { Host } from '../../host/host.ts';
 import type { ExtractFs } from '../extract.ts';
-import { parsePublicKey } from '../signing.ts';
-import { completeEntry, manifestReleases, parseManifest, readManifestText } from './manifest.ts';
-import { admit, readFailure, receiveRelease } from './receive.ts';
+import { MAX_MINISIG_BYTES } from '../minisign.ts';
+import { completeEntry, manifestReleases, parseManifest, readBounded, readManifestBytes } from './manifest.ts';
+import { sourceTrust, type TrustOptions } from './manifest-trust.ts';
+import { admit, readFailure, receiveRelease, signatureTooLarge } from './receive.ts';
 import { oversize, type FetchContext, type ReleaseEntry, type UpdateSource } from './source.ts';
 import { fetchDeadline, RATE_WINDOW_MS, rateFloor } from './transfer-limits.ts';
 
@@ -22,6 +27,8 @@ import { fetchDeadline, RATE_WINDOW_MS, rateFloor } from './transfer-limits.ts';
 export interface HttpSourceConfig {
   manifest: string;
   publicKey?: string | undefined;
+  minisignKey?: string | undefined;
+  requireSignedManifest?: boolean | undefined;
   /** Extra attempts after the first, for network errors and 5xx. */
   retries: number;
   /** For the manifest: the whole request. For a download: the longest silence. */
@@ -90,11 +97,19 @@ function bodyOf(response: Response): AsyncIterable<Uint8Array> {
   return response.body ?? (async function* () {})();
 }
 
-/** Creates the http source. */
-export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost, deps: Partial<HttpSourceDeps> = {}): UpdateSource {
+/** `url` with `suffix` added to its path (the query kept): where its signature is. */
+function beside(url: URL, suffix: string): URL {
+  const next = new URL(url.href);
+  next.hash = '';
+  next.pathname += suffix;
+  return next;
+}
+
+/** Creates the http source; `options` keep its manifest serials. */
+export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost, deps: Partial<HttpSourceDeps> = {}, options: TrustOptions = {}): UpdateSource {
   const { fetch, sleep, retryBaseMs } = { ...defaultDeps(host), ...deps };
   const manifestUrl = new URL(config.manifest);
-  const publicKey = config.publicKey === undefined ? undefined : parsePublicKey(config.publicKey);
+  const { keys, trust } = sourceTrust(config, manifestUrl.href, options);
 
   /** Runs `attempt` until it succeeds, throws something final, or the retries run out. */
   async function withRetries<T>(url: URL, parent: AbortSignal, attempt: (signal: AbortSignal, kick: () => void) => Promise<T>, log?: (line: string) => void): Promise<T> {
@@ -118,12 +133,31 @@ export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost,
     }
   }
 
+  /** A signature file at `url`; undefined when the server has none (404, 410). */
+  async function getSignature(url: URL, signal: AbortSignal, log?: (line: string) => void): Promise<Buffer | undefined> {
+    return withRetries(url, signal, async (attemptSignal) => {
+      let response: Response;
+      try {
+        response = await get(fetch, url, attemptSignal, signal);
+      } catch (err) {
+        const status = err instanceof OutlastError ? err.details?.status : undefined;
+        if (status === 404 || status === 410) return undefined;
+        throw err;
+      }
+      const data = await readBounded(bodyOf(response), MAX_MINISIG_BYTES, (err) => (signal.aborted ? signal.reason : new Transient(`broke off: ${(err as Error).message}`)));
+      if (data === undefined) throw signatureTooLarge(url.href);
+      return data;
+    }, log);
+  }
+
   async function list(signal: AbortSignal): Promise<ReleaseEntry[]> {
-    const text = await withRetries(manifestUrl, signal, async (attemptSignal) => {
+    const bytes = await withRetries(manifestUrl, signal, async (attemptSignal) => {
       const response = await get(fetch, manifestUrl, attemptSignal, signal);
-      return readManifestText(bodyOf(response), response.url, (err) => (signal.aborted ? signal.reason : new Transient(`broke off: ${(err as Error).message}`)));
+      return readManifestBytes(bodyOf(response), response.url, (err) => (signal.aborted ? signal.reason : new Transient(`broke off: ${(err as Error).message}`)));
     });
-    return manifestReleases(parseManifest(text, manifestUrl.href));
+    const manifest = parseManifest(bytes.toString('utf8'), manifestUrl.href);
+    await trust(bytes, manifest, manifestUrl.href, (suffix) => getSignature(beside(manifestUrl, suffix), signal));
+    return manifestReleases(manifest);
   }
 
   async function fetchRelease(wanted: ReleaseEntry, dest: string, ctx: FetchContext): Promise<void> {
@@ -133,7 +167,8 @@ export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost,
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new OutlastError('SOURCE_UNAVAILABLE', `release ${entry.version} has a non-http url "${entry.url}"`, { details: { url: entry.url } });
     }
-    const limit = admit(entry, ctx, publicKey);
+    const admission = await admit(entry, ctx, keys, () => getSignature(beside(url, '.minisig'), ctx.signal, ctx.log));
+    const { limit } = admission;
     const what = `download of ${url.href}`;
     let received = 0;
     // The deadline spans every attempt and every wait between them, so it
@@ -163,7 +198,7 @@ export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost,
               ctx.onProgress?.(done, total);
             },
           };
-          await receiveRelease(host.fs, bodyOf(response), entry, dest, attemptCtx, limit, what);
+          await receiveRelease(host.fs, bodyOf(response), entry, dest, attemptCtx, admission, what);
         } finally {
           floor.stop();
         }

@@ -2,18 +2,23 @@
  * The release manifest shared by the http and dir sources, and written by
  * `outlast pack`:
  *
- *     {"versions": [{"version": "1.2.3", "url": "app-1.2.3.tgz",
- *                    "sha256": "<64 hex>", "size": 1234, "signature": "<base64>"}]}
+ *     {"serial": 42,
+ *      "versions": [{"version": "1.2.3", "url": "app-1.2.3.tgz",
+ *                    "sha256": "<64 hex>", "size": 1234, "signature": "<base64>",
+ *                    "minisig": "untrusted comment: …\n…"}]}
  *
  * `url` may be relative to the manifest's own location. `signature` is
- * optional and described in ../signing.ts. Unknown keys are ignored by the
- * sources and kept by `outlast pack`, so a later format can add fields
- * without breaking older supervisors.
+ * optional and described in ../signing.ts; `minisig`, the text of a
+ * `.minisig` file, in ../minisign.ts. `serial` counts the manifest's
+ * editions, for the replay check of a signed manifest (manifest-trust.ts).
+ * Unknown keys are ignored by the sources and kept by `outlast pack`, so a
+ * later format can add fields without breaking older supervisors.
  */
 import semver from 'semver';
 import { z } from 'zod';
 import { formatIssues } from '../../config/load.ts';
 import { OutlastError } from '../../errors.ts';
+import { MAX_MINISIG_BYTES } from '../minisign.ts';
 import { findRelease, sortReleases, type ReleaseEntry } from './source.ts';
 
 const manifestEntrySchema = z.looseObject({
@@ -25,10 +30,11 @@ const manifestEntrySchema = z.looseObject({
     .transform((s) => s.toLowerCase()),
   size: z.number().int().nonnegative(),
   signature: z.string().min(1).optional(),
+  minisig: z.string().min(1).max(MAX_MINISIG_BYTES).optional(),
 });
 
 /** The manifest file. */
-export const manifestSchema = z.looseObject({ versions: z.array(manifestEntrySchema) }).superRefine((manifest, ctx) => {
+export const manifestSchema = z.looseObject({ serial: z.number().int().nonnegative().optional(), versions: z.array(manifestEntrySchema) }).superRefine((manifest, ctx) => {
   const seen = new Set<string>();
   manifest.versions.forEach((entry, index) => {
     if (seen.has(entry.version)) ctx.addIssue({ code: 'custom', path: ['versions', index, 'version'], message: 'is listed twice' });
@@ -46,28 +52,38 @@ export type ManifestEntry = Manifest['versions'][number];
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /**
- * The text of a manifest read from `where` as `chunks`, refusing with
- * SOURCE_UNAVAILABLE one above MAX_MANIFEST_BYTES as soon as the count
- * passes it: memory stays bounded whatever the file or server holds. A
- * failed read is passed to `onReadError`, which returns what to throw.
+ * The bytes of `chunks`, or undefined as soon as they pass `limit`: memory
+ * stays bounded whatever the file or server holds. A failed read is passed
+ * to `onReadError`, which returns what to throw.
  */
-export async function readManifestText(chunks: AsyncIterable<Uint8Array>, where: string, onReadError: (err: unknown) => unknown): Promise<string> {
+export async function readBounded(chunks: AsyncIterable<Uint8Array>, limit: number, onReadError: (err: unknown) => unknown): Promise<Buffer | undefined> {
   const kept: Uint8Array[] = [];
   let bytes = 0;
   try {
     for await (const chunk of chunks) {
       bytes += chunk.byteLength;
       // Leaving the loop ends the read (it cancels the body, closes the file).
-      if (bytes > MAX_MANIFEST_BYTES) break;
+      if (bytes > limit) return undefined;
       kept.push(chunk);
     }
   } catch (err) {
     throw onReadError(err);
   }
-  if (bytes > MAX_MANIFEST_BYTES) {
+  return Buffer.concat(kept);
+}
+
+/**
+ * The bytes of a manifest read from `where` as `chunks` (kept as bytes: a
+ * manifest signature covers them exactly), refusing with SOURCE_UNAVAILABLE
+ * one above MAX_MANIFEST_BYTES as soon as the count passes it. A failed
+ * read is passed to `onReadError`.
+ */
+export async function readManifestBytes(chunks: AsyncIterable<Uint8Array>, where: string, onReadError: (err: unknown) => unknown): Promise<Buffer> {
+  const data = await readBounded(chunks, MAX_MANIFEST_BYTES, onReadError);
+  if (data === undefined) {
     throw new OutlastError('SOURCE_UNAVAILABLE', `manifest at ${where} is larger than ${MAX_MANIFEST_BYTES} bytes`, { details: { where, limit: MAX_MANIFEST_BYTES } });
   }
-  return Buffer.concat(kept).toString('utf8');
+  return data;
 }
 
 /** Parses manifest text read from `where`; SOURCE_UNAVAILABLE naming each problem otherwise. */
@@ -89,7 +105,14 @@ export function parseManifest(text: string, where: string): Manifest {
 /** The manifest's releases as source entries, lowest version first. */
 export function manifestReleases(manifest: Manifest): ReleaseEntry[] {
   return sortReleases(
-    manifest.versions.map(({ version, url, sha256, size, signature }) => ({ version, url, sha256, size, ...(signature === undefined ? {} : { signature }) })),
+    manifest.versions.map(({ version, url, sha256, size, signature, minisig }) => ({
+      version,
+      url,
+      sha256,
+      size,
+      ...(signature === undefined ? {} : { signature }),
+      ...(minisig === undefined ? {} : { minisig }),
+    })),
   );
 }
 
@@ -99,9 +122,9 @@ export function manifestReleases(manifest: Manifest): ReleaseEntry[] {
  */
 export async function completeEntry(entry: ReleaseEntry, list: () => Promise<ReleaseEntry[]>): Promise<ManifestEntry> {
   const full = entry.url !== undefined && entry.sha256 !== undefined && entry.size !== undefined ? entry : findRelease(await list(), entry.version);
-  const { version, url, sha256, size, signature } = full;
+  const { version, url, sha256, size, signature, minisig } = full;
   if (url === undefined || sha256 === undefined || size === undefined) {
     throw new OutlastError('SOURCE_UNAVAILABLE', `release ${version} has no url, sha256 or size to verify it by`, { details: { version } });
   }
-  return { version, url, sha256: sha256.toLowerCase(), size, ...(signature === undefined ? {} : { signature }) };
+  return { version, url, sha256: sha256.toLowerCase(), size, ...(signature === undefined ? {} : { signature }), ...(minisig === undefined ? {} : { minisig }) };
 }

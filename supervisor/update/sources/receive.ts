@@ -1,25 +1,63 @@
 /**
- * The common tail of the http and dir sources: admit an entry (signature,
+ * The common tail of the http and dir sources: admit an entry (signatures,
  * size limit), stream its tarball to a temp file next to the staging dir
- * while hashing and counting, check digest and size, and extract safely.
+ * while hashing and counting, check size, minisign signature and digest,
+ * and only then extract safely.
  */
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { OutlastError, toOutlastError } from '../../errors.ts';
 import { extractSafely, type ExtractFs } from '../extract.ts';
+import { LEGACY_MAX_BYTES, legacyTooLarge, MAX_MINISIG_BYTES, minisigCheck, parseMinisig, verifyMinisigHeader, type Minisig, type MinisignKey } from '../minisign.ts';
 import { verifyEntry } from '../signing.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { oversize, type FetchContext } from './source.ts';
 
+/** The keys a source is configured with; every one given must have signed a release. */
+export interface ReleaseKeys {
+  /** outlast's own ed25519 key (`publicKey`): a signature in the manifest entry. */
+  publicKey?: KeyObject | undefined;
+  /** A minisign key (`minisignKey`): a `.minisig` in the entry or next to the tarball. */
+  minisignKey?: MinisignKey | undefined;
+}
+
+/** What {@link admit} found: the byte limit for the download, and the minisign signature its bytes must match. */
+export interface Admission {
+  limit: number;
+  minisig?: { key: MinisignKey; sig: Minisig } | undefined;
+}
+
 /**
- * Checks what can be checked before a byte is read: the signature, when a
- * key is configured (a forged entry then costs no bandwidth), and the
- * declared size against the limit. Returns the byte limit for the download.
+ * Checks what can be checked before a byte of the tarball is read: outlast's
+ * signature (a forged entry then costs no bandwidth), the declared size
+ * against the limit, and, with a minisign key, that a signature is there,
+ * by that key, with an intact trusted comment. `readMinisig` reads the
+ * `.minisig` next to the tarball (undefined when there is none); it is
+ * asked only when the entry carries no `minisig` of its own.
  */
-export function admit(entry: ManifestEntry, ctx: FetchContext, publicKey: KeyObject | undefined): number {
-  if (publicKey !== undefined) verifyEntry(publicKey, entry);
+export async function admit(entry: ManifestEntry, ctx: FetchContext, keys: ReleaseKeys, readMinisig: () => Promise<Buffer | undefined>): Promise<Admission> {
+  if (keys.publicKey !== undefined) verifyEntry(keys.publicKey, entry);
   if (entry.size > ctx.maxBytes) throw oversize(entry.version, ctx.maxBytes);
-  return Math.min(entry.size, ctx.maxBytes);
+  const limit = Math.min(entry.size, ctx.maxBytes);
+  const key = keys.minisignKey;
+  if (key === undefined) return { limit };
+  const what = `release ${entry.version}`;
+  const text = entry.minisig ?? (await readMinisig());
+  if (text === undefined) {
+    throw new OutlastError('SIGNATURE_INVALID', `${what} has no minisign signature (no "minisig" in its manifest entry, no ${entry.url}.minisig), but a minisignKey is configured`, {
+      details: { version: entry.version, reason: 'unsigned' },
+    });
+  }
+  const sig = parseMinisig(text, what);
+  verifyMinisigHeader(key, sig, what);
+  if (sig.algorithm === 'Ed' && entry.size > LEGACY_MAX_BYTES) throw legacyTooLarge(what);
+  ctx.log?.(`${what}: minisign signature by key ${key.keyIdHex} (${sig.algorithm === 'ED' ? 'prehashed' : 'legacy'}), trusted comment: ${sig.trustedComment.toString('utf8')}`);
+  return { limit, minisig: { key, sig } };
+}
+
+/** The refusal of a signature file larger than any signature (a `.minisig` or a `.sig`). */
+export function signatureTooLarge(where: string): OutlastError {
+  return new OutlastError('SIGNATURE_INVALID', `${where} is larger than ${MAX_MINISIG_BYTES} bytes: not a signature`, { details: { where, reason: 'malformed' } });
 }
 
 /** A failure to read from the source: the caller's abort as it is, anything else SOURCE_UNAVAILABLE. */
@@ -40,7 +78,7 @@ async function nextChunk(chunks: AsyncIterator<Uint8Array>, signal: AbortSignal,
 }
 
 /** Streams `body` into `file`, failing as soon as more than `limit` bytes arrive. */
-async function writeMetered(fs: ExtractFs, body: AsyncIterable<Uint8Array>, file: string, limit: number, entry: ManifestEntry, ctx: FetchContext, what: string): Promise<{ bytes: number; sha256: string }> {
+async function writeMetered(fs: ExtractFs, body: AsyncIterable<Uint8Array>, file: string, limit: number, entry: ManifestEntry, ctx: FetchContext, what: string, also?: (chunk: Uint8Array) => void): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   const handle = await fs.createFile(file, 0o600);
   const chunks = body[Symbol.asyncIterator]();
@@ -50,6 +88,7 @@ async function writeMetered(fs: ExtractFs, body: AsyncIterable<Uint8Array>, file
       bytes += next.value.byteLength;
       if (bytes > limit) throw oversize(entry.version, limit, 'download of release');
       hash.update(next.value);
+      also?.(next.value);
       await handle.write(next.value);
       ctx.onProgress?.(bytes, entry.size);
     }
@@ -63,17 +102,20 @@ async function writeMetered(fs: ExtractFs, body: AsyncIterable<Uint8Array>, file
 
 /**
  * Receives `entry`'s tarball from `body` into the staging dir `dest`, through
- * the Host's file capability `fs`: digest
- * and size checked, then extracted safely. The temp file is always removed.
- * `what` names the read in errors ("download of https://…").
+ * the Host's file capability `fs`: size, minisign signature (when admitted
+ * with one) and digest checked, then extracted safely. The temp file is
+ * always removed. `what` names the read in errors ("download of https://…").
  */
-export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Array>, entry: ManifestEntry, dest: string, ctx: FetchContext, limit: number, what: string): Promise<void> {
+export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Array>, entry: ManifestEntry, dest: string, ctx: FetchContext, admission: Admission, what: string): Promise<void> {
+  const { limit } = admission;
+  // Made afresh for each attempt: a retried download starts its hash over.
+  const check = admission.minisig === undefined ? undefined : minisigCheck(admission.minisig.key, admission.minisig.sig, `release ${entry.version}`);
   // Next to dest and named after it: the same file system, and a crash
   // before the rm leaves it where the sweep of staging leftovers
   // (releases/.staging-*) finds it along with dest.
   const tarball = join(dirname(dest), `${basename(dest)}.download-${randomBytes(4).toString('hex')}.tgz`);
   try {
-    const got = await writeMetered(fs, body, tarball, limit, entry, ctx, what).catch((err: unknown) => {
+    const got = await writeMetered(fs, body, tarball, limit, entry, ctx, what, check === undefined ? undefined : (chunk) => check.update(chunk)).catch((err: unknown) => {
       throw err instanceof OutlastError || ctx.signal.aborted ? err : toOutlastError(err);
     });
     const details = { version: entry.version };
@@ -82,12 +124,17 @@ export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Arr
         details: { ...details, reason: 'size-mismatch', expected: entry.size, actual: got.bytes },
       });
     }
+    // Before the digest: with a minisign key the signature, not the
+    // manifest's sha256 (which nothing may have signed), is what proves the
+    // bytes, so a tampered tarball is refused as a bad signature whether or
+    // not its manifest entry was rewritten to match it.
+    check?.verify();
     if (got.sha256 !== entry.sha256) {
       throw new OutlastError('DIGEST_MISMATCH', `release ${entry.version} has sha256 ${got.sha256}, the manifest says ${entry.sha256}`, {
         details: { ...details, reason: 'sha256-mismatch', expected: entry.sha256, actual: got.sha256 },
       });
     }
-    ctx.log?.(`release ${entry.version}: ${got.bytes} bytes, sha256 ok, extracting`);
+    ctx.log?.(`release ${entry.version}: ${got.bytes} bytes, ${check === undefined ? '' : 'minisign signature ok, '}sha256 ok, extracting`);
     await extractSafely(fs, tarball, dest, { maxUnpackedBytes: ctx.maxUnpackedBytes });
   } finally {
     await fs.rm(tarball);

@@ -17,6 +17,8 @@ export interface ReleaseEntry {
   size?: number;
   /** base64 ed25519 signature, see signing.ts (http, dir). */
   signature?: string;
+  /** The text of a `.minisig` over the tarball, see ../minisign.ts (http, dir). */
+  minisig?: string;
   /** The tag the version came from (git). */
   ref?: string;
   /** Set instead of `ref` when several tags name this version on different commits (git). */
