@@ -54,6 +54,14 @@ function firstLineMarker(argv) {
 
 firstLineMarker(process.argv.slice(2));
 
+// `outlast --version` answers from here, before the CLI and its dependencies
+// load: about the cost of `node -e 0` instead of 5 times it.
+const only = process.argv.length === 3 ? process.argv[2] : undefined;
+if (only === '--version' || only === '-v') {
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  process.exit(0);
+}
+
 const [major, minor] = process.versions.node.split('.').map(Number);
 const source = new URL('../supervisor/cli/main.ts', import.meta.url);
 const built = new URL('../dist/supervisor/cli/main.js', import.meta.url);
