@@ -3,8 +3,13 @@
  * client HTTP, TCP probes, the bound-not-listening sockets handed to
  * children, and the unix socket services report readiness on.
  */
+import type * as HttpModuleNs from 'node:http';
+import { createRequire } from 'node:module';
 import { connect, createServer, type Socket } from 'node:net';
 import type { HostNet, HttpRequest, UnixServer } from './host.ts';
+
+const require = createRequire(import.meta.url);
+type HttpModule = typeof HttpModuleNs;
 
 interface TcpBinding {
   TCP: new (type: number) => { bind(host: string, port: number): number; bind6(host: string, port: number, flags: number): number; fd: number; close(): void };
@@ -73,11 +78,24 @@ async function eventStream(url: string, headers: Record<string, string>, onEvent
   return () => abort.abort();
 }
 
-async function httpGet(url: string, timeoutMs: number): Promise<number> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-  // Drain the body so the keep-alive socket is released, not leaked.
-  await res.arrayBuffer().catch(() => undefined);
-  return res.status;
+/**
+ * The health probe: node:http with no agent (one short connection per
+ * check, nothing pooled between checks), which costs a fraction of fetch's
+ * CPU per check. Loaded through require: an ESM import of node:http would
+ * pull in undici through its lazy WebSocket getter. Redirects are not
+ * followed: a 3xx is the answer.
+ */
+function httpGet(url: string, timeoutMs: number): Promise<number> {
+  const target = new URL(url);
+  const client = (target.protocol === 'https:' ? require('node:https') : require('node:http')) as HttpModule;
+  return new Promise((resolve, reject) => {
+    const request = client.get(target, { agent: false, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      // Drain the body so the socket closes at once.
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    request.on('error', reject);
+  });
 }
 
 function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
