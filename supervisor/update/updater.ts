@@ -8,14 +8,8 @@
  */
 import semver from 'semver';
 import { OutlastError } from '../errors.ts';
-import type { EventBus } from '../events.ts';
-import type { Host } from '../host/host.ts';
-import type { Logger } from '../log/logger.ts';
-import type { Service } from '../service/service.ts';
 import { adoptBundled, applyUpdate, installFirst } from './apply.ts';
-import type { BusyConfig } from './busy.ts';
 import { ReleaseCheck, type CheckResult } from './check.ts';
-import type { UpdatesConfig } from './config.ts';
 import type { UpdateContext } from './context.ts';
 import type { Operation } from './journal.ts';
 import type { UpdateLock } from './lock.ts';
@@ -29,20 +23,10 @@ import { ReleaseStore } from './store.ts';
 
 export type { CheckResult } from './check.ts';
 
-/** What the Updater needs. */
-export interface UpdaterDeps {
-  host: Host;
-  stateDir: string;
-  config: UpdatesConfig;
-  busy: BusyConfig | undefined;
-  source: UpdateSource;
-  service: Service;
-  logger: Logger;
-  events: EventBus;
+/** What the Updater needs: the jobs' shared parts it does not build itself, and how to restart. */
+export interface UpdaterDeps extends Omit<UpdateContext, 'store' | 'ops' | 'self'> {
   /** The update lock of the state dir, shared with the supervisor's own restarts. */
   lock: UpdateLock;
-  /** The service's environment, for hooks. */
-  env: Record<string, string>;
   /** Set when the releases hold the supervisor itself: moving between them restarts it. */
   selfRestart: RestartSelf | undefined;
   /** The release this install ships with (`updates.bundled`), if any. */
