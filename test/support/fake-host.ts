@@ -293,3 +293,17 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
 export async function flush(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
+
+/** Makes `host`'s children end when signalled, as a well-behaved service does (a stop then completes). */
+export function politeChildren(host: FakeHost): FakeHost {
+  for (const key of ['kill', 'killGroup'] as const) {
+    const send = host[key].bind(host);
+    host[key] = (pid, signal) => {
+      const alive = send(pid, signal);
+      const child = host.children.find((c) => c.pid === pid);
+      if (alive && signal !== 0 && child !== undefined) queueMicrotask(() => child.exit({ kind: 'signaled', signal }));
+      return alive;
+    };
+  }
+  return host;
+}

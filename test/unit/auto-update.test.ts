@@ -16,24 +16,10 @@ import { AutoUpdater, type AutoCheck } from '../../supervisor/update/auto.ts';
 import type { Operation } from '../../supervisor/update/journal.ts';
 import { UpdateLock } from '../../supervisor/update/lock.ts';
 import { Updater } from '../../supervisor/update/updater.ts';
-import { createFakeHost, flush, type FakeHost } from '../support/fake-host.ts';
+import { createFakeHost, flush, politeChildren, type FakeHost } from '../support/fake-host.ts';
 
 const STATE = '/state';
 const HOUR = 3_600_000;
-
-/** Children that end when signalled, as a well-behaved service does. */
-function politeChildren(host: FakeHost): FakeHost {
-  for (const key of ['kill', 'killGroup'] as const) {
-    const send = host[key].bind(host);
-    host[key] = (pid, signal) => {
-      const alive = send(pid, signal);
-      const child = host.children.find((c) => c.pid === pid);
-      if (alive && signal !== 0 && child !== undefined) queueMicrotask(() => child.exit({ kind: 'signaled', signal }));
-      return alive;
-    };
-  }
-  return host;
-}
 
 interface Setup {
   host: FakeHost;

@@ -17,7 +17,7 @@ import type { Operation } from '../../supervisor/update/journal.ts';
 import { UpdateLock, type HeldLock } from '../../supervisor/update/lock.ts';
 import type { UpdateSource } from '../../supervisor/update/sources/source.ts';
 import { Updater } from '../../supervisor/update/updater.ts';
-import { createFakeHost, flush, type FakeHost } from '../support/fake-host.ts';
+import { createFakeHost, flush, politeChildren, type FakeHost } from '../support/fake-host.ts';
 
 const STATE = '/state';
 
@@ -36,20 +36,6 @@ interface Setup {
   updater: Updater;
   lock: UpdateLock;
   selfRestarts: Array<{ reason: string; lock: HeldLock }>;
-}
-
-/** Children that end when signalled, as a well-behaved service does. */
-function politeChildren(host: FakeHost): FakeHost {
-  for (const key of ['kill', 'killGroup'] as const) {
-    const send = host[key].bind(host);
-    host[key] = (pid, signal) => {
-      const alive = send(pid, signal);
-      const child = host.children.find((c) => c.pid === pid);
-      if (alive && signal !== 0 && child !== undefined) queueMicrotask(() => child.exit({ kind: 'signaled', signal }));
-      return alive;
-    };
-  }
-  return host;
 }
 
 function setup(options: { host?: FakeHost; versions?: string[]; selfUpdate?: boolean } = {}): Setup {

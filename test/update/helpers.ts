@@ -134,3 +134,18 @@ export async function serve(handler: (req: IncomingMessage, res: ServerResponse)
       }),
   };
 }
+
+/** An answer for one path; `hit` counts the requests for that path, from 1. */
+export type Route = (res: ServerResponse, hit: number) => void;
+
+/** A loopback server answering from `routes` (404 for anything else), counting hits per path in `hits`. */
+export function serveRoutes(routes: ReadonlyMap<string, Route>, hits: Map<string, number>): Promise<TestServer> {
+  return serve((req, res) => {
+    const path = req.url ?? '';
+    const hit = (hits.get(path) ?? 0) + 1;
+    hits.set(path, hit);
+    const route = routes.get(path);
+    if (route === undefined) res.writeHead(404).end('not found');
+    else route(res, hit);
+  });
+}

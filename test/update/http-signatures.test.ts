@@ -4,7 +4,6 @@
  * is refused) and `manifest.json.sig` with its serial.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packRelease } from '../../supervisor/update/pack.ts';
@@ -13,10 +12,10 @@ import { createSource } from '../../supervisor/update/sources/create.ts';
 import type { UpdateSource } from '../../supervisor/update/sources/source.ts';
 import { minisignSigner, type MinisignSigner } from '../support/minisign-signer.ts';
 import { nodeHost } from '../support/node-host.ts';
-import { cleanup, context, listTree, rejection, serve, stagingDir, tempDir, writeTree, type TestServer } from './helpers.ts';
+import { cleanup, context, listTree, rejection, serveRoutes, stagingDir, tempDir, writeTree, type Route, type TestServer } from './helpers.ts';
 
 let server: TestServer;
-let routes: Map<string, (res: ServerResponse, hit: number) => void>;
+let routes: Map<string, Route>;
 const hits = new Map<string, number>();
 let feed: string;
 let signer: MinisignSigner;
@@ -24,14 +23,7 @@ let signer: MinisignSigner;
 beforeEach(async () => {
   routes = new Map();
   hits.clear();
-  server = await serve((req, res) => {
-    const path = req.url ?? '';
-    const hit = (hits.get(path) ?? 0) + 1;
-    hits.set(path, hit);
-    const route = routes.get(path);
-    if (route === undefined) res.writeHead(404).end('not found');
-    else route(res, hit);
-  });
+  server = await serveRoutes(routes, hits);
   signer = minisignSigner();
   const project = tempDir('outlast-project-');
   feed = tempDir('outlast-feed-');

@@ -3,7 +3,6 @@
  * and mirrored tarball urls, verification failures, size limits, retries.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packRelease } from '../../supervisor/update/pack.ts';
@@ -11,10 +10,9 @@ import { generateKeyPair } from '../../supervisor/update/signing.ts';
 import { createSource } from '../../supervisor/update/sources/create.ts';
 import { MAX_MANIFEST_BYTES } from '../../supervisor/update/sources/manifest.ts';
 import type { UpdateSource } from '../../supervisor/update/sources/source.ts';
-import { cleanup, context, listTree, rejection, serve, stagingDir, tempDir, writeTree, type TestServer } from './helpers.ts';
+import { cleanup, context, listTree, rejection, serve, serveRoutes, stagingDir, tempDir, writeTree, type Route, type TestServer } from './helpers.ts';
 import { nodeHost } from '../support/node-host.ts';
 
-type Route = (res: ServerResponse, hit: number) => void;
 
 let server: TestServer;
 let routes: Map<string, Route>;
@@ -25,14 +23,7 @@ let feed: string;
 beforeEach(async () => {
   routes = new Map();
   hits.clear();
-  server = await serve((req, res) => {
-    const path = req.url ?? '';
-    const hit = (hits.get(path) ?? 0) + 1;
-    hits.set(path, hit);
-    const route = routes.get(path);
-    if (route === undefined) res.writeHead(404).end('not found');
-    else route(res, hit);
-  });
+  server = await serveRoutes(routes, hits);
   keys = generateKeyPair();
   const keyPath = join(tempDir(), 'key.pem');
   writeFileSync(keyPath, keys.privateKeyPem);
