@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   // A signed manifest whose serial is below the highest one accepted (or
   // equal with other content): an older edition replayed, a rollback attack.
   MANIFEST_REPLAYED: { http: 409, exit: 65 },
+  MANIFEST_EXPIRED: { http: 409, exit: 65 },
   DIGEST_MISMATCH: { http: 422, exit: 65 },
   INSTALL_FAILED: { http: 422, exit: 65 },
   PREFLIGHT_FAILED: { http: 422, exit: 65 },

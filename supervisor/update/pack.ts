@@ -34,6 +34,12 @@ export interface PackOptions {
   force?: boolean | undefined;
   /** The tarball's name; defaults to package.json's name, else the folder's. */
   name?: string | undefined;
+  /**
+   * The new edition's `expires` (an ISO time), or `never` to leave it out.
+   * Required when the manifest has one: an edition must not lose its expiry
+   * by a forgotten flag.
+   */
+  expires?: string | undefined;
 }
 
 /** What was packed. */
@@ -44,6 +50,8 @@ export interface PackResult {
   manifest?: string;
   /** Its serial: one more than the manifest had. */
   serial?: number;
+  /** Its `expires`, when it has one. */
+  expires?: string;
   /** The `manifest.json.sig` written, when a key was given. */
   manifestSignature?: string;
   /** A `manifest.json.minisig` that no longer matches the manifest: minisign must sign it again. */
@@ -142,6 +150,10 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
     throw new OutlastError('CONFLICT', `version ${version} is already in ${manifestPath}; use --force to replace it`, { details: { version } });
   }
   if ((await fs.exists(tarball)) && !force) throw new OutlastError('CONFLICT', `${tarball} already exists; use --force to replace it`);
+  if (manifest?.expires !== undefined && options.expires === undefined) {
+    throw new OutlastError('BAD_REQUEST', `${manifestPath} has "expires" (${manifest.expires}): give --expires DURATION for the new edition, or --expires never to drop it`, { details: { expires: manifest.expires } });
+  }
+  const expires = options.expires === 'never' ? undefined : options.expires;
 
   await fs.mkdir(out);
   if (feed !== undefined) await fs.mkdir(feed);
@@ -167,9 +179,11 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
   const versions = at === -1 ? [...manifest.versions, entry] : manifest.versions.with(at, entry);
   // Every edition gets the next serial, so supervisors that saw this one
   // refuse the older ones once the manifest is signed.
+  // The old expiry goes: the new edition has its own, or none (checked above).
   const { serial: previous, ...rest } = manifest;
+  delete rest.expires;
   const serial = (previous ?? 0) + 1;
-  const text = `${JSON.stringify({ serial, ...rest, versions }, null, 2)}\n`;
+  const text = `${JSON.stringify({ serial, ...(expires === undefined ? {} : { expires }), ...rest, versions }, null, 2)}\n`;
   await fs.writeFileAtomic(manifestPath, text, 0o644);
   // Written right after the manifest: a reader in between finds the old
   // signature over the new bytes and refuses that one read, never more.
@@ -183,6 +197,7 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
     entry,
     manifest: manifestPath,
     serial,
+    ...(expires === undefined ? {} : { expires }),
     ...(privateKeyPem === undefined ? {} : { manifestSignature: signaturePath }),
     ...((await fs.exists(minisig)) ? { staleMinisig: minisig } : {}),
   };

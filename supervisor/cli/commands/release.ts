@@ -7,6 +7,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseDuration } from '../../config/duration.ts';
 import { OutlastError } from '../../errors.ts';
 import type { Host } from '../../host/host.ts';
 import { packRelease, type PackResult } from '../../update/pack.ts';
@@ -27,7 +28,18 @@ interface PackFlags {
   out?: string;
   name?: string;
   force?: boolean;
+  expires?: string;
   json?: boolean;
+}
+
+/** `--expires` as the manifest's ISO time from `now`, `never`, or undefined when not given. */
+function expiryOf(flag: string | undefined, now: number): string | undefined {
+  if (flag === undefined || flag.trim() === 'never') return flag?.trim();
+  const parsed = /^\s*\d+\s*$/.test(flag) ? { error: 'needs a unit, such as "30d" or "12h"' } : parseDuration(flag);
+  if ('error' in parsed || parsed.ms === 0) {
+    throw new OutlastError('BAD_REQUEST', `--expires "${flag}" ${'error' in parsed ? parsed.error : 'must be longer than 0'}, or "never"`);
+  }
+  return new Date(now + parsed.ms).toISOString();
 }
 
 /** A key pair's base name: a plain file name, so `--name ../x` cannot write elsewhere. */
@@ -105,6 +117,7 @@ function formatPack(result: PackResult, keyPath: string | undefined): string {
     result.manifest === undefined ? '  manifest  none (give --feed to add the entry to a feed)' : `  manifest  ${result.manifest} (entry "${entry.url}", serial ${result.serial ?? '?'})`,
   ];
   if (result.manifestSignature !== undefined) lines.push(`            signed as a whole in ${result.manifestSignature}`);
+  if (result.expires !== undefined) lines.push(`  expires   ${result.expires} (pack or sign a new edition before then, or supervisors refuse the feed)`);
   if (result.staleMinisig !== undefined) lines.push(`  note      ${result.staleMinisig} no longer matches the manifest: sign it again with minisign -S -m ${result.manifest ?? ''}`);
   return `${lines.join('\n')}\n`;
 }
@@ -141,6 +154,7 @@ export function registerRelease(program: Command, ctx: CliContext): void {
     .option('--out <dir>', 'where the tarball goes (default: the feed)')
     .option('--name <name>', "the tarball's base name (default: package.json's name, else the folder's)")
     .option('--force', 'replace a version already in the feed, or a tarball already there')
+    .option('--expires <duration>', 'the signed manifest stops being believed after this long, such as "30d" (a frozen feed is then refused), or "never"')
     .option('--json', 'print {tarball, manifest, entry, signed} as JSON')
     .action(async (dir: string, flags: PackFlags) => {
       const { host } = ctx;
@@ -158,6 +172,7 @@ export function registerRelease(program: Command, ctx: CliContext): void {
         out: at(flags.out),
         name: flags.name,
         force: flags.force === true,
+        expires: expiryOf(flags.expires, host.clock.now()),
       });
       output(ctx, flags.json, { ...result, signed: keyPath !== undefined }, formatPack(result, keyPath));
     });

@@ -34,7 +34,14 @@ const manifestEntrySchema = z.looseObject({
 });
 
 /** The manifest file. */
-export const manifestSchema = z.looseObject({ serial: z.number().int().nonnegative().optional(), versions: z.array(manifestEntrySchema) }).superRefine((manifest, ctx) => {
+export const manifestSchema = z
+  .looseObject({
+    serial: z.number().int().nonnegative().optional(),
+    /** When a signed edition stops being believed (ISO 8601 with a zone): a feed frozen on it is then refused. */
+    expires: z.iso.datetime({ offset: true }).optional(),
+    versions: z.array(manifestEntrySchema),
+  })
+  .superRefine((manifest, ctx) => {
   const seen = new Set<string>();
   manifest.versions.forEach((entry, index) => {
     if (seen.has(entry.version)) ctx.addIssue({ code: 'custom', path: ['versions', index, 'version'], message: 'is listed twice' });
