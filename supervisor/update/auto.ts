@@ -71,7 +71,7 @@ export interface AutoUpdaterDeps {
 const MAX_SLEEP_MS = 10 * 60_000;
 
 /** Answers that mean "not now", not "broken". */
-const DEFERRED: ReadonlySet<ErrorCode> = new Set(['UPDATE_IN_PROGRESS', 'RESTART_BLOCKED']);
+const DEFERRED: ReadonlySet<ErrorCode> = new Set(['UPDATE_IN_PROGRESS', 'RESTART_BLOCKED', 'NOT_IN_ROLLOUT']);
 
 /** The schedule of one supervisor's automatic checks and applies. */
 export class AutoUpdater {
@@ -173,8 +173,9 @@ export class AutoUpdater {
     if (signal.aborted) return 0;
     try {
       // The version this check found, never forced: the selection's rules
-      // (range, no downgrade, a version marked bad) hold as for a request.
-      const started = await updater.apply({ version: found.latest });
+      // (range, no downgrade, a version marked bad) hold as for a request,
+      // and so does the staged rollout (a percent lowered since the check).
+      const started = await updater.apply({ version: found.latest, rollout: true });
       if ('upToDate' in started) return this.#report({ ...seen, outcome: 'up-to-date', available: false }, this.#regularWait());
       return this.#report({ ...seen, outcome: 'applying', operation: started }, this.#regularWait());
     } catch (err) {

@@ -4,6 +4,7 @@
 import semver from 'semver';
 import { z } from 'zod';
 import { duration } from '../config/duration.ts';
+import { DEVICE_ID } from './rollout.ts';
 import { sourceSchema } from './sources/schema.ts';
 import { isTimeZone, parseWindow, TIMEZONE_HINT } from './window.ts';
 
@@ -78,6 +79,11 @@ export const updatesSchema = z.strictObject({
    * `current`; an older one is ignored (an update already went further).
    */
   bundled: z.string().min(1).optional(),
+  /**
+   * This device's id for staged rollouts and outcome reports; when missing,
+   * one is generated once into `<stateDir>/device-id`.
+   */
+  deviceId: z.string().regex(DEVICE_ID, { error: 'must be 1 to 128 letters, digits or ._:@- (starting with a letter or digit)' }).optional(),
   /** How long `GET /updates/check` answers from cache. */
   checkTtlMs: ms.default(60_000),
   /** Scheduled checks, and applies inside a maintenance window (auto.ts). */

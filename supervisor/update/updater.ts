@@ -16,6 +16,7 @@ import type { UpdateLock } from './lock.ts';
 import { Operations } from './operation.ts';
 import { recoverUpdates } from './recover.ts';
 import { rollBack } from './rollback.ts';
+import { DeviceIdentity } from './rollout.ts';
 import { resumeHandover, SelfUpdate, type RestartSelf } from './self-update.ts';
 import type { SelectionRequest } from './selection.ts';
 import type { UpdateSource } from './sources/source.ts';
@@ -24,7 +25,7 @@ import { ReleaseStore } from './store.ts';
 export type { CheckResult } from './check.ts';
 
 /** What the Updater needs: the jobs' shared parts it does not build itself, and how to restart. */
-export interface UpdaterDeps extends Omit<UpdateContext, 'store' | 'ops' | 'self'> {
+export interface UpdaterDeps extends Omit<UpdateContext, 'store' | 'ops' | 'self' | 'device'> {
   /** The update lock of the state dir, shared with the supervisor's own restarts. */
   lock: UpdateLock;
   /** Set when the releases hold the supervisor itself: moving between them restarts it. */
@@ -49,6 +50,7 @@ export class Updater {
       store: new ReleaseStore(deps.host, deps.stateDir),
       ops: new Operations({ host: deps.host, stateDir: deps.stateDir, lock, events: deps.events, logger: deps.logger }),
       self: selfRestart === undefined ? undefined : new SelfUpdate(selfRestart),
+      device: new DeviceIdentity(deps.host.fs, deps.stateDir, deps.config.deviceId, () => deps.host.randomToken(12)),
     };
     this.#check = new ReleaseCheck(this.#ctx);
   }
@@ -91,6 +93,11 @@ export class Updater {
     if (this.#lock.holder !== undefined) return;
     if (this.#bundled !== undefined) return adoptBundled(this.#ctx, this.#bundled);
     if (this.#ctx.store.current === undefined) await installFirst(this.#ctx);
+  }
+
+  /** This device's id (`updates.deviceId`, else generated once into the state dir). */
+  deviceId(): Promise<string> {
+    return this.#ctx.device.id();
   }
 
   /** One operation, by id. */
