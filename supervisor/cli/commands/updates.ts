@@ -72,12 +72,21 @@ export function formatApplyResult(result: Operation): string {
   return `${result.state}: ${result.from ?? 'nothing'} -> ${result.to}${why}\n`;
 }
 
-/** What `outlast check` prints: the news, and a newer version skipped as bad with how to try it anyway. */
+/**
+ * What `outlast check` prints: the news, a newer version skipped as bad
+ * with how to try it anyway, and where this device stands in a staged rollout.
+ */
 export function formatCheck(result: CheckResult): string {
   const news = result.available ? `update available: ${result.current ?? 'nothing'} -> ${result.latest}` : `up to date (${result.current ?? 'nothing installed'})`;
+  const lines = [news];
   const bad = result.markedBad;
-  if (bad === undefined) return `${news}\n`;
-  return `${news}\n${bad.version} available, marked bad (${bad.reason}): outlast apply ${bad.version} --force\n`;
+  if (bad !== undefined) lines.push(`${bad.version} available, marked bad (${bad.reason}): outlast apply ${bad.version} --force`);
+  const r = result.rollout;
+  if (r !== undefined) {
+    const why = `rollout ${r.percent}%, salt "${r.salt}", device ${r.device} in bucket ${r.bucket}`;
+    lines.push(r.included ? `this device is in the rollout of ${r.version} (${why})` : `${r.version} available, not yet for this device (${why} >= ${r.percent}): outlast apply ${r.version} installs it now`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** Registers the update commands. */
