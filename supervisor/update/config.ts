@@ -31,6 +31,16 @@ export const autoSchema = z.strictObject({
   timezone: z.string().default('local').refine(isTimeZone, { error: TIMEZONE_HINT }),
 });
 
+/** `updates.report`: a signed JSON report of each update's outcome, POSTed to a fleet's receiver (report-sender.ts). */
+export const reportSchema = z.strictObject({
+  /** Where each report is POSTed. */
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  /** A file holding the HMAC-SHA256 secret (its content, trimmed); it must exist and not be empty. */
+  secretFile: z.string().min(1),
+  /** The most reports kept on disk while the receiver cannot be reached; the oldest go first. */
+  maxQueued: z.number().int().min(1).max(10_000).default(200),
+});
+
 /** `updates`: where releases come from and how they are proven. */
 export const updatesSchema = z.strictObject({
   source: sourceSchema,
@@ -88,6 +98,8 @@ export const updatesSchema = z.strictObject({
   checkTtlMs: ms.default(60_000),
   /** Scheduled checks, and applies inside a maintenance window (auto.ts). */
   auto: autoSchema.optional(),
+  /** Outcome reports to a fleet's receiver. */
+  report: reportSchema.optional(),
 });
 
 /** `service.busy`: the restart-safe gate. */
@@ -108,5 +120,7 @@ export function maxUnpackedBytes(config: Pick<UpdatesConfig, 'maxBytes' | 'maxUn
 
 /** A validated `updates` block. */
 export type UpdatesConfig = z.output<typeof updatesSchema>;
+/** A validated `updates.report` block. */
+export type ReportConfig = z.output<typeof reportSchema>;
 /** A validated `updates.auto` block. */
 export type AutoUpdateConfig = z.output<typeof autoSchema>;
