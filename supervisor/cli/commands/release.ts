@@ -2,7 +2,8 @@
  * Publisher tooling: `outlast keygen` makes the ed25519 key pair that signs
  * releases, `outlast release pack` turns a project folder into a tarball and
  * a (signed) manifest entry of a feed that the dir and http sources read,
- * raising the manifest's serial and, with a key, signing it as a whole.
+ * raising the manifest's serial and, with a key, signing it as a whole;
+ * `outlast release serve` serves such a feed over HTTP.
  */
 import { createPrivateKey } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -109,7 +110,7 @@ function formatPack(result: PackResult, keyPath: string | undefined): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Registers `outlast keygen` and `outlast release pack`. */
+/** Registers `outlast keygen`, `outlast release pack` and `outlast release serve`. */
 export function registerRelease(program: Command, ctx: CliContext): void {
   program
     .command('keygen')
@@ -160,5 +161,31 @@ export function registerRelease(program: Command, ctx: CliContext): void {
         force: flags.force === true,
       });
       output(ctx, flags.json, { ...result, signed: keyPath !== undefined }, formatPack(result, keyPath));
+    });
+
+  release
+    .command('serve')
+    .description('serve a feed folder (manifest.json, tarballs, signatures) read-only over HTTP, for http sources')
+    .argument('<dir>', 'the feed folder, as outlast release pack --feed wrote it')
+    .option('--port <n>', 'port to listen on (0 = any free one)', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--json', 'print {url, manifest} as JSON once listening')
+    .action(async (dir: string, flags: { port: string; host: string; json?: boolean }) => {
+      const { host } = ctx;
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OutlastError('BAD_REQUEST', `--port needs a port number, not "${flags.port}"`);
+      const feed = resolve(host.cwd, dir);
+      if ((await host.fs.lstat(feed))?.kind !== 'directory') throw new OutlastError('NOT_FOUND', `${feed} is not a folder`);
+      const { serveFeed } = await import('../../update/feed-server.ts');
+      const server = await serveFeed(host.fs, feed, { host: flags.host, port, onError: (err) => ctx.printError(`cannot serve a file: ${(err as Error).message}\n`) }).catch((err: unknown) => {
+        throw new OutlastError('ADDRESS_IN_USE', `cannot listen on ${flags.host}:${port}: ${(err as Error).message}`, { cause: err });
+      });
+      const manifest = `${server.url}/manifest.json`;
+      output(ctx, flags.json, { url: server.url, manifest }, `serving ${feed} at ${server.url}\n  updates.source: {"type": "http", "manifest": "${manifest}"}\n`);
+      // Until a stop signal; then the connections are closed and the command ends (exit 0).
+      await new Promise<void>((done) => {
+        const offs = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => host.onSignal(signal, () => (offs.forEach((off) => off()), done())));
+      });
+      await server.close();
     });
 }
