@@ -121,8 +121,10 @@ it('rolls out to exactly the devices in the rollout, rolls back a broken release
   const plain = await runOutlast(['check', '--state-dir', fleet[0]!.stateDir]);
   expect(plain.stdout).toContain(`1.1.0 available, not yet for this device (rollout 0%, salt "wave-1", device fleet-0 in bucket ${rolloutBucket('wave-1', 'fleet-0')}`);
 
-  // 50 %: exactly the devices whose bucket is below 50 take it.
-  setRollout(feed, '1.1.0', { percent: 50, salt: 'wave-1' });
+  // 50 %, set the publisher's way (the salt stays): exactly the devices whose bucket is below 50 take it.
+  const raised = await runOutlast(['release', 'rollout', feed, '1.1.0', '--percent', '50']);
+  expect(raised.stdout).toContain('1.1.0 in ');
+  expect(raised.stdout).toContain('rollout 50% (salt "wave-1")');
   const half = ids.map((id) => rolloutBucket('wave-1', id) < 50);
   expect(half.filter(Boolean).length).toBeGreaterThan(2);
   expect(half.filter((x) => !x).length).toBeGreaterThan(2);

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OutlastError } from '../../supervisor/errors.ts';
+import { setFeedRollout } from '../../supervisor/update/feed-rollout.ts';
 import { DeviceIdentity, heldBack, rolloutBucket, rolloutVerdict } from '../../supervisor/update/rollout.ts';
 import { selectVersion } from '../../supervisor/update/selection.ts';
 import { manifestReleases, parseManifest } from '../../supervisor/update/sources/manifest.ts';
@@ -37,14 +38,18 @@ describe('rolloutBucket', () => {
   it('only adds devices as the percent rises, spreads them evenly, and reshuffles with a new salt', () => {
     const ids = Array.from({ length: 2000 }, (_, i) => `dev-${i}`);
     let before = new Set<string>();
+    const lost: string[] = [];
+    const sizes: number[] = [];
     for (let percent = 0; percent <= 100; percent++) {
       const inNow = new Set(ids.filter((id) => rolloutVerdict('1.0.0', { percent, salt: 's1' }, id).included));
-      for (const id of before) expect(inNow.has(id)).toBe(true);
+      for (const id of before) if (!inNow.has(id)) lost.push(`${id} at ${percent}%`);
+      sizes.push(inNow.size);
       before = inNow;
-      if (percent === 0) expect(inNow.size).toBe(0);
-      if (percent === 50) expect(Math.abs(inNow.size - 1000)).toBeLessThan(120);
     }
-    expect(before.size).toBe(ids.length);
+    expect(lost).toEqual([]);
+    expect(sizes[0]).toBe(0);
+    expect(Math.abs(sizes[50]! - 1000)).toBeLessThan(120);
+    expect(sizes[100]).toBe(ids.length);
     const tenA = ids.filter((id) => rolloutBucket('s1', id) < 10);
     const tenB = ids.filter((id) => rolloutBucket('s2', id) < 10);
     expect(tenA).not.toEqual(tenB);
@@ -116,5 +121,35 @@ describe('the device id', () => {
     const host = createFakeHost();
     host.files.set('/state/device-id', { data: 'two words\n', mode: 0o600 });
     await expect(new DeviceIdentity(host.fs, '/state', undefined, () => 'x').id()).rejects.toMatchObject({ code: 'STATE_DIR_UNUSABLE' });
+  });
+});
+
+describe('outlast release rollout (setFeedRollout)', () => {
+  const feedWith = (host: ReturnType<typeof createFakeHost>, versions: Array<Record<string, unknown>>): void => {
+    host.files.set('/feed/manifest.json', { data: JSON.stringify({ serial: 4, versions }), mode: 0o644 });
+    host.files.set('/feed/manifest.json.sig', { data: 'old', mode: 0o644 });
+  };
+
+  it('writes the next edition with the rollout, keeping the salt it had, else the version', async () => {
+    const host = createFakeHost();
+    feedWith(host, [entry('1.0.0'), entry('1.1.0', { rollout: { percent: 10, salt: 'wave-1' }, note: 'kept' })]);
+    const raised = await setFeedRollout(host.fs, { feed: '/feed', version: '1.1.0', percent: 50 });
+    expect(raised).toMatchObject({ serial: 5, version: '1.1.0', rollout: { percent: 50, salt: 'wave-1' } });
+    const manifest = parseManifest(host.files.get('/feed/manifest.json')!.data, 'feed');
+    expect(manifest.serial).toBe(5);
+    expect(manifest.versions[1]).toMatchObject({ rollout: { percent: 50, salt: 'wave-1' }, note: 'kept' });
+    // The old whole-manifest signature no longer matches: it goes.
+    expect(host.files.has('/feed/manifest.json.sig')).toBe(false);
+    expect((await setFeedRollout(host.fs, { feed: '/feed', version: 'v1.0.0', percent: 5 })).rollout).toEqual({ percent: 5, salt: '1.0.0' });
+  });
+
+  it('refuses a version not in the feed and a bad percent or salt', async () => {
+    const host = createFakeHost();
+    feedWith(host, [entry('1.0.0')]);
+    await expect(setFeedRollout(host.fs, { feed: '/feed', version: '2.0.0', percent: 5 })).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+    await expect(setFeedRollout(host.fs, { feed: '/feed', version: '1.0.0', percent: 101 })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('--percent') as string });
+    await expect(setFeedRollout(host.fs, { feed: '/feed', version: '1.0.0', percent: Number.NaN })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(setFeedRollout(host.fs, { feed: '/feed', version: '1.0.0', percent: 5, salt: '' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('--salt') as string });
+    expect(parseManifest(host.files.get('/feed/manifest.json')!.data, 'feed').serial).toBe(4);
   });
 });

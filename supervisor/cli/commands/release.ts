@@ -3,6 +3,7 @@
  * releases, `outlast release pack` turns a project folder into a tarball and
  * a (signed) manifest entry of a feed that the dir and http sources read,
  * raising the manifest's serial and, with a key, signing it as a whole;
+ * `outlast release rollout` sets a version's staged rollout in it, and
  * `outlast release serve` serves such a feed over HTTP.
  */
 import { createPrivateKey } from 'node:crypto';
@@ -110,7 +111,7 @@ function formatPack(result: PackResult, keyPath: string | undefined): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Registers `outlast keygen`, `outlast release pack` and `outlast release serve`. */
+/** Registers `outlast keygen` and `outlast release pack|rollout|serve`. */
 export function registerRelease(program: Command, ctx: CliContext): void {
   program
     .command('keygen')
@@ -161,6 +162,28 @@ export function registerRelease(program: Command, ctx: CliContext): void {
         force: flags.force === true,
       });
       output(ctx, flags.json, { ...result, signed: keyPath !== undefined }, formatPack(result, keyPath));
+    });
+
+  release
+    .command('rollout')
+    .description("set a version's staged rollout in a feed's manifest.json: only that percent of devices takes it by itself")
+    .argument('<feed>', 'the feed folder')
+    .argument('<version>', 'a version in the feed')
+    .requiredOption('--percent <n>', 'the share of devices in, 0 to 100; raising it only adds devices')
+    .option('--salt <salt>', 'which sample of the fleet (default: the salt the version has, else the version)')
+    .option('--key <file>', 'PEM ed25519 private key to sign the manifest with again (manifest.json.sig)')
+    .option('--json', 'print {manifest, version, rollout, serial} as JSON')
+    .action(async (feed: string, version: string, flags: { percent: string; salt?: string; key?: string; json?: boolean }) => {
+      const { host } = ctx;
+      const keyPath = flags.key === undefined ? undefined : resolve(host.cwd, flags.key);
+      if (keyPath !== undefined) await checkSigningKey(host, keyPath);
+      const { setFeedRollout } = await import('../../update/feed-rollout.ts');
+      const percent = /^\d+$/.test(flags.percent) ? Number(flags.percent) : Number.NaN;
+      const result = await setFeedRollout(host.fs, { feed: resolve(host.cwd, feed), version, percent, salt: flags.salt, keyPath });
+      const lines = [`${result.version} in ${result.manifest}: rollout ${result.rollout.percent}% (salt "${result.rollout.salt}"), serial ${result.serial}`];
+      if (result.manifestSignature !== undefined) lines.push(`  signed as a whole in ${result.manifestSignature}`);
+      if (result.staleMinisig !== undefined) lines.push(`  note: ${result.staleMinisig} no longer matches the manifest: sign it again with minisign -S -m ${result.manifest}`);
+      output(ctx, flags.json, result, `${lines.join('\n')}\n`);
     });
 
   release
