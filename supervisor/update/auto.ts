@@ -41,6 +41,8 @@ export interface AutoCheck {
   latest: string | null;
   available: boolean;
   markedBad?: CheckResult['markedBad'];
+  /** Where this device stands in the staged rollout of the newest version (`included: false`: not yet for this device). */
+  rollout?: CheckResult['rollout'];
   operation?: { id: string; from: string | null; to: string };
   error?: { code: ErrorCode; message: string };
   /** When the next check is due. */
@@ -163,7 +165,14 @@ export class AutoUpdater {
     } catch (err) {
       return this.#report({ checkedAt, outcome: 'failed', current: null, latest: null, available: false, error: brief(err) }, this.#regularWait());
     }
-    const seen = { checkedAt, current: found.current, latest: found.latest, available: found.available, ...(found.markedBad === undefined ? {} : { markedBad: found.markedBad }) };
+    const seen = {
+      checkedAt,
+      current: found.current,
+      latest: found.latest,
+      available: found.available,
+      ...(found.markedBad === undefined ? {} : { markedBad: found.markedBad }),
+      ...(found.rollout === undefined ? {} : { rollout: found.rollout }),
+    };
     if (!found.available || found.latest === null) return this.#report({ ...seen, outcome: 'up-to-date' }, this.#regularWait());
     if (!config.apply) return this.#report({ ...seen, outcome: 'available' }, this.#regularWait());
     const now = host.clock.now();
