@@ -16,14 +16,17 @@ import { waitNotBusy } from './busy.ts';
 import { listReleases } from './check.ts';
 import type { UpdateContext } from './context.ts';
 import type { RunningOperation } from './operation.ts';
-import { heldBack } from './rollout.ts';
+import { heldBack, type RolloutVerdict } from './rollout.ts';
 import { latestAllowed, selectVersion, type SelectionRequest } from './selection.ts';
 import { operationLogPath, stageRelease } from './stage.ts';
 import { findRelease, type ReleaseEntry, type UpdateSource } from './sources/source.ts';
 import { judgeFirstChild, transition } from './transition.ts';
 
 /** The answer to an apply, and the work it leaves running. */
-export type ApplyStarted = { upToDate: true; version: string } | { id: string; from: string | null; to: string; rest: Promise<void> };
+export type ApplyStarted = UpToDate | { id: string; from: string | null; to: string; rest: Promise<void> };
+
+/** Nothing to install; `rollout` names a newer version that is not yet for this device. */
+export type UpToDate = { upToDate: true; version: string; rollout?: RolloutVerdict };
 
 /** Selects, locks and stages a release; the rest runs in `rest`. */
 export async function applyUpdate(ctx: UpdateContext, request: SelectionRequest): Promise<ApplyStarted> {
@@ -32,7 +35,11 @@ export async function applyUpdate(ctx: UpdateContext, request: SelectionRequest)
   const bad = await readBadVersions(host, stateDir);
   const held = await heldBack(ctx.device, entries);
   const selection = selectVersion(entries.map((e) => e.version), store.current, request, config, bad, held);
-  if (selection.kind === 'up-to-date') return { upToDate: true, version: selection.version };
+  if (selection.kind === 'up-to-date') {
+    const notYet = latestAllowed([...held.keys()], config, new Set(bad.keys()));
+    const verdict = notYet === undefined || !semver.gt(notYet, selection.version) ? undefined : held.get(notYet);
+    return { upToDate: true, version: selection.version, ...(verdict === undefined ? {} : { rollout: verdict }) };
+  }
   const entry = findRelease(entries, selection.version);
   const run = await ctx.ops.begin('apply', store.current ?? null, entry.version);
   try {

@@ -8,7 +8,7 @@
  */
 import semver from 'semver';
 import { OutlastError } from '../errors.ts';
-import { adoptBundled, applyUpdate, installFirst } from './apply.ts';
+import { adoptBundled, applyUpdate, installFirst, type UpToDate } from './apply.ts';
 import { ReleaseCheck, type CheckResult } from './check.ts';
 import type { UpdateContext } from './context.ts';
 import type { Operation } from './journal.ts';
@@ -137,7 +137,7 @@ export class Updater {
   }
 
   /** Applies an update; see apply.ts for what happens before and after the answer. */
-  async apply(request: SelectionRequest): Promise<{ upToDate: true; version: string } | { id: string; from: string | null; to: string }> {
+  async apply(request: SelectionRequest): Promise<UpToDate | { id: string; from: string | null; to: string }> {
     const started = await applyUpdate(this.#ctx, request);
     if ('upToDate' in started) return started;
     // The rest never rejects: every failure ends the operation, in the journal.

@@ -117,9 +117,12 @@ it('rolls out to exactly the devices in the rollout, rolls back a broken release
   await publish(feed, '1.1.0', 'exec sleep 600\n');
   setRollout(feed, '1.1.0', { percent: 0, salt: 'wave-1' });
   for (const check of await checkAll()) expect(check).toMatchObject({ current: '1.0.0', latest: '1.0.0', available: false, rollout: { version: '1.1.0', percent: 0, included: false } });
-  expect((await applyAll()).every((answer) => answer.upToDate === true)).toBe(true);
-  const plain = await runOutlast(['check', '--state-dir', fleet[0]!.stateDir]);
-  expect(plain.stdout).toContain(`1.1.0 available, not yet for this device (rollout 0%, salt "wave-1", device fleet-0 in bucket ${rolloutBucket('wave-1', 'fleet-0')}`);
+  for (const answer of await applyAll()) expect(answer).toMatchObject({ upToDate: true, version: '1.0.0', rollout: { version: '1.1.0', included: false } });
+  const notYet = `1.1.0 available, not yet for this device (rollout 0%, salt "wave-1", device fleet-0 in bucket ${rolloutBucket('wave-1', 'fleet-0')}`;
+  expect((await runOutlast(['check', '--state-dir', fleet[0]!.stateDir])).stdout).toContain(notYet);
+  const plainApply = await runOutlast(['apply', '--state-dir', fleet[0]!.stateDir]);
+  expect(plainApply.stdout).toContain('up to date (1.0.0)');
+  expect(plainApply.stdout).toContain(notYet);
 
   // 50 %, set the publisher's way (the salt stays): exactly the devices whose bucket is below 50 take it.
   const raised = await runOutlast(['release', 'rollout', feed, '1.1.0', '--percent', '50']);
