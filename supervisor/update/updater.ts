@@ -80,6 +80,10 @@ export class Updater {
     const ctx = this.#ctx;
     const found = await recoverUpdates(ctx.host, ctx.store.paths, ctx.ops.journal, this.#lock, ctx.logger);
     await ctx.store.refresh();
+    // An operation a killed supervisor left has ended now, settled: said on
+    // the bus like any end, so it is counted and reported (updates.report).
+    const { settled } = found;
+    if (settled !== undefined) ctx.events.emit('update', { id: settled.id, state: settled.state, phase: 'done', from: settled.from, to: settled.to, error: settled.error ?? null });
     if (found.resume !== undefined) await resumeHandover(ctx, found.resume.op, found.resume.pending);
   }
 
