@@ -24,6 +24,7 @@ import { SignalRouter } from './signals.ts';
 import { endOrphans, listenApi, openNotifySocket, openOwnedSockets, prepareStateDir, publishInfo, startLogFile } from './startup.ts';
 import { statePaths, type SupervisorInfo } from './state/state-dir.ts';
 import { Teardown } from './teardown.ts';
+import { startReports } from './update/reports.ts';
 import { VERSION } from './version.ts';
 
 /** Where the supervisor writes, and who hears that it is up. */
@@ -62,6 +63,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     teardown.add('before-restart', () => service.stop('supervisor restart'));
     const { selfRestarter, controller, updater } = composeRestarts(host, config, { platform, service, signals, events, teardown, placement, logger, flushLogs: () => io.logFile?.flush() ?? Promise.resolve() });
     // Counting for /metrics starts before anything can restart the child or end an update.
+    await startReports(host, config.updates?.report, { name: config.name, stateDir: config.stateDir, updater, events, teardown, logger });
     const recorder = recordMetrics({ service, bus: events, operation: updater === undefined ? undefined : (id) => updater.operation(id) });
     // Orphans first (they may still run an old release or a hook in staging),
     // then recovery, both before the API opens: no client sees a half-recovered
