@@ -63,8 +63,11 @@ if (only === '--version' || only === '-v') {
 }
 
 const [major, minor] = process.versions.node.split('.').map(Number);
-const source = new URL('../supervisor/cli/main.ts', import.meta.url);
-const built = new URL('../dist/supervisor/cli/main.js', import.meta.url);
+// `outlast run` has an entry of its own, without commander and the other
+// commands: the supervisor keeps whatever it loads for as long as it lives.
+const entry = process.argv[2] === 'run' ? 'run-main' : 'main';
+const source = new URL(`../supervisor/cli/${entry}.ts`, import.meta.url);
+const built = new URL(`../dist/supervisor/cli/${entry}.js`, import.meta.url);
 const fromSource = existsSync(source);
 // dist/ needs process.execve's Node (22.15); running .ts needs type stripping on by default (22.18).
 const needed = fromSource ? [22, 18] : [22, 15];
