@@ -81,5 +81,12 @@ if (major < needed[0] || (major === needed[0] && minor < needed[1])) {
 // Cache compiled code (and, from a checkout, the type-stripped sources) on
 // disk: a restart is a cold start, and on a phone every 100 ms is downtime.
 module.enableCompileCache?.();
+if (entry === 'run-main') {
+  // What the supervisor loads is what it keeps: record every module from
+  // here on, for `outlast doctor --json` (supervisor/resident.ts).
+  const loaded = [];
+  globalThis[Symbol.for('outlast.loadedModules')] = loaded;
+  module.registerHooks?.({ load: (url, context, next) => (loaded.push(url), next(url, context)) });
+}
 const { cli } = await import((fromSource ? source : built).href);
 await cli();
