@@ -8,13 +8,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { OutlastError } from '../errors.ts';
-import type { Updates } from '../update/lazy-updater.ts';
+import type { Updates as Updater } from '../update/lazy-updater.ts';
 import type { Insights } from './insights.ts';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(50).default(10) });
 
 /** Registers /doctor, /why and /updates on `app`. */
-export function registerInsightRoutes(app: FastifyInstance, insights: Insights, updater: Updates | undefined): void {
+export function registerInsightRoutes(app: FastifyInstance, insights: Insights, updater: Updater | undefined): void {
   app.get('/doctor', async () => insights.doctor());
 
   app.get('/why', async () => insights.why());

@@ -12,7 +12,7 @@ import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { MetricsSnapshot } from '../metrics/recorder.ts';
 import type { ServiceStatus } from '../service/service.ts';
-import type { Updates } from '../update/lazy-updater.ts';
+import type { Updates as Updater } from '../update/lazy-updater.ts';
 import { authorize } from './access.ts';
 import { onBadExpectation, onClientError } from './client-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
@@ -43,7 +43,7 @@ export interface ApiController {
    * has been sent) sets the stop off. Throws an OutlastError when it cannot.
    */
   stop(reason: string): Promise<StopAnswer & { after?: () => void }>;
-  updater: Updates | undefined;
+  updater: Updater | undefined;
   events: EventBus;
   /** The status page's one-time login codes (also handed out by the `--banner`). */
   logins: LoginCodes;

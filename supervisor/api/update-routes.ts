@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { OutlastError } from '../errors.ts';
-import type { Updates } from '../update/lazy-updater.ts';
+import type { Updates as Updater } from '../update/lazy-updater.ts';
 
 const applyBody = z
   .strictObject({
@@ -20,13 +20,13 @@ function badBody(error: z.ZodError): OutlastError {
   return new OutlastError('BAD_REQUEST', `bad body: ${message}`);
 }
 
-function requireUpdater(updater: Updates | undefined): Updates {
+function requireUpdater(updater: Updater | undefined): Updater {
   if (updater === undefined) throw new OutlastError('UPDATES_NOT_CONFIGURED', 'updates are not configured (add "updates" to the config file)');
   return updater;
 }
 
 /** Registers /updates/* on `app`; answers 501 when updates are not configured. */
-export function registerUpdateRoutes(app: FastifyInstance, updater: Updates | undefined): void {
+export function registerUpdateRoutes(app: FastifyInstance, updater: Updater | undefined): void {
   app.get('/updates/check', async (request) => {
     const query = request.query as { force?: string };
     return requireUpdater(updater).check(query.force === '1' || query.force === 'true');
