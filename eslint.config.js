@@ -46,7 +46,7 @@ export default tseslint.config(
     rules: { 'no-undef': 'error', 'no-unused-vars': 'error' },
   },
   {
-    files: ['supervisor/cli/main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['supervisor/cli/main.ts', 'supervisor/cli/run-main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

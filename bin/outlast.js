@@ -63,8 +63,11 @@ if (only === '--version' || only === '-v') {
 }
 
 const [major, minor] = process.versions.node.split('.').map(Number);
-const source = new URL('../supervisor/cli/main.ts', import.meta.url);
-const built = new URL('../dist/supervisor/cli/main.js', import.meta.url);
+// `outlast run` has an entry of its own, without commander and the other
+// commands: the supervisor keeps whatever it loads for as long as it lives.
+const entry = process.argv[2] === 'run' ? 'run-main' : 'main';
+const source = new URL(`../supervisor/cli/${entry}.ts`, import.meta.url);
+const built = new URL(`../dist/supervisor/cli/${entry}.js`, import.meta.url);
 const fromSource = existsSync(source);
 // dist/ needs process.execve's Node (22.15); running .ts needs type stripping on by default (22.18).
 const needed = fromSource ? [22, 18] : [22, 15];
@@ -78,5 +81,12 @@ if (major < needed[0] || (major === needed[0] && minor < needed[1])) {
 // Cache compiled code (and, from a checkout, the type-stripped sources) on
 // disk: a restart is a cold start, and on a phone every 100 ms is downtime.
 module.enableCompileCache?.();
+if (entry === 'run-main') {
+  // What the supervisor loads is what it keeps: record every module from
+  // here on, for `outlast doctor --json` (supervisor/resident.ts).
+  const loaded = [];
+  globalThis[Symbol.for('outlast.loadedModules')] = loaded;
+  module.registerHooks?.({ load: (url, context, next) => (loaded.push(url), next(url, context)) });
+}
 const { cli } = await import((fromSource ? source : built).href);
 await cli();

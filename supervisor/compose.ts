@@ -30,17 +30,16 @@ import { ChildRecordKeeper } from './state/child-record.ts';
 import { STATE_DIR_ENV } from './state/orphans.ts';
 import type { SupervisorIo } from './supervisor.ts';
 import type { Teardown } from './teardown.ts';
+import type { Updater } from './update/updater.ts';
 import { AutoUpdater } from './update/auto.ts';
-import { createBundledSource } from './update/sources/bundled.ts';
-import { createSource } from './update/sources/index.ts';
+import { LazyUpdater, type Updates } from './update/lazy-updater.ts';
 import { UpdateLock } from './update/lock.ts';
-import { Updater } from './update/updater.ts';
 import { VERSION } from './version.ts';
 import { join, resolve } from 'node:path';
 
 /** Where each child starts. The Updater decides once it exists; it is built after the Service it restarts, so the Service asks through this. */
 export interface Placement {
-  updater?: Updater | undefined;
+  updater?: Updates | undefined;
 }
 
 /** What the service is started with, besides the config. */
@@ -114,7 +113,7 @@ export interface RestartParts {
  * self-updates through the controller. The Updater becomes the placement of
  * every child from here on.
  */
-export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; controller: Controller; updater: Updater | undefined } {
+export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; controller: Controller; updater: Updates | undefined } {
   const { platform, service, signals, events, teardown, placement, logger, flushLogs } = parts;
   // One lock per state dir, shared by updates and the supervisor's own restarts.
   const lock = new UpdateLock(host, config.stateDir, (err, holder) => logger.error({ err, id: holder.id }, 'the update lock was compromised'));
@@ -137,24 +136,27 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
     flushLogs,
   });
   const controller = new Controller({ host, logger, stateDir: config.stateDir, drainMs: config.service.stopTimeoutMs, service, isStopping: () => signals.isStopping(), selfRestarter });
-  placement.updater =
-    config.updates === undefined
-      ? undefined
-      : new Updater({
-          host,
-          stateDir: config.stateDir,
-          config: config.updates,
-          busy: config.service.busy,
-          source: createSource(config.updates.source, host, {}, { stateDir: config.stateDir, warn: (line) => logger.warn(line) }),
-          service,
-          logger,
-          events,
-          lock,
-          // Hooks run the service's code: the child's env rules, without the sockets only a child is handed.
-          env: childEnv(host.env, config.service, { [STATE_DIR_ENV]: config.stateDir }),
-          bundled: config.updates.bundled === undefined ? undefined : createBundledSource(host.fs, config.updates.bundled, [config.stateDir]),
-          selfRestart: (config.updates.selfUpdate ?? runsFromRelease(host, config.stateDir)) ? (reason, held) => controller.selfUpdate(reason, held) : undefined,
-        });
+  // The pipeline loads on the first operation that needs it (lazy-updater.ts): an idle supervisor never holds it.
+  const load = async (updates: NonNullable<Config['updates']>): Promise<Updater> => {
+    const [{ Updater }, { createSource }, { createBundledSource }] = await Promise.all([import('./update/updater.ts'), import('./update/sources/index.ts'), import('./update/sources/bundled.ts')]);
+    return new Updater({
+      host,
+      stateDir: config.stateDir,
+      config: updates,
+      busy: config.service.busy,
+      source: createSource(updates.source, host, {}, { stateDir: config.stateDir, warn: (line) => logger.warn(line) }),
+      service,
+      logger,
+      events,
+      lock,
+      // Hooks run the service's code: the child's env rules, without the sockets only a child is handed.
+      env: childEnv(host.env, config.service, { [STATE_DIR_ENV]: config.stateDir }),
+      bundled: updates.bundled === undefined ? undefined : createBundledSource(host.fs, updates.bundled, [config.stateDir]),
+      selfRestart: (updates.selfUpdate ?? runsFromRelease(host, config.stateDir)) ? (reason, held) => controller.selfUpdate(reason, held) : undefined,
+    });
+  };
+  const { updates } = config;
+  placement.updater = updates === undefined ? undefined : new LazyUpdater({ host, stateDir: config.stateDir, lock, logger, bundled: updates.bundled !== undefined, load: () => load(updates) });
   return { selfRestarter, controller, updater: placement.updater };
 }
 
@@ -163,7 +165,7 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
  * started once the service is, and stopped by either way out (its timers
  * never hold the process open by themselves).
  */
-export function createAutoUpdater(host: Host, config: Config, parts: { updater: Updater | undefined; events: EventBus; teardown: Teardown; logger: SupervisorIo['logger'] }): AutoUpdater | undefined {
+export function createAutoUpdater(host: Host, config: Config, parts: { updater: Updates | undefined; events: EventBus; teardown: Teardown; logger: SupervisorIo['logger'] }): AutoUpdater | undefined {
   const { updater, events, teardown, logger } = parts;
   const auto = config.updates?.auto;
   if (updater === undefined || auto === undefined) return undefined;
@@ -176,7 +178,7 @@ export function createAutoUpdater(host: Host, config: Config, parts: { updater: 
 export function createControlApi(
   host: Host,
   config: Config,
-  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updater | undefined; auto?: AutoUpdater | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger']; logins: LoginCodes },
+  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updates | undefined; auto?: AutoUpdater | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger']; logins: LoginCodes },
 ): FastifyInstance {
   const { token, startedAt, service, controller, updater, auto, events, recorder, logger, logins } = parts;
   return createApi(

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { OutlastError } from '../errors.ts';
-import type { Updater } from '../update/updater.ts';
+import type { Updates as Updater } from '../update/lazy-updater.ts';
 import type { Insights } from './insights.ts';
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(50).default(10) });

@@ -12,7 +12,7 @@ import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { MetricsSnapshot } from '../metrics/recorder.ts';
 import type { ServiceStatus } from '../service/service.ts';
-import type { Updater } from '../update/updater.ts';
+import type { Updates as Updater } from '../update/lazy-updater.ts';
 import { authorize } from './access.ts';
 import { onBadExpectation, onClientError } from './client-errors.ts';
 import { registerEventsRoute } from './events-route.ts';

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { OutlastError } from '../errors.ts';
-import type { Updater } from '../update/updater.ts';
+import type { Updates as Updater } from '../update/lazy-updater.ts';
 
 const applyBody = z
   .strictObject({

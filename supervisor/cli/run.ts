@@ -3,7 +3,8 @@
  * over to runSupervisor.
  */
 import type { Host } from '../host/host.ts';
-import { loadConfig, type RunFlags } from '../config/load.ts';
+import { loadConfigAside } from '../config/load-aside.ts';
+import type { RunFlags } from '../config/load.ts';
 import { createLogFile, type LogFileProblem } from '../log/log-file.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { safeSink, teeSink, type Sink } from '../log/safe-sink.ts';
@@ -50,7 +51,7 @@ function reportLogFileProblem(logger: Logger, problem: LogFileProblem): void {
 export async function runCommand(host: Host, flags: RunCommandFlags): Promise<number> {
   // Before the config is read: the sooner, the less the nursery has grown.
   capYoungGeneration(host.invocation.execArgv, host.env.NODE_OPTIONS);
-  const config = await loadConfig(host.fs, host.cwd, flags);
+  const config = await loadConfigAside(host.fs, host.cwd, flags);
   const stdout = safeSink(process.stdout);
   const stderr = safeSink(process.stderr);
   // The file waits (queuing) until runSupervisor knows whether this run has

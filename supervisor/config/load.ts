@@ -194,7 +194,7 @@ export function parseConfig(input: unknown, baseDir: string, source: string, cwd
   };
 }
 
-async function readConfigFile(fs: HostFs, path: string): Promise<Json> {
+async function readConfigFile(fs: Pick<HostFs, 'readFile'>, path: string): Promise<Json> {
   let text: string;
   try {
     text = await fs.readFile(path);
@@ -221,7 +221,7 @@ async function readConfigFile(fs: HostFs, path: string): Promise<Json> {
  * Loads the config file named by `--config` (if any), applies the flags and
  * validates the result. Without a config file, a command after `--` is required.
  */
-export async function loadConfig(fs: HostFs, cwd: string, flags: RunFlags): Promise<Config> {
+export async function loadConfig(fs: Pick<HostFs, 'readFile'>, cwd: string, flags: RunFlags): Promise<Config> {
   if (flags.config === undefined) {
     if (flags.command === undefined || flags.command.length === 0) {
       throw new OutlastError('BAD_REQUEST', 'nothing to run: give a command after "--" or a config file with --config');

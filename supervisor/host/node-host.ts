@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
 import { readPlatform } from '../../platform/read-platform.ts';
 import type { ChildExit, ChildHandle, Host, HostLocks, SpawnOptions } from './host.ts';
 import { nodeFs } from './node-fs.ts';
@@ -62,8 +61,9 @@ function sendSignal(target: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 const nodeLocks: HostLocks = {
-  acquire: (path, options) =>
-    lockfile.lock(path, {
+  // Loaded at the first lock: a supervisor that never updates or restarts itself never holds it.
+  acquire: async (path, options) =>
+    (await import('proper-lockfile')).default.lock(path, {
       realpath: false,
       stale: options.staleMs,
       // Refresh well inside the stale window so a busy event loop is not mistaken for death.

@@ -70,6 +70,11 @@ export class Updater {
     return { cwd: this.#ctx.store.paths.current, env: version === undefined ? {} : { OUTLAST_VERSION: version } };
   }
 
+  /** Reads `current` from disk: for an Updater built after start-up recovery ran without it (lazy-updater.ts). */
+  async readCurrent(): Promise<void> {
+    await this.#ctx.store.refresh();
+  }
+
   /**
    * Crash recovery, before anything else looks at the release store and
    * before the service starts. A self-update handed over to this process is
