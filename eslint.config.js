@@ -13,6 +13,12 @@ const SIDE_EFFECT_MODULES = [
   'child_process',
   'node:net',
   'net',
+  // The ESM namespace of node:http also loads undici (+15 MB resident):
+  // the adapters require() it instead (supervisor/host/node-http-server.ts).
+  'node:http',
+  'http',
+  'node:https',
+  'https',
   'node:dgram',
   'dgram',
   'execa',
@@ -28,7 +34,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      // Fastify hooks and handlers are async by contract even when they don't await.
+      // Route handlers are async by contract even when they don't await.
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Only the CLI entry ends the process: use host.exit.' }],

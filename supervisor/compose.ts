@@ -3,13 +3,12 @@
  * handed. Nothing here runs anything; runSupervisor (supervisor.ts) calls
  * these in order and then starts them.
  */
-import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../platform/platform.ts';
 import { readSystemdProperties } from '../platform/systemd-properties.ts';
 import { hostRunner } from '../platform/systemctl-runner.ts';
 import { createInsights } from './api/insights.ts';
 import type { LoginCodes } from './api/login-codes.ts';
-import { createApi } from './api/server.ts';
+import { createApi, type ApiServer } from './api/server.ts';
 import type { Config } from './config/schema.ts';
 import { Controller } from './controller.ts';
 import type { EventBus } from './events.ts';
@@ -179,7 +178,7 @@ export function createControlApi(
   host: Host,
   config: Config,
   parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updates | undefined; auto?: AutoUpdater | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger']; logins: LoginCodes },
-): FastifyInstance {
+): ApiServer {
   const { token, startedAt, service, controller, updater, auto, events, recorder, logger, logins } = parts;
   return createApi(
     {

@@ -4,8 +4,8 @@
  * the API's port and supervisor.json. Each step that opens something hands
  * its release to the Teardown.
  */
-import type { FastifyInstance } from 'fastify';
 import { isLoopback } from './api/auth.ts';
+import type { ApiServer } from './api/server.ts';
 import type { Config } from './config/schema.ts';
 import { OutlastError } from './errors.ts';
 import type { Host } from './host/host.ts';
@@ -82,7 +82,7 @@ function apiUrlOf(address: string, port: number): string {
 }
 
 /** Opens the API; returns its URL. */
-export async function listenApi(api: FastifyInstance, config: Config, teardown: Teardown): Promise<string> {
+export async function listenApi(api: ApiServer, config: Config, teardown: Teardown): Promise<string> {
   teardown.add('always', () => api.close());
   try {
     await api.listen({ host: config.api.host, port: config.api.port });

@@ -8,10 +8,10 @@
  * The page's own files and the login answer without a credential, like
  * `/health`.
  */
-import type { FastifyRequest } from 'fastify';
 import { OutlastError } from '../errors.ts';
 import { bearerMatches } from './auth.ts';
 import { PAGE_PATHS } from './page-files.ts';
+import type { ApiRequest } from './router.ts';
 import { readCookie, SESSION_COOKIE, sessionValid } from './session.ts';
 
 /** The paths anyone may ask for: the health check, the page's static files, the login. */
@@ -30,7 +30,7 @@ export function pathOf(url: string): string {
  * or when there is none. The page's origin is the Host it was loaded from,
  * over http, or https behind a TLS proxy that keeps the Host.
  */
-export function foreignOrigin(request: FastifyRequest): string | undefined {
+export function foreignOrigin(request: Pick<ApiRequest, 'headers'>): string | undefined {
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return `the request comes from another site (Sec-Fetch-Site: ${site})`;
   const origin = request.headers.origin;
@@ -41,16 +41,16 @@ export function foreignOrigin(request: FastifyRequest): string | undefined {
 }
 
 /** Throws FORBIDDEN when the request's Origin is another site's. */
-export function refuseForeignOrigin(request: FastifyRequest): void {
+export function refuseForeignOrigin(request: Pick<ApiRequest, 'headers'>): void {
   const foreign = foreignOrigin(request);
   if (foreign !== undefined) throw new OutlastError('FORBIDDEN', `${foreign}: the session cookie works only from the status page itself`);
 }
 
 /**
- * The onRequest check: passes, or throws UNAUTHORIZED (no credential, a
+ * The check before every route (and before its body is read): passes, or throws UNAUTHORIZED (no credential, a
  * wrong one) or FORBIDDEN (a session used from another site).
  */
-export function authorize(request: FastifyRequest, token: string, nowMs: number): void {
+export function authorize(request: Pick<ApiRequest, 'headers' | 'method' | 'url'>, token: string, nowMs: number): void {
   if (OPEN_PATHS.has(pathOf(request.url))) return;
   const authorization = request.headers.authorization;
   // A bearer header decides alone: a wrong token is not rescued by a cookie.

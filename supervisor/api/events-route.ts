@@ -2,14 +2,14 @@
  * `GET /events`: server-sent events of the supervisor's bus, so a dashboard
  * (or `outlast apply --wait`) can follow restarts and updates live.
  */
-import type { FastifyInstance } from 'fastify';
 import type { EventBus } from '../events.ts';
+import type { Router } from './router.ts';
 
 const HEARTBEAT_MS = 15_000;
 
-/** Registers `/events` on `app`. */
-export function registerEventsRoute(app: FastifyInstance, bus: EventBus): void {
-  app.get('/events', (request, reply) => {
+/** Registers `/events` on `router`. */
+export function registerEventsRoute(router: Router, bus: EventBus): void {
+  router.get('/events', (request, reply) => {
     reply.hijack();
     const res = reply.raw;
     const headers = { 'content-type': 'text/event-stream', 'cache-control': 'no-store' };

@@ -5,24 +5,30 @@
  *   GET /why               `outlast why --json`'s verdict
  *   GET /updates?limit=N   the newest N operations (default 10, at most 50)
  */
-import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { OutlastError } from '../errors.ts';
 import type { Updates as Updater } from '../update/lazy-updater.ts';
 import type { Insights } from './insights.ts';
+import type { Query, Router } from './router.ts';
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(50).default(10) });
+/** `?limit=`: 10 when absent, else a whole number from 1 to 50. */
+function listLimit(query: Query): number {
+  const raw = query.limit;
+  if (raw === undefined) return 10;
+  // Number(), as a form field is read: ' 5' and '5.0' are 5; a repeated key is no number.
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw new OutlastError('BAD_REQUEST', 'bad query: "limit" must be a whole number from 1 to 50');
+  return limit;
+}
 
-/** Registers /doctor, /why and /updates on `app`. */
-export function registerInsightRoutes(app: FastifyInstance, insights: Insights, updater: Updater | undefined): void {
-  app.get('/doctor', async () => insights.doctor());
+/** Registers /doctor, /why and /updates on `router`. */
+export function registerInsightRoutes(router: Router, insights: Insights, updater: Updater | undefined): void {
+  router.get('/doctor', async () => insights.doctor());
 
-  app.get('/why', async () => insights.why());
+  router.get('/why', async () => insights.why());
 
-  app.get('/updates', async (request) => {
-    const parsed = listQuery.safeParse(request.query);
-    if (!parsed.success) throw new OutlastError('BAD_REQUEST', 'bad query: "limit" must be a whole number from 1 to 50');
+  router.get('/updates', async (request) => {
+    const limit = listLimit(request.query);
     if (updater === undefined) throw new OutlastError('UPDATES_NOT_CONFIGURED', 'updates are not configured (add "updates" to the config file)');
-    return { operations: await updater.operations(parsed.data.limit) };
+    return { operations: await updater.operations(limit) };
   });
 }

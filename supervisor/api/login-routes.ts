@@ -8,13 +8,12 @@
  *
  * Wrong logins count against the remote address (login-limit.ts).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { OutlastError } from '../errors.ts';
 import { refuseForeignOrigin } from './access.ts';
 import type { LoginCodes } from './login-codes.ts';
 import type { LoginLimiter } from './login-limit.ts';
 import { PAGE_HEADERS } from './page-route.ts';
+import type { ApiRequest, Reply, Router } from './router.ts';
 import { clearedCookieHeader, newSession, sameSecret, SESSION_TTL_MS, sessionCookieHeader } from './session.ts';
 
 /** What the login routes need. */
@@ -25,37 +24,43 @@ export interface LoginDeps {
   now: () => number;
 }
 
-const loginBody = z.strictObject({ token: z.string().min(1).max(1000) });
+/** The token of `POST /login`'s body `{"token": …}`, or undefined when the body is not that. */
+function loginToken(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const { token, ...rest } = body as Record<string, unknown>;
+  if (Object.keys(rest).length > 0 || typeof token !== 'string' || token.length < 1 || token.length > 1000) return undefined;
+  return token;
+}
 
 /** Behind a TLS proxy the cookie may be Secure; on the plain-HTTP API it must not be. */
-function overTls(request: FastifyRequest): boolean {
-  return request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https';
+function overTls(request: ApiRequest): boolean {
+  return request.headers['x-forwarded-proto'] === 'https';
 }
 
 /** Refuses a braked address, with Retry-After. */
-function brake(deps: LoginDeps, request: FastifyRequest, reply: FastifyReply): void {
+function brake(deps: LoginDeps, request: ApiRequest, reply: Reply): void {
   try {
     deps.limiter.check(request.ip);
   } catch (err) {
     const retryAfterS = err instanceof OutlastError ? err.details?.retryAfterS : undefined;
-    if (typeof retryAfterS === 'number') void reply.header('retry-after', String(retryAfterS));
+    if (typeof retryAfterS === 'number') reply.header('retry-after', String(retryAfterS));
     throw err;
   }
 }
 
 /** Sets a fresh session cookie on `reply`; returns its expiry. */
-function startSession(deps: LoginDeps, request: FastifyRequest, reply: FastifyReply): string {
+function startSession(deps: LoginDeps, request: ApiRequest, reply: Reply): string {
   const now = deps.now();
-  void reply.header('set-cookie', sessionCookieHeader(newSession(deps.token, now), { secure: overTls(request) }));
+  reply.header('set-cookie', sessionCookieHeader(newSession(deps.token, now), { secure: overTls(request) }));
   return new Date(now + SESSION_TTL_MS).toISOString();
 }
 
-/** Registers the login routes on `app`. */
-export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void {
-  app.get('/login', async (request, reply) => {
-    void reply.headers(PAGE_HEADERS);
+/** Registers the login routes on `router`. */
+export function registerLoginRoutes(router: Router, deps: LoginDeps): void {
+  router.get('/login', async (request, reply) => {
+    reply.headers(PAGE_HEADERS);
     brake(deps, request, reply);
-    const { t } = request.query as { t?: unknown };
+    const { t } = request.query;
     // Relative redirects: behind a proxy that serves the API under a sub-path, they stay in it.
     if (typeof t !== 'string' || !deps.codes.consume(t)) {
       // No code is no guess; a wrong one counts.
@@ -67,26 +72,27 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     return reply.redirect('./', 303);
   });
 
-  app.post('/login', async (request, reply) => {
-    void reply.headers(PAGE_HEADERS);
+  router.post('/login', async (request, reply) => {
+    reply.headers(PAGE_HEADERS);
     refuseForeignOrigin(request);
     brake(deps, request, reply);
-    const parsed = loginBody.safeParse(request.body ?? undefined);
-    if (!parsed.success) throw new OutlastError('BAD_REQUEST', 'bad body: expected {"token": "<the token in <stateDir>/token>"}');
-    if (!sameSecret(parsed.data.token.trim(), deps.token)) {
+    const token = loginToken(request.body);
+    if (token === undefined) throw new OutlastError('BAD_REQUEST', 'bad body: expected {"token": "<the token in <stateDir>/token>"}');
+    if (!sameSecret(token.trim(), deps.token)) {
       deps.limiter.fail(request.ip);
       throw new OutlastError('UNAUTHORIZED', 'wrong token (see <stateDir>/token)');
     }
     return { ok: true, expiresAt: startSession(deps, request, reply) };
   });
 
-  app.post('/logout', async (request, reply) => {
-    void reply.header('set-cookie', clearedCookieHeader(overTls(request)));
+  router.post('/logout', async (request, reply) => {
+    reply.header('set-cookie', clearedCookieHeader(overTls(request)));
     return { ok: true };
   });
 
-  app.post('/login-links', async (_request, reply) => {
+  router.post('/login-links', async (_request, reply) => {
     const { path, expiresAt } = deps.codes.issue();
-    return reply.status(201).send({ path, expiresAt });
+    reply.status(201);
+    return { path, expiresAt };
   });
 }

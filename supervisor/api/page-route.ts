@@ -5,8 +5,8 @@
  * nothing it did not bring and be framed by nobody.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { PAGE_FILES, PAGE_PATHS, readPageFile, type PageFile } from './page-files.ts';
+import type { Router } from './router.ts';
 
 /**
  * The page's security headers. The CSP allows only the API's own files: no
@@ -26,7 +26,7 @@ interface Asset {
 }
 
 /** Registers the page's routes; `read` loads a file (the shipped one by default). */
-export function registerPageRoutes(app: FastifyInstance, read: (name: PageFile) => Promise<Buffer> = readPageFile): void {
+export function registerPageRoutes(router: Router, read: (name: PageFile) => Promise<Buffer> = readPageFile): void {
   const cache = new Map<PageFile, Promise<Asset>>();
   const load = (name: PageFile): Promise<Asset> => {
     let asset = cache.get(name);
@@ -39,12 +39,12 @@ export function registerPageRoutes(app: FastifyInstance, read: (name: PageFile) 
     return asset;
   };
   for (const [path, name] of Object.entries(PAGE_PATHS)) {
-    app.get(path, async (request, reply) => {
+    router.get(path, async (request, reply) => {
       const { body, etag } = await load(name);
       // no-cache: revalidated every time, so a self-update's new page shows at once.
-      void reply.headers({ ...PAGE_HEADERS, 'cache-control': 'no-cache', etag, 'content-type': PAGE_FILES[name] });
-      if (request.headers['if-none-match'] === etag) return reply.status(304).send();
-      return reply.send(body);
+      reply.headers({ ...PAGE_HEADERS, 'cache-control': 'no-cache', etag, 'content-type': PAGE_FILES[name] });
+      if (request.headers['if-none-match'] === etag) return void reply.status(304);
+      return body;
     });
   }
 }

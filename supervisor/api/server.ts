@@ -1,19 +1,21 @@
 /**
- * The control API: Fastify on 127.0.0.1 by default. /health and the status
- * page's files are open; every other route needs the bearer token, or the
- * page's session cookie from the page itself (access.ts). Every error, including Fastify's own
- * (bad JSON, oversized body, unknown route), leaves in one shape:
- * {error:{code, message}} with a status derived from the code.
+ * The control API: node:http on 127.0.0.1 by default, with a router of its
+ * own (router.ts, pipeline.ts). /health and the status page's files are
+ * open; every other route needs the bearer token, or the page's session
+ * cookie from the page itself (access.ts). Every error, including the
+ * server's own (bad JSON, oversized body, unknown route), leaves in one
+ * shape: {error:{code, message}} with a status derived from the code.
  */
-import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
-import { z } from 'zod';
-import { diskError, OutlastError, type ErrorCode } from '../errors.ts';
+import type { Server } from 'node:http';
+import { OutlastError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { MetricsSnapshot } from '../metrics/recorder.ts';
 import type { ServiceStatus } from '../service/service.ts';
 import type { Updates as Updater } from '../update/lazy-updater.ts';
+import { createHttpServer } from '../host/node-http-server.ts';
 import { authorize } from './access.ts';
+import { noExtraKeys, objectBody } from './body-checks.ts';
 import { onBadExpectation, onClientError } from './client-errors.ts';
 import { registerEventsRoute } from './events-route.ts';
 import { registerInsightRoutes } from './insight-routes.ts';
@@ -23,6 +25,8 @@ import { LoginLimiter } from './login-limit.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { registerPageRoutes } from './page-route.ts';
 import { registerMetricsRoute } from './metrics-route.ts';
+import { createListener } from './pipeline.ts';
+import { Router } from './router.ts';
 import { registerStopRoute, type StopAnswer } from './stop-route.ts';
 import { registerUpdateRoutes } from './update-routes.ts';
 
@@ -61,67 +65,36 @@ export interface ApiOptions {
   now: () => number;
 }
 
-const restartBody = z
-  .strictObject({ target: z.enum(['service', 'supervisor']).default('service') })
-  .default({ target: 'service' });
-
-function codeForStatus(status: number): ErrorCode {
-  if (status === 401) return 'UNAUTHORIZED';
-  if (status === 404) return 'NOT_FOUND';
-  if (status === 413) return 'PAYLOAD_TOO_LARGE';
-  if (status >= 400 && status < 500) return 'BAD_REQUEST';
-  return 'INTERNAL';
+/** The API's server, as the supervisor starts and stops it. */
+export interface ApiServer {
+  /** Starts listening; rejects with Node's error (EADDRINUSE…) when it cannot. */
+  listen(options: { host: string; port: number }): Promise<void>;
+  /** Stops listening and ends every connection, an open /events stream included. */
+  close(): Promise<void>;
+  /** The HTTP server (its address once listening). */
+  readonly server: Pick<Server, 'address'>;
 }
 
-function toApiError(err: FastifyError | OutlastError | Error): OutlastError {
-  if (err instanceof OutlastError) return err;
-  const disk = diskError(err);
-  if (disk !== undefined) return disk;
-  const status = (err as FastifyError).statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new OutlastError(codeForStatus(status), err.message, { cause: err });
-  }
-  return new OutlastError('INTERNAL', 'internal error', { cause: err });
+const TARGETS = new Set(['service', 'supervisor']);
+
+/** The target of `POST /restart`: the service unless the body names the supervisor. */
+function restartTarget(body: unknown): 'service' | 'supervisor' {
+  const fields = objectBody(body);
+  noExtraKeys(fields, ['target']);
+  const target = fields.target ?? 'service';
+  if (typeof target !== 'string' || !TARGETS.has(target)) throw new OutlastError('BAD_REQUEST', 'bad body: "target" must be "service" or "supervisor"');
+  return target as 'service' | 'supervisor';
 }
 
-/** Builds the Fastify app (not yet listening). */
-export function createApi(controller: ApiController, options: ApiOptions): FastifyInstance {
-  // forceCloseConnections: an open /events stream must not hold up shutdown.
-  const app = Fastify({
-    logger: false,
-    bodyLimit: options.bodyLimit,
-    return503OnClosing: true,
-    forceCloseConnections: true,
-    // Refused by the parser, before any route: same shape as every answer.
-    clientErrorHandler: onClientError,
-    // A bad URL encoding or an over-long path parameter, found while routing.
-    frameworkErrors: (err, _request, reply: FastifyReply) => {
-      const error = toApiError(err);
-      void reply.status(error.httpStatus).send(error.toJSON());
-    },
-  });
-  app.server.on('checkExpectation', onBadExpectation);
-
-  app.addHook('onRequest', async (request) => authorize(request, controller.token, options.now()));
-
-  app.setErrorHandler(async (err: FastifyError | OutlastError, _request, reply) => {
-    const error = toApiError(err);
-    if (error.code === 'INTERNAL') options.logger.error({ err }, 'API request failed');
-    return reply.status(error.httpStatus).send(error.toJSON());
-  });
-
-  app.setNotFoundHandler(async (request, reply) => {
-    const error = new OutlastError('NOT_FOUND', `no route ${request.method} ${request.url}`);
-    return reply.status(404).send(error.toJSON());
-  });
-
-  app.get('/health', async (_request, reply) => {
+function routes(router: Router, controller: ApiController, options: ApiOptions): void {
+  router.get('/health', (_request, reply) => {
     const { state, pid } = controller.serviceStatus();
     const healthy = state === 'ready';
-    return reply.status(healthy ? 200 : 503).send({ status: healthy ? 'ok' : state, service: { state, pid } });
+    reply.status(healthy ? 200 : 503);
+    return { status: healthy ? 'ok' : state, service: { state, pid } };
   });
 
-  app.get('/status', async () => {
+  router.get('/status', async () => {
     const { service: serviceExtras, ...rest } = (await controller.statusExtras()) as { service?: Record<string, unknown> };
     return {
       supervisor: controller.supervisorStatus(),
@@ -130,23 +103,59 @@ export function createApi(controller: ApiController, options: ApiOptions): Fasti
     };
   });
 
-  app.post('/restart', async (request, reply) => {
-    const parsed = restartBody.safeParse(request.body ?? undefined);
-    if (!parsed.success) {
-      const problem = parsed.error.issues[0];
-      throw new OutlastError('BAD_REQUEST', `bad body: ${problem?.path.join('.') || 'body'}: ${problem?.message ?? 'invalid'}`);
-    }
-    const { strategy, after } = await controller.restart(parsed.data.target);
+  router.post('/restart', async (request, reply) => {
+    const target = restartTarget(request.body);
+    const { strategy, after } = await controller.restart(target);
     if (after !== undefined) reply.raw.once('finish', after);
-    return reply.status(202).send({ accepted: true, target: parsed.data.target, ...(strategy === undefined ? {} : { strategy }) });
+    reply.status(202);
+    return { accepted: true, target, ...(strategy === undefined ? {} : { strategy }) };
   });
 
-  registerStopRoute(app, (reason) => controller.stop(reason));
-  registerUpdateRoutes(app, controller.updater);
-  registerEventsRoute(app, controller.events);
-  registerPageRoutes(app);
-  registerLoginRoutes(app, { token: controller.token, codes: controller.logins, limiter: new LoginLimiter(options.now), now: options.now });
-  registerInsightRoutes(app, controller.insights, controller.updater);
-  registerMetricsRoute(app, () => controller.metrics());
-  return app;
+  registerStopRoute(router, (reason) => controller.stop(reason));
+  registerUpdateRoutes(router, controller.updater);
+  registerEventsRoute(router, controller.events);
+  registerPageRoutes(router);
+  registerLoginRoutes(router, { token: controller.token, codes: controller.logins, limiter: new LoginLimiter(options.now), now: options.now });
+  registerInsightRoutes(router, controller.insights, controller.updater);
+  registerMetricsRoute(router, () => controller.metrics());
+}
+
+/** Builds the API (not yet listening). */
+export function createApi(controller: ApiController, options: ApiOptions): ApiServer {
+  const router = new Router();
+  routes(router, controller, options);
+  const server = createHttpServer(
+    createListener(router, {
+      bodyLimit: options.bodyLimit,
+      logger: options.logger,
+      onRequest: (request) => authorize(request, controller.token, options.now()),
+    }),
+  );
+  // Refused by the parser, before any route: same shape as every answer.
+  server.on('clientError', onClientError);
+  server.on('checkExpectation', onBadExpectation);
+  return {
+    server,
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        const failed = (err: Error): void => {
+          server.off('listening', listening);
+          reject(err);
+        };
+        const listening = (): void => {
+          server.off('error', failed);
+          resolve();
+        };
+        server.once('error', failed).once('listening', listening);
+        server.listen(port, host);
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        // Every connection ends now: an open /events stream, or a client's
+        // idle keep-alive socket, must not hold up the supervisor's exit.
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -1,23 +1,19 @@
 /**
  * The update routes of the control API: check, apply, progress, rollback.
  */
-import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { OutlastError } from '../errors.ts';
+import type { SelectionRequest } from '../update/selection.ts';
 import type { Updates as Updater } from '../update/lazy-updater.ts';
+import { noExtraKeys, objectBody, optionalBoolean, optionalString } from './body-checks.ts';
+import type { Router } from './router.ts';
 
-const applyBody = z
-  .strictObject({
-    version: z.string().min(1).max(100).optional(),
-    force: z.boolean().optional(),
-  })
-  .default({});
-
-function badBody(error: z.ZodError): OutlastError {
-  const problem = error.issues[0];
-  const key = problem?.path.join('.') || 'body';
-  const message = problem?.code === 'unrecognized_keys' ? `unknown key "${problem.keys.join('", "')}"` : `"${key}" ${problem?.message ?? 'is invalid'}`;
-  return new OutlastError('BAD_REQUEST', `bad body: ${message}`);
+/** `POST /updates/apply`'s body: `{version?, force?}`, only the keys given. */
+function applyRequest(body: unknown): SelectionRequest {
+  const fields = objectBody(body);
+  noExtraKeys(fields, ['version', 'force']);
+  const version = optionalString(fields, 'version', { min: 1, max: 100 });
+  const force = optionalBoolean(fields, 'force');
+  return { ...(version === undefined ? {} : { version }), ...(force === undefined ? {} : { force }) };
 }
 
 function requireUpdater(updater: Updater | undefined): Updater {
@@ -25,26 +21,28 @@ function requireUpdater(updater: Updater | undefined): Updater {
   return updater;
 }
 
-/** Registers /updates/* on `app`; answers 501 when updates are not configured. */
-export function registerUpdateRoutes(app: FastifyInstance, updater: Updater | undefined): void {
-  app.get('/updates/check', async (request) => {
-    const query = request.query as { force?: string };
-    return requireUpdater(updater).check(query.force === '1' || query.force === 'true');
+/** Registers /updates/* on `router`; answers 501 when updates are not configured. */
+export function registerUpdateRoutes(router: Router, updater: Updater | undefined): void {
+  router.get('/updates/check', async (request) => {
+    const { force } = request.query;
+    return requireUpdater(updater).check(force === '1' || force === 'true');
   });
 
-  app.post('/updates/apply', async (request, reply) => {
-    const parsed = applyBody.safeParse(request.body ?? undefined);
-    if (!parsed.success) throw badBody(parsed.error);
-    const result = await requireUpdater(updater).apply(parsed.data);
-    return reply.status('upToDate' in result ? 200 : 202).send(result);
+  router.post('/updates/apply', async (request, reply) => {
+    // The body is checked first: a wrong one is a 400 even where updates are off.
+    const selection = applyRequest(request.body);
+    const result = await requireUpdater(updater).apply(selection);
+    reply.status('upToDate' in result ? 200 : 202);
+    return result;
   });
 
-  app.get('/updates/:id', async (request) => {
-    const { id } = request.params as { id: string };
-    return requireUpdater(updater).operation(id);
+  router.get('/updates/:id', async (request) => {
+    return requireUpdater(updater).operation(request.params.id ?? '');
   });
 
-  app.post('/updates/rollback', async (_request, reply) => {
-    return reply.status(202).send(await requireUpdater(updater).rollback());
+  router.post('/updates/rollback', async (_request, reply) => {
+    const started = await requireUpdater(updater).rollback();
+    reply.status(202);
+    return started;
   });
 }

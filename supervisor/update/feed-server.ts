@@ -5,14 +5,15 @@
  * HEAD only; no directory listing; a path may not leave DIR, through `..`
  * or through a symlink; every answer has its exact content-length.
  *
- * The files are read through the Host (`lstat`, `openRead`); node:http is
- * only the protocol.
+ * The files are read through the Host (`lstat`, `openRead`); the server
+ * comes from the Host's HTTP adapter, which is only the protocol.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { HostFs } from '../host/host.ts';
+import { createHttpServer } from '../host/node-http-server.ts';
 
 /** What the server reads with. */
 export type FeedFs = Pick<HostFs, 'lstat' | 'openRead'>;
@@ -85,7 +86,7 @@ async function handle(fs: FeedFs, dir: string, req: IncomingMessage, res: Server
 
 /** Serves `dir` on host:port until closed. */
 export async function serveFeed(fs: FeedFs, dir: string, options: { host: string; port: number; onError?: (err: unknown) => void }): Promise<FeedServer> {
-  const server = createServer((req, res) => {
+  const server = createHttpServer((req, res) => {
     handle(fs, dir, req, res).catch((err: unknown) => {
       options.onError?.(err);
       if (!res.headersSent) answer(res, 500, 'cannot read the file\n', false);

@@ -19,7 +19,7 @@ import type { CheckResult, Updater } from './updater.ts';
 import type { SelectionRequest } from './selection.ts';
 
 /** What the supervisor asks of its updates: the Updater's surface, which LazyUpdater offers too. */
-export type Updates = Pick<Updater, 'currentVersion' | 'spawnContext' | 'recover' | 'prepareRelease' | 'operation' | 'lastOperation' | 'operations' | 'check' | 'cachedCheck' | 'apply' | 'rollback'>;
+export type Updates = Pick<Updater, 'currentVersion' | 'spawnContext' | 'recover' | 'prepareRelease' | 'deviceId' | 'operation' | 'lastOperation' | 'operations' | 'check' | 'cachedCheck' | 'apply' | 'rollback'>;
 
 /** What LazyUpdater needs before the pipeline exists. */
 export interface LazyUpdaterDeps {
@@ -96,6 +96,11 @@ export class LazyUpdater implements Updates {
   async prepareRelease(): Promise<void> {
     if (this.#deps.lock.holder !== undefined) return;
     if (this.#loaded !== undefined || this.#deps.bundled || this.#current === undefined) await (await this.#updater()).prepareRelease();
+  }
+
+  /** Asked only when a report is built for an ended operation, so the pipeline is loaded by then anyway. */
+  async deviceId(): Promise<string> {
+    return (await this.#updater()).deviceId();
   }
 
   async operation(id: string): Promise<Operation> {

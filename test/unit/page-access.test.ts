@@ -1,12 +1,13 @@
-// The status page's files and its session rules, through the real Fastify
-// app (inject: real routing, hooks and headers, no socket), on a clock the
-// test moves: one-time codes, the cookie, the Origin rules, the login brake.
+// The status page's files and its session rules, through the real API on
+// loopback (real routing, checks and headers), on a clock the test moves:
+// one-time codes, the cookie, the Origin rules, the login brake. A client
+// from another address binds another loopback address (127.0.0.7).
 import { readdirSync, readFileSync } from 'node:fs';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LoginCodes } from '../../supervisor/api/login-codes.ts';
-import { createApi } from '../../supervisor/api/server.ts';
+import { createApi, type ApiServer } from '../../supervisor/api/server.ts';
 import { EventBus } from '../../supervisor/events.ts';
 import { createLogger } from '../../supervisor/log/logger.ts';
 import { memorySink } from '../../supervisor/log/safe-sink.ts';
@@ -15,17 +16,55 @@ const TOKEN = 'the-right-token-0123456789';
 const PAGE = join(import.meta.dirname, '../../supervisor/api/page');
 const ORIGIN = 'http://127.0.0.1:7070';
 
+interface Answer {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json<T>(): T;
+}
+
+interface Call {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** An object is sent as JSON, a string as it is. */
+  payload?: unknown;
+  /** The loopback address the client connects from. */
+  remoteAddress?: string;
+}
+
+/** One request to the API at `port`, on a connection of its own. */
+function call(port: number, options: Call): Promise<Answer> {
+  const { method, url, headers = {}, payload, remoteAddress = '127.0.0.1' } = options;
+  const body = payload === undefined ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const type = body !== undefined && typeof payload !== 'string' ? { 'content-type': 'application/json' } : {};
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path: url, localAddress: remoteAddress, agent: false, headers: { ...type, ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: text, json: <T>() => JSON.parse(text) as T }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const servers: ApiServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
 interface Harness {
-  app: FastifyInstance;
+  app: { inject(options: Call): Promise<Answer> };
   codes: LoginCodes;
   clock: { now: number };
   restarts: string[];
 }
 
-function harness(token = TOKEN, clock = { now: Date.parse('2030-01-01T00:00:00Z') }): Harness {
+async function harness(token = TOKEN, clock = { now: Date.parse('2030-01-01T00:00:00Z') }): Promise<Harness> {
   const codes = new LoginCodes(() => clock.now);
   const restarts: string[] = [];
-  const app = createApi(
+  const api = createApi(
     {
       token,
       supervisorStatus: () => ({ pid: 10, version: '0.1.0', startedAt: '2030-01-01T00:00:00.000Z', name: 'app' }),
@@ -49,7 +88,10 @@ function harness(token = TOKEN, clock = { now: Date.parse('2030-01-01T00:00:00Z'
     },
     { bodyLimit: 64 * 1024, logger: createLogger({ level: 'silent', sink: memorySink(), pid: 10 }), now: () => clock.now },
   );
-  return { app, codes, clock, restarts };
+  servers.push(api);
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = api.server.address() as { port: number };
+  return { app: { inject: (options) => call(port, options) }, codes, clock, restarts };
 }
 
 /** Logs in with a fresh one-time code; returns the Cookie header value. */
@@ -64,7 +106,7 @@ const restart = (h: Harness, headers: Record<string, string>, remoteAddress?: st
 
 describe('the page files', () => {
   it('serves the page, its script and style with strict headers, revalidated by ETag', async () => {
-    const { app } = harness();
+    const { app } = await harness();
     for (const [url, type] of [['/', 'text/html'], ['/app.js', 'text/javascript'], ['/app.css', 'text/css'], ['/favicon.svg', 'image/svg+xml']]) {
       const res = await app.inject({ method: 'GET', url: url! });
       expect(res.statusCode, url).toBe(200);
@@ -78,7 +120,7 @@ describe('the page files', () => {
   });
 
   it('has no inline script or style, loads only files it serves, and stays under 60 KB', async () => {
-    const { app } = harness();
+    const { app } = await harness();
     const html = readFileSync(join(PAGE, 'index.html'), 'utf8');
     expect(html).not.toMatch(/<script(?![^>]*\ssrc=)/);
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
@@ -98,7 +140,7 @@ describe('the page files', () => {
 
 describe('credentials', () => {
   it('keeps every other route closed without one, /health and the page open', async () => {
-    const { app } = harness();
+    const { app } = await harness();
     for (const url of ['/status', '/doctor', '/why', '/updates', '/events']) {
       const res = await app.inject({ method: 'GET', url });
       expect([url, res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([url, 401, 'UNAUTHORIZED']);
@@ -108,7 +150,7 @@ describe('credentials', () => {
   });
 
   it('takes a one-time code once, and not after ten minutes', async () => {
-    const h = harness();
+    const h = await harness();
     const { path } = h.codes.issue();
     expect((await h.app.inject({ method: 'GET', url: path })).statusCode).toBe(303);
     const used = await h.app.inject({ method: 'GET', url: path });
@@ -119,7 +161,7 @@ describe('credentials', () => {
   });
 
   it('hands out codes to a bearer client', async () => {
-    const h = harness();
+    const h = await harness();
     const res = await h.app.inject({ method: 'POST', url: '/login-links', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.statusCode).toBe(201);
     const { path } = res.json<{ path: string }>();
@@ -128,7 +170,7 @@ describe('credentials', () => {
   });
 
   it('sets an HttpOnly, SameSite=Strict, Path=/ cookie that reads the API for a week', async () => {
-    const h = harness();
+    const h = await harness();
     const res = await h.app.inject({ method: 'POST', url: '/login', payload: { token: TOKEN } });
     expect(res.statusCode).toBe(200);
     const setCookie = String(res.headers['set-cookie']);
@@ -140,16 +182,16 @@ describe('credentials', () => {
   });
 
   it('binds the session to the token: another token, or an edited cookie, is no session', async () => {
-    const h = harness();
+    const h = await harness();
     const cookie = await session(h);
-    expect((await harness('a-rotated-token').app.inject({ method: 'GET', url: '/status', headers: { cookie } })).statusCode).toBe(401);
+    expect((await (await harness('a-rotated-token')).app.inject({ method: 'GET', url: '/status', headers: { cookie } })).statusCode).toBe(401);
     const [id, expiry, mac] = cookie.slice('outlast_session='.length).split('.');
     const longer = `outlast_session=${id}.${Number(expiry) + 1}.${mac}`;
     expect((await h.app.inject({ method: 'GET', url: '/status', headers: { cookie: longer } })).statusCode).toBe(401);
   });
 
   it('lets a cookie change state only from the page: the same Origin passes, another or none is refused', async () => {
-    const h = harness();
+    const h = await harness();
     const cookie = await session(h);
     expect((await restart(h, { cookie, origin: ORIGIN })).statusCode).toBe(202);
     const foreign = await restart(h, { cookie, origin: 'http://evil.example' });
@@ -162,7 +204,7 @@ describe('credentials', () => {
   });
 
   it('leaves bearer clients as they were, whatever Origin they send', async () => {
-    const h = harness();
+    const h = await harness();
     expect((await restart(h, { authorization: `Bearer ${TOKEN}`, origin: 'http://evil.example' })).statusCode).toBe(202);
     // A wrong bearer token is not rescued by a good cookie.
     const cookie = await session(h);
@@ -170,7 +212,7 @@ describe('credentials', () => {
   });
 
   it('logs out by clearing the cookie', async () => {
-    const h = harness();
+    const h = await harness();
     const cookie = await session(h);
     const res = await h.app.inject({ method: 'POST', url: '/logout', headers: { cookie, host: '127.0.0.1:7070', origin: ORIGIN } });
     expect(res.statusCode).toBe(200);
@@ -180,19 +222,19 @@ describe('credentials', () => {
 
 describe('the login brake', () => {
   it('refuses an address after 5 wrong logins in a minute, even the right token, with 429 and Retry-After', async () => {
-    const h = harness();
-    const login = (token: string, remoteAddress = '192.0.2.7') => h.app.inject({ method: 'POST', url: '/login', payload: { token }, remoteAddress });
+    const h = await harness();
+    const login = (token: string, remoteAddress = '127.0.0.7') => h.app.inject({ method: 'POST', url: '/login', payload: { token }, remoteAddress });
     for (let i = 0; i < 4; i++) expect((await login('wrong')).statusCode).toBe(401);
-    expect((await h.app.inject({ method: 'GET', url: '/login?t=made-up', remoteAddress: '192.0.2.7' })).headers.location).toBe('./?login=expired');
+    expect((await h.app.inject({ method: 'GET', url: '/login?t=made-up', remoteAddress: '127.0.0.7' })).headers.location).toBe('./?login=expired');
     h.clock.now += 30_000;
     const braked = await login(TOKEN);
     expect(braked.statusCode).toBe(429);
     expect(braked.json<{ error: { code: string } }>().error.code).toBe('TOO_MANY_REQUESTS');
     expect(braked.headers['retry-after']).toBe('30');
     expect(braked.headers['set-cookie']).toBeUndefined();
-    expect((await h.app.inject({ method: 'GET', url: h.codes.issue().path, remoteAddress: '192.0.2.7' })).statusCode).toBe(429);
+    expect((await h.app.inject({ method: 'GET', url: h.codes.issue().path, remoteAddress: '127.0.0.7' })).statusCode).toBe(429);
     // Another address is not braked by this one's failures.
-    expect((await login(TOKEN, '192.0.2.8')).statusCode).toBe(200);
+    expect((await login(TOKEN, '127.0.0.8')).statusCode).toBe(200);
     h.clock.now += 30_001;
     expect((await login(TOKEN)).statusCode).toBe(200);
   });
