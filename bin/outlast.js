@@ -78,5 +78,19 @@ if (major < needed[0] || (major === needed[0] && minor < needed[1])) {
 // Cache compiled code (and, from a checkout, the type-stripped sources) on
 // disk: a restart is a cold start, and on a phone every 100 ms is downtime.
 module.enableCompileCache?.();
-const { cli } = await import((fromSource ? source : built).href);
-await cli();
+// A plain `outlast status` is answered by a small module over node:http,
+// without commander, zod or fetch; anything it does not answer (other flags,
+// no supervisor, an API error) goes on to the full CLI.
+const quick = process.argv[2] === 'status' ? await quickStatus() : undefined;
+if (quick === undefined) {
+  const { cli } = await import((fromSource ? source : built).href);
+  await cli();
+} else {
+  process.stdout.write(quick);
+}
+
+async function quickStatus() {
+  const path = fromSource ? '../supervisor/cli/quick-status.ts' : '../dist/supervisor/cli/quick-status.js';
+  const { quickStatus: answer } = await import(new URL(path, import.meta.url).href);
+  return answer(process.argv.slice(2), process.env, process.cwd());
+}
