@@ -23,6 +23,8 @@ export interface PlannedEntry {
   linkpath: string | undefined;
   size: number;
   parts: string[];
+  /** The permission bits as written in the header. */
+  mode?: number | undefined;
   /** For a hardlink: the target, relative to the release root. */
   linkParts?: string[];
 }

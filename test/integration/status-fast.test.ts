@@ -27,7 +27,7 @@ function outlast(args: string[], env: Record<string, string> = {}): { code: numb
 /** The full CLI's output for `argv`, in process. */
 async function fullCli(argv: string[]): Promise<string> {
   let out = '';
-  const code = await main(createNodeHost(() => undefined), argv, (t) => (out += t), () => undefined);
+  const code = await main(createNodeHost(() => undefined as never), argv, (t) => (out += t), () => undefined);
   expect(code).toBe(0);
   return out;
 }
