@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { ReadEntry } from 'tar';
 import { OutlastError, toOutlastError } from '../errors.ts';
 import { EntryChecker, unsafe } from './extract-check.ts';
+import { extractWithTar, type Untar } from './extract-gnu.ts';
 import { feed, tarParser, writeEntries, type ExtractFs, type PlannedEntry } from './extract-write.ts';
 
 export type { ExtractFs } from './extract-write.ts';
@@ -33,6 +34,8 @@ export interface ExtractOptions {
    * or a release that would fill the disk.
    */
   maxUnpackedBytes?: number | undefined;
+  /** GNU tar to write the files (extract-gnu.ts); the Node extractor when missing. */
+  untar?: Untar | undefined;
 }
 
 function isTarError(err: unknown): boolean {
@@ -79,6 +82,7 @@ export async function emptyDir(fs: Pick<ExtractFs, 'readdir' | 'rm'>, dir: strin
  */
 export async function extractSafely(fs: ExtractFs, tarball: string, dest: string, options: ExtractOptions = {}): Promise<void> {
   try {
+    if (options.untar !== undefined) return await extractWithTar(fs, options.untar, tarball, dest, options.maxUnpackedBytes);
     const entries = await plan(fs, tarball, options);
     const limits = { maxTarBytes: options.maxUnpackedBytes, maxUnpackedBytes: options.maxUnpackedBytes };
     await writeEntries(fs, tarball, dest, entries, (entry) => unsafe(entry, 'the tarball changed while it was being extracted'), limits);
