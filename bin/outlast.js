@@ -88,5 +88,19 @@ if (entry === 'run-main') {
   globalThis[Symbol.for('outlast.loadedModules')] = loaded;
   module.registerHooks?.({ load: (url, context, next) => (loaded.push(url), next(url, context)) });
 }
-const { cli } = await import((fromSource ? source : built).href);
-await cli();
+// A plain `outlast status` is answered by a small module over node:http,
+// without commander, zod or fetch; anything it does not answer (other flags,
+// no supervisor, an API error) goes on to the full CLI.
+const quick = process.argv[2] === 'status' ? await quickStatus() : undefined;
+if (quick === undefined) {
+  const { cli } = await import((fromSource ? source : built).href);
+  await cli();
+} else {
+  process.stdout.write(quick);
+}
+
+async function quickStatus() {
+  const path = fromSource ? '../supervisor/cli/quick-status.ts' : '../dist/supervisor/cli/quick-status.js';
+  const { quickStatus: answer } = await import(new URL(path, import.meta.url).href);
+  return answer(process.argv.slice(2), process.env, process.cwd());
+}

@@ -3,7 +3,7 @@
  * later commands: find the supervisor through supervisor.json, send the token.
  */
 import { OutlastError, isErrorCode } from '../errors.ts';
-import type { Host } from '../host/host.ts';
+import type { ClientHost } from '../host/client-host.ts';
 import { findRunningSupervisor, readToken, type SupervisorInfo } from '../state/state-dir.ts';
 
 /** A connection to a running supervisor. */
@@ -15,7 +15,7 @@ export interface ApiClient {
 }
 
 /** Connects to the supervisor of `stateDir`, or throws NOT_RUNNING. */
-export async function connect(host: Host, stateDir: string, timeoutMs = 10 * 60_000): Promise<ApiClient> {
+export async function connect(host: ClientHost, stateDir: string, timeoutMs = 10 * 60_000): Promise<ApiClient> {
   const info = await findRunningSupervisor(host, stateDir);
   if (info === undefined) {
     throw new OutlastError('NOT_RUNNING', `no running outlast supervisor for state dir ${stateDir} (start one with: outlast run)`);

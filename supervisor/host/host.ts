@@ -5,7 +5,7 @@
  * rule (no-restricted-imports) keeps node:fs, node:child_process, node:net
  * and execa out of every module but the few adapters it allow-lists.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Platform } from '../../platform/platform.ts';
 
 /** How a child process ended. */
@@ -27,6 +27,8 @@ export interface SpawnOptions {
   detached: boolean;
   /** 'ignore' gives the child /dev/null for output (a helper that outlives us must not hold our pipes). */
   stdio?: 'pipe' | 'ignore';
+  /** 'pipe' gives the child a pipe to read as its stdin ({@link ChildHandle.stdin}); /dev/null otherwise. */
+  stdin?: 'pipe';
   /** Open descriptors of ours that become the child's fd 3, 4, … (sockets handed over the systemd way). */
   passFds?: readonly number[];
 }
@@ -37,6 +39,8 @@ export interface ChildHandle {
   readonly pid: number | undefined;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
+  /** The child's stdin, with `stdin: 'pipe'` only. */
+  readonly stdin?: Writable | null;
   /** Settles exactly once, when the process is gone (or never started). */
   readonly exited: Promise<ChildExit>;
 }
@@ -84,6 +88,8 @@ export interface HostFs {
   rename(from: string, to: string): Promise<void>;
   /** Entry names of a directory; empty when it is missing. */
   readdir(path: string): Promise<string[]>;
+  /** Entry names of a directory with what each is (links not followed), in one call; empty when it is missing. */
+  readdirKinds(path: string): Promise<Array<{ name: string; kind: FileInfo['kind'] }>>;
   /**
    * Creates `path` (never replacing one) with `data` and fsyncs that one
    * file: cheaper than writeFileAtomic where a torn file may be skipped.

@@ -86,6 +86,15 @@ export const nodeFs: HostFs = {
       throw err;
     }
   },
+  async readdirKinds(path) {
+    try {
+      const entries = await readdir(path, { withFileTypes: true });
+      return entries.map((e) => ({ name: e.name, kind: e.isFile() ? 'file' : e.isDirectory() ? 'directory' : e.isSymbolicLink() ? 'symlink' : e.isSocket() ? 'socket' : 'other' }));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  },
   async writeDurable(path, data) {
     const handle = await open(path, 'wx', 0o644);
     try {

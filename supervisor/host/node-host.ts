@@ -30,7 +30,7 @@ function spawnChild(file: string, args: readonly string[], options: SpawnOptions
       // A background process group that reads the terminal gets SIGTTIN; the
       // service has no use for our stdin anyway. Descriptors past stderr
       // become the child's fd 3, 4, … (sockets handed over the systemd way).
-      stdio: ['ignore', output, output, ...(options.passFds ?? [])],
+      stdio: [options.stdin ?? 'ignore', output, output, ...(options.passFds ?? [])],
     });
   } catch (err) {
     return { pid: undefined, stdout: null, stderr: null, exited: failed(err as NodeJS.ErrnoException) };
@@ -44,7 +44,7 @@ function spawnChild(file: string, args: readonly string[], options: SpawnOptions
       if (proc.pid === undefined) void failed(err).then(resolve);
     });
   });
-  return { pid: proc.pid, stdout: proc.stdout, stderr: proc.stderr, exited };
+  return { pid: proc.pid, stdout: proc.stdout, stderr: proc.stderr, stdin: proc.stdin, exited };
 }
 
 function sendSignal(target: number, signal: NodeJS.Signals | 0): boolean {

@@ -4,7 +4,12 @@
  */
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
-import type { Host } from '../host/host.ts';
+import type { Host, HostFs } from '../host/host.ts';
+
+/** Enough of the Host to read state files (the client side reads, never writes). */
+type Reader = { readonly fs: Pick<HostFs, 'readFile'> };
+/** A reader that can also probe a pid. */
+type Prober = Reader & { readonly pid: number; kill(pid: number, signal: 0): boolean };
 
 /** What a running supervisor publishes about itself. */
 export interface SupervisorInfo {
@@ -58,7 +63,7 @@ export async function ensureToken(host: Host, stateDir: string): Promise<string>
 }
 
 /** Reads the token for a client command. */
-export async function readToken(host: Host, stateDir: string): Promise<string> {
+export async function readToken(host: Reader, stateDir: string): Promise<string> {
   const path = statePaths(stateDir).token;
   try {
     return (await host.fs.readFile(path)).trim();
@@ -68,7 +73,7 @@ export async function readToken(host: Host, stateDir: string): Promise<string> {
 }
 
 /** Reads supervisor.json, or undefined when it is missing or unreadable. */
-export async function readSupervisorInfo(host: Host, stateDir: string): Promise<SupervisorInfo | undefined> {
+export async function readSupervisorInfo(host: Reader, stateDir: string): Promise<SupervisorInfo | undefined> {
   try {
     const parsed = JSON.parse(await host.fs.readFile(statePaths(stateDir).supervisor)) as SupervisorInfo;
     return typeof parsed.pid === 'number' && typeof parsed.apiUrl === 'string' ? parsed : undefined;
@@ -78,7 +83,7 @@ export async function readSupervisorInfo(host: Host, stateDir: string): Promise<
 }
 
 /** The running supervisor of this state dir, if its process is alive. */
-export async function findRunningSupervisor(host: Host, stateDir: string): Promise<SupervisorInfo | undefined> {
+export async function findRunningSupervisor(host: Prober, stateDir: string): Promise<SupervisorInfo | undefined> {
   const info = await readSupervisorInfo(host, stateDir);
   return info !== undefined && info.pid !== host.pid && host.kill(info.pid, 0) ? info : undefined;
 }

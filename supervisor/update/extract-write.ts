@@ -12,9 +12,10 @@ import type { HostFs, WritableFile } from '../host/host.ts';
 
 /**
  * What extraction needs of the Host: read the tarball, create files,
- * directories and links, set mtimes, and empty the staging dir again.
+ * directories and links, set mtimes, list and move what tar
+ * wrote, and empty the staging dir again.
  */
-export type ExtractFs = Pick<HostFs, 'openRead' | 'createFile' | 'mkdir' | 'symlink' | 'link' | 'setMtime' | 'rm' | 'readdir'>;
+export type ExtractFs = Pick<HostFs, 'openRead' | 'createFile' | 'mkdir' | 'symlink' | 'link' | 'setMtime' | 'rm' | 'readdir' | 'readdirKinds' | 'rename'>;
 
 /** One entry as pass one checked it, with its path relative to the release root. */
 export interface PlannedEntry {
@@ -23,6 +24,8 @@ export interface PlannedEntry {
   linkpath: string | undefined;
   size: number;
   parts: string[];
+  /** The permission bits as written in the header. */
+  mode?: number | undefined;
   /** For a hardlink: the target, relative to the release root. */
   linkParts?: string[];
 }
@@ -56,7 +59,7 @@ export function tarParser(options: ConstructorParameters<typeof Parser>[0] = {})
  * A tar that is itself compressed again is refused, so nothing downstream
  * inflates synchronously either.
  */
-async function* plainTar(fs: Pick<HostFs, 'openRead'>, tarball: string): AsyncGenerator<Uint8Array> {
+export async function* plainTar(fs: Pick<HostFs, 'openRead'>, tarball: string): AsyncGenerator<Uint8Array> {
   const raw = fs.openRead(tarball)[Symbol.asyncIterator]();
   const first = await raw.next();
   if (first.done === true) return;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 import { maxUnpackedBytes, type UpdatesConfig } from './config.ts';
+import { findGnuTar } from './extract-gnu.ts';
 import type { OperationPhase } from './journal.ts';
 import { createStaging, promoteStaging, type ReleasePaths } from './releases.ts';
 import { runHook } from './run-hook.ts';
@@ -52,6 +53,7 @@ export async function stageRelease(deps: StageDeps, entry: ReleaseEntry): Promis
       fetchTimeoutMs: config.fetchTimeoutMs,
       minBytesPerSecond: config.minBytesPerSecond,
       log: deps.log,
+      untar: await findGnuTar(host),
       ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
     });
     const env = { ...deps.env, OUTLAST_VERSION: entry.version };

@@ -158,6 +158,10 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         const names = [...host.files.keys(), ...host.links.keys(), ...host.dirs].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0]!);
         return [...new Set(names)];
       },
+      async readdirKinds(path) {
+        const names = await host.fs.readdir(path);
+        return Promise.all(names.map(async (name) => ({ name, kind: (await host.fs.lstat(`${path}/${name}`))?.kind ?? 'other' })));
+      },
       async writeDurable(path, data) {
         if (host.files.has(path)) throw Object.assign(new Error(`EEXIST: ${path}`), { code: 'EEXIST' });
         host.files.set(path, { data, mode: 0o644 });

@@ -6,16 +6,17 @@
 import { lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { extractSafely } from '../../supervisor/update/extract.ts';
 import { cleanup, listTree, rawTarFile, rejection, stagingDir, type RawEntry } from './helpers.ts';
-import { nodeHost } from '../support/node-host.ts';
+import { EXTRACTORS } from './extractors.ts';
 
 afterEach(cleanup);
+
+describe.each(EXTRACTORS)('$name', ({ extract }) => {
 
 describe('extractSafely: good tarballs', () => {
   it('strips a single top-level folder', async () => {
     const dest = stagingDir();
-    await extractSafely(nodeHost.fs, rawTarFile([
+    await extract(rawTarFile([
       { path: 'package/', type: '5' },
       { path: 'package/index.js', body: 'hi' },
       { path: 'package/lib/', type: '5' },
@@ -31,7 +32,7 @@ describe('extractSafely: good tarballs', () => {
 
   it('keeps the layout when there are several top-level entries', async () => {
     const dest = stagingDir();
-    await extractSafely(nodeHost.fs, rawTarFile([
+    await extract(rawTarFile([
       { path: './', type: '5' },
       { path: './app/main.js', body: 'x' },
       { path: './README', body: 'r' },
@@ -43,7 +44,7 @@ describe('extractSafely: good tarballs', () => {
 
   it('does not strip a single top-level file', async () => {
     const dest = stagingDir();
-    await extractSafely(nodeHost.fs, rawTarFile([{ path: 'only.txt', body: '1' }]), dest);
+    await extract(rawTarFile([{ path: 'only.txt', body: '1' }]), dest);
     expect(listTree(dest)).toEqual(['only.txt']);
   });
 });
@@ -70,7 +71,7 @@ const unsafe: [string, RawEntry[], string][] = [
 describe('extractSafely: unsafe tarballs', () => {
   it.each(unsafe)('refuses %s with ARCHIVE_INVALID and leaves dest empty', async (_name, entries, culprit) => {
     const dest = stagingDir();
-    const err = await rejection(extractSafely(nodeHost.fs, rawTarFile(entries), dest), 'ARCHIVE_INVALID');
+    const err = await rejection(extract(rawTarFile(entries), dest), 'ARCHIVE_INVALID');
     expect(err.message).toContain(`"${culprit}"`);
     expect(err.details).toMatchObject({ entry: culprit });
     expect(listTree(dest)).toEqual([]);
@@ -81,15 +82,16 @@ describe('extractSafely: unsafe tarballs', () => {
     const dest = stagingDir();
     const file = join(dest, '..', 'junk.tgz');
     writeFileSync(file, 'this is not a tarball at all'.repeat(40));
-    const err = await rejection(extractSafely(nodeHost.fs, file, dest), 'ARCHIVE_INVALID');
+    const err = await rejection(extract(file, dest), 'ARCHIVE_INVALID');
     expect(err.message).toMatch(/not a readable tar archive/);
     expect(listTree(dest)).toEqual([]);
   });
 
   it('refuses a tarball that unpacks beyond the limit', async () => {
     const dest = stagingDir();
-    const err = await rejection(extractSafely(nodeHost.fs, rawTarFile([{ path: 'big', body: 'x'.repeat(2000) }]), dest, { maxUnpackedBytes: 1000 }), 'TOO_LARGE');
+    const err = await rejection(extract(rawTarFile([{ path: 'big', body: 'x'.repeat(2000) }]), dest, { maxUnpackedBytes: 1000 }), 'TOO_LARGE');
     expect(err.details).toMatchObject({ reason: 'unpacked-size', limit: 1000 });
     expect(listTree(dest)).toEqual([]);
   });
+});
 });

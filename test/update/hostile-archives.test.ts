@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutlastError } from '../../supervisor/errors.ts';
-import { extractSafely } from '../../supervisor/update/extract.ts';
 import { cleanup, listTree, rawTar, rawTarFile, stagingDir, tempDir, type RawEntry } from './helpers.ts';
-import { nodeHost } from '../support/node-host.ts';
+import { EXTRACTORS } from './extractors.ts';
 
 afterEach(cleanup);
+
+describe.each(EXTRACTORS)('$name', ({ extract }) => {
 
 /** A pax extended header giving the next entry the path `path`. */
 function paxPath(path: string): RawEntry {
@@ -25,7 +26,7 @@ function paxPath(path: string): RawEntry {
 }
 
 async function refusal(tarball: string, dest: string, options = {}): Promise<OutlastError> {
-  const err = await extractSafely(nodeHost.fs, tarball, dest, options).then(
+  const err = await extract(tarball, dest, options).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -87,7 +88,8 @@ describe('extractSafely: size limits', () => {
 
   it('extracts a release within the limit', async () => {
     const dest = stagingDir();
-    await extractSafely(nodeHost.fs, rawTarFile([{ path: 'a.txt', body: 'hello' }, { path: 'b.txt', body: 'b' }]), dest, { maxUnpackedBytes: 10_000 });
+    await extract(rawTarFile([{ path: 'a.txt', body: 'hello' }, { path: 'b.txt', body: 'b' }]), dest, { maxUnpackedBytes: 10_000 });
     expect(listTree(dest)).toEqual(['a.txt', 'b.txt']);
   });
+});
 });

@@ -135,7 +135,7 @@ export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Arr
       });
     }
     ctx.log?.(`release ${entry.version}: ${got.bytes} bytes, ${check === undefined ? '' : 'minisign signature ok, '}sha256 ok, extracting`);
-    await extractSafely(fs, tarball, dest, { maxUnpackedBytes: ctx.maxUnpackedBytes });
+    await extractSafely(fs, tarball, dest, { maxUnpackedBytes: ctx.maxUnpackedBytes, untar: ctx.untar });
   } finally {
     await fs.rm(tarball);
   }

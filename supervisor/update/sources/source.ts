@@ -5,6 +5,7 @@
 import semver from 'semver';
 import { OutlastError } from '../../errors.ts';
 import type { Rollout } from '../rollout.ts';
+import type { Untar } from '../extract-gnu.ts';
 
 /** One release a source offers. */
 export interface ReleaseEntry {
@@ -43,6 +44,8 @@ export interface FetchContext {
   rateWindowMs?: number;
   onProgress?: (done: number, total: number | undefined) => void;
   log?: (line: string) => void;
+  /** GNU tar, when the Host has one: tarballs are then extracted through it (extract-gnu.ts). */
+  untar?: Untar | undefined;
 }
 
 /** A place releases come from. */
