@@ -61,6 +61,12 @@ if (only === '--version' || only === '-v') {
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
   process.exit(0);
 }
+// So does the top-level help: bin/help.txt is commander's own text for the
+// program (`npm run help-text` writes it; a test compares the two).
+if (only === '--help' || only === '-h') {
+  process.stdout.write(readFileSync(new URL('./help.txt', import.meta.url), 'utf8'));
+  process.exit(0);
+}
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 // `outlast run` has an entry of its own, without commander and the other

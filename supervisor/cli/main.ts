@@ -13,7 +13,7 @@ import type { CliContext } from './context.ts';
 /** Every command, in the order `--help` lists them. */
 const COMMANDS: Array<(program: Command, ctx: CliContext) => void> = [registerRun, registerLs, registerStatus, registerRestart, registerStop, registerLogs, registerUpdates, registerRelease, registerDoctor, registerInstall, registerInit, registerAudit, registerWhy];
 
-function buildProgram(ctx: CliContext): Command {
+export function buildProgram(ctx: CliContext): Command {
   const program = new Command('outlast')
     .description("A self-update supervisor whose restarts survive the platform's kill window.")
     .version(VERSION, '-v, --version')
@@ -21,6 +21,9 @@ function buildProgram(ctx: CliContext): Command {
     // must reach the command, not print outlast's own version.
     .enablePositionalOptions()
     .showHelpAfterError()
+    // One width on every terminal: `outlast --help` is answered from
+    // bin/help.txt by the entry, and must read the same as this program's.
+    .configureHelp({ helpWidth: 80 })
     .exitOverride();
   for (const register of COMMANDS) register(program, ctx);
   return program;
