@@ -42,8 +42,10 @@ export async function openListeners(host: Host, specs: readonly ListenSpec[]): P
   try {
     for (const spec of specs) bound.push(host.net.bindTcp(spec.host, spec.port));
     const fds = bound.map((b) => b.fd);
-    const script = `const net = require('node:net'); let left = ${fds.length};
-for (let i = 0; i < ${fds.length}; i++) net.createServer().listen({ fd: ${LISTEN_FDS_START} + i, backlog: 511 }, () => { if (--left === 0) process.exit(0); });`;
+    // Each server lets go of the loop once it listens, so the helper ends by
+    // itself (code 0) when the last one does; the sockets stay listening.
+    const script = `const net = require('node:net');
+for (let i = 0; i < ${fds.length}; i++) { const s = net.createServer(); s.listen({ fd: ${LISTEN_FDS_START} + i, backlog: 511 }, () => s.unref()); }`;
     const helper = host.spawn(host.invocation.execPath, ['-e', script], { cwd: '/', env: {}, detached: true, stdio: 'ignore', passFds: fds });
     const exit = await helper.exited;
     if (exit.kind !== 'exited' || exit.code !== 0) throw new Error(`the socket activation helper ${exit.kind === 'exited' ? `exited with ${exit.code}` : exit.kind}`);
