@@ -192,8 +192,8 @@ export interface UnixServer {
  * every descriptor close-on-exec), a FIFO can be opened again by path.
  */
 export interface HostFifos {
-  /** Creates a FIFO at `path` (mode 0600); fails when something is there. */
-  make(path: string): Promise<void>;
+  /** Creates a FIFO at `path` (mode 0600), synchronously; throws when something is there. */
+  make(path: string): void;
   /**
    * Opens the FIFO read-write for a child's output: the child then holds a
    * reader itself, so its writes never meet EPIPE while no supervisor reads

@@ -243,7 +243,9 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
       },
     },
     fifos: {
-      make: () => Promise.reject(new Error('no FIFOs in unit tests')),
+      make: () => {
+        throw new Error('no FIFOs in unit tests');
+      },
       openForChild: () => {
         throw new Error('no FIFOs in unit tests');
       },
