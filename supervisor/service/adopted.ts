@@ -94,11 +94,15 @@ function adoptedAttempt(host: Host, pid: number, startTime: string, fifos: OpenF
 }
 
 /** Once the Service owns an adopted attempt: forwards its output and hands its exit to `onExit`. */
-export function takeOver(deps: Pick<ServiceDeps, 'stdout' | 'stderr' | 'logger'>, attempt: Attempt, onExit: (exit: ChildExit) => void): void {
+export function takeOver(deps: Pick<ServiceDeps, 'stdout' | 'stderr' | 'logger' | 'listeners'>, attempt: Attempt, onExit: (exit: ChildExit) => void): void {
   const { fifos } = attempt;
   if (fifos !== undefined) attempt.output = Promise.all([forwardLines(fifos.out, deps.stdout), forwardLines(fifos.err, deps.stderr)]).then(() => fifos.remove().catch(() => undefined));
   deps.logger.info({ childPid: attempt.pid }, 'adopted the running child: the service did not stop');
-  void attempt.exited.then(onExit);
+  void attempt.exited.then(async (exit) => {
+    // It held the only listening copies of the sockets: ours listen before the policy starts another child.
+    await deps.listeners?.activate().catch((err: unknown) => deps.logger.error({ err }, 'cannot make the owned sockets listen'));
+    onExit(exit);
+  });
 }
 
 /**

@@ -83,6 +83,8 @@ export async function stopAttempt(deps: ServiceDeps, attempt: Attempt, reason: s
     if (phase === 'force-killed') logger.warn(fields, `stop: child force-killed after ${ms} ms (budget ${config.stopTimeoutMs} ms)`);
   });
   await attempt.output;
+  // An adopted child held the only listening copies; ours listen before the next child starts.
+  if (attempt.adopted !== undefined) await deps.listeners?.activate();
   return outcome;
 }
 
