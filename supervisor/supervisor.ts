@@ -22,6 +22,7 @@ import { exitCodeFor } from './service/exit-code.ts';
 import type { Service } from './service/service.ts';
 import { prepareAdoption } from './restart/keep-child.ts';
 import { SignalRouter } from './signals.ts';
+import { writeChildRecord } from './state/child-record.ts';
 import { endOrphans, listenApi, openNotifySocket, openOwnedSockets, prepareStateDir, publishInfo, startLogFile } from './startup.ts';
 import { statePaths, type SupervisorInfo } from './state/state-dir.ts';
 import { Teardown } from './teardown.ts';
@@ -64,7 +65,10 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     const signals = new SignalRouter({ host, config, service, logger, events });
     teardown.add('always', () => signals.off());
     teardown.add('before-restart', async ({ keepChild }) => {
-      if (!keepChild || !(await service.release())) await service.stop('supervisor restart');
+      const kept = keepChild ? await service.release() : undefined;
+      if (kept === undefined) return service.stop('supervisor restart');
+      // child.json must name the kept child: after a failed handoff it names the discarded candidate.
+      await writeChildRecord(host, config.stateDir, kept);
     });
     const { selfRestarter, controller, updater } = composeRestarts(host, config, { platform, service, signals, events, teardown, placement, logger, flushLogs: () => io.logFile?.flush() ?? Promise.resolve(), adoptedPid: adopted?.pid });
     // Counting for /metrics starts before anything can restart the child or end an update.

@@ -77,16 +77,18 @@ export async function findAdoptable(host: Host, stateDir: string, fifoDir: strin
 }
 
 function adoptedAttempt(host: Host, pid: number, startTime: string, fifos: OpenFifos): Attempt {
-  const eof = new Promise<void>((resolve) => fifos.out.once('end', resolve).once('close', resolve));
+  // Only a real EOF (every writer gone) counts: a stream we destroy ourselves (letGo) closes without one.
+  const eof = new Promise<'eof'>((resolve) => fifos.out.once('end', () => resolve('eof')));
   let ended = false;
-  void eof.then(() => (ended = true));
   const exited = (async (): Promise<ChildExit> => {
     for (;;) {
       const leader = leaderOf(host.fs.readSync(`/proc/${pid}/stat`), startTime);
       if (leader.dead) return leader.exit;
-      // After the EOF the leader is gone or about to be: look again soon.
+      // After the EOF the leader is gone or about to be: look again soon. Every
+      // turn waits on a timer, so this loop can never spin on microtasks alone.
       const poll = new AbortController();
-      await Promise.race([ended ? undefined : eof, host.clock.sleep(ended ? 20 : POLL_MS, poll.signal, { ref: false }).catch(() => undefined)]);
+      const slept = host.clock.sleep(ended ? 20 : POLL_MS, poll.signal, { ref: false }).then(() => 'slept' as const, () => 'slept' as const);
+      if ((await Promise.race(ended ? [slept] : [eof, slept])) === 'eof') ended = true;
       poll.abort();
     }
   })();

@@ -72,13 +72,13 @@ export class Service {
     this.#begin(adopted, { cause: 'adopt' });
   }
 
-  /** Lets go of the ready child WITHOUT stopping it, for the next image of this process to adopt (letGo); false when it cannot. No event: child.json keeps naming it. */
-  release(): Promise<boolean> {
+  /** Lets go of the ready child WITHOUT stopping it, for the next image of this process to adopt (letGo); its pid, or undefined when it cannot. No event. */
+  release(): Promise<number | undefined> {
     return this.#queue.run(async () => {
-      if (this.#state !== 'ready' || this.#attempt === undefined || !(await letGo(this.#attempt))) return false;
+      if (this.#state !== 'ready' || this.#attempt === undefined || !(await letGo(this.#attempt))) return undefined;
       this.#backoff.cancel();
       this.#state = 'stopping';
-      return true;
+      return this.#attempt.pid;
     });
   }
 

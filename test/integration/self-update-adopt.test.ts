@@ -89,7 +89,9 @@ async function setup(releases: Array<{ version: string; behaviour?: Behaviour; e
       service: {
         command: [process.execPath, 'server.js'],
         listen: [{ port }],
-        health: { url: `http://127.0.0.1:${port}/health`, intervalMs: 300, readyTimeoutMs: 3000 },
+        // Readiness by READY=1: during a handoff a probe of the shared port may be answered by the old child.
+        // The probe keeps watching, and is what an adopted child (which will not say READY=1 again) is judged by.
+        health: { notify: true, url: `http://127.0.0.1:${port}/health`, intervalMs: 300, readyTimeoutMs: 3000 },
         stopTimeoutMs: 3000,
       },
       updates: { source: { type: 'dir', path: feed }, initialVersion: '1.0.0', range: '*', healthGate: { timeoutMs: 5000, stableForMs: 1000 }, ...updates },
@@ -166,5 +168,36 @@ describe('self-update that keeps the service', () => {
     expect((await supervisorInfo(cli)).pid).toBe(cli.proc.pid);
     expect(cli.logs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('restarting in place'))).toBe(false);
     expect(readFileSync(join(cli.stateDir, 'bad-versions.json'), 'utf8')).toContain('2.0.0');
+  });
+
+  it('a new service that fails its handoff: the supervisor re-execs back and adopts the same child again', async () => {
+    // 1.2.0 never answers /health: the handoff gives up on it while 1.0.0 serves on.
+    const { cli, port } = await setup([{ version: '1.0.0' }, { version: '1.2.0', behaviour: { mode: 'hang' } }]);
+    const child = (await serviceStatus(cli)).pid;
+    const res = await api(cli, 'POST', '/updates/apply', { body: '{"version":"1.2.0"}', headers: json });
+    const op = await finalState(cli, res.json.id as string);
+    expect(op).toMatchObject({ state: 'rolled-back', error: { code: 'HANDOFF_FAILED' } });
+    const log = cli.stderr();
+    expect(log.lastIndexOf('supervisor entry 1.0.0')).toBeGreaterThan(log.indexOf('supervisor entry 1.2.0'));
+    expect(cli.logs().filter((l) => l.msg === 'adopted the running child: the service did not stop' && l.childPid === child)).toHaveLength(2);
+    expect(await serviceStatus(cli)).toMatchObject({ state: 'ready', pid: child });
+    expect(await get(port, false)).toMatchObject({ pid: child, version: '1.0.0' });
+  });
+
+  it('an adopted child that dies is seen (not waited for: /proc and the FIFO) and respawned by the crash policy', async () => {
+    const { cli, port } = await setup([{ version: '1.0.0' }, { version: '1.1.0' }], { selfUpdateService: 'keep' });
+    const child = (await serviceStatus(cli)).pid;
+    const res = await api(cli, 'POST', '/updates/apply', { body: '{"version":"1.1.0"}', headers: json });
+    expect(await finalState(cli, res.json.id as string)).toMatchObject({ state: 'committed' });
+    expect(child).not.toBeNull();
+    process.kill(child as number, 'SIGKILL');
+    const status = await waitFor(async () => {
+      const s = await serviceStatus(cli);
+      return s.state === 'ready' && s.pid !== child ? s : undefined;
+    }, 'the respawned child ready');
+    expect(status.restarts).toBe(1);
+    const { json: full } = await api(cli, 'GET', '/status');
+    expect((full.service as { lastExit: unknown }).lastExit).toMatchObject({ code: 137, signal: 'SIGKILL' });
+    expect((await get(port, false)).version).toBe('1.1.0');
   });
 });
