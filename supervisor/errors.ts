@@ -41,6 +41,9 @@ export const ERROR_CODES = {
   RESTART_BLOCKED: { http: 409, exit: 76 },
   DOWNGRADE_REFUSED: { http: 409, exit: 65 },
   VERSION_MARKED_BAD: { http: 409, exit: 65 },
+  // A version in a staged rollout that this device is not in (yet): the
+  // scheduled updater waits; a person may name it to install it anyway.
+  NOT_IN_ROLLOUT: { http: 409, exit: 65 },
   // A named version that updates.range does not allow; force installs it anyway.
   VERSION_OUT_OF_RANGE: { http: 409, exit: 65 },
   // Two git tags name one version on different commits: which one is meant is unknowable.
@@ -52,6 +55,7 @@ export const ERROR_CODES = {
   // A signed manifest whose serial is below the highest one accepted (or
   // equal with other content): an older edition replayed, a rollback attack.
   MANIFEST_REPLAYED: { http: 409, exit: 65 },
+  MANIFEST_EXPIRED: { http: 409, exit: 65 },
   DIGEST_MISMATCH: { http: 422, exit: 65 },
   INSTALL_FAILED: { http: 422, exit: 65 },
   PREFLIGHT_FAILED: { http: 422, exit: 65 },

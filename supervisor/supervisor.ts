@@ -26,6 +26,7 @@ import { writeChildRecord } from './state/child-record.ts';
 import { endOrphans, listenApi, openNotifySocket, openOwnedSockets, prepareStateDir, publishInfo, startLogFile } from './startup.ts';
 import { statePaths, type SupervisorInfo } from './state/state-dir.ts';
 import { Teardown } from './teardown.ts';
+import { startReports } from './update/reports.ts';
 import { VERSION } from './version.ts';
 
 /** Where the supervisor writes, and who hears that it is up. */
@@ -72,6 +73,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     });
     const { selfRestarter, controller, updater } = composeRestarts(host, config, { platform, service, signals, events, teardown, placement, logger, flushLogs: () => io.logFile?.flush() ?? Promise.resolve(), adoptedPid: adopted?.pid });
     // Counting for /metrics starts before anything can restart the child or end an update.
+    await startReports(host, config.updates?.report, { name: config.name, stateDir: config.stateDir, updater, events, teardown, logger });
     const recorder = recordMetrics({ service, bus: events, operation: updater === undefined ? undefined : (id) => updater.operation(id) });
     // Orphans first (they may still run an old release or a hook in staging),
     // then recovery, both before the API opens: no client sees a half-recovered

@@ -188,6 +188,7 @@ export function parseConfig(input: unknown, baseDir: string, source: string, cwd
             ...config.updates,
             source: resolveSource(config.updates.source, baseDir),
             ...(config.updates.bundled === undefined ? {} : { bundled: resolve(baseDir, config.updates.bundled) }),
+            ...(config.updates.report === undefined ? {} : { report: { ...config.updates.report, secretFile: resolve(baseDir, config.updates.report.secretFile) } }),
           },
         }),
   };

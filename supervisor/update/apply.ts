@@ -16,21 +16,30 @@ import { waitNotBusy } from './busy.ts';
 import { listReleases } from './check.ts';
 import type { UpdateContext } from './context.ts';
 import type { RunningOperation } from './operation.ts';
+import { heldBack, type RolloutVerdict } from './rollout.ts';
 import { latestAllowed, selectVersion, type SelectionRequest } from './selection.ts';
 import { operationLogPath, stageRelease } from './stage.ts';
 import { findRelease, type ReleaseEntry, type UpdateSource } from './sources/source.ts';
 import { judgeFirstChild, transition } from './transition.ts';
 
 /** The answer to an apply, and the work it leaves running. */
-export type ApplyStarted = { upToDate: true; version: string } | { id: string; from: string | null; to: string; rest: Promise<void> };
+export type ApplyStarted = UpToDate | { id: string; from: string | null; to: string; rest: Promise<void> };
+
+/** Nothing to install; `rollout` names a newer version that is not yet for this device. */
+export type UpToDate = { upToDate: true; version: string; rollout?: RolloutVerdict };
 
 /** Selects, locks and stages a release; the rest runs in `rest`. */
 export async function applyUpdate(ctx: UpdateContext, request: SelectionRequest): Promise<ApplyStarted> {
   const { host, stateDir, config, store } = ctx;
   const entries = await listReleases(ctx);
   const bad = await readBadVersions(host, stateDir);
-  const selection = selectVersion(entries.map((e) => e.version), store.current, request, config, bad);
-  if (selection.kind === 'up-to-date') return { upToDate: true, version: selection.version };
+  const held = await heldBack(ctx.device, entries);
+  const selection = selectVersion(entries.map((e) => e.version), store.current, request, config, bad, held);
+  if (selection.kind === 'up-to-date') {
+    const notYet = latestAllowed([...held.keys()], config, new Set(bad.keys()));
+    const verdict = notYet === undefined || !semver.gt(notYet, selection.version) ? undefined : held.get(notYet);
+    return { upToDate: true, version: selection.version, ...(verdict === undefined ? {} : { rollout: verdict }) };
+  }
   const entry = findRelease(entries, selection.version);
   const run = await ctx.ops.begin('apply', store.current ?? null, entry.version);
   try {
@@ -58,7 +67,11 @@ export async function installFirst(ctx: UpdateContext, source: UpdateSource = ct
   const entries = await listReleases({ source });
   const bad = await readBadVersions(host, stateDir);
   const initial = source === ctx.source ? config.initialVersion : entries[0]?.version;
-  const wanted = initial ?? latestAllowed(entries.map((e) => e.version), config, new Set(bad.keys()));
+  // A new device starts on what the rest of the fleet runs: the newest
+  // version whose rollout it is in, or, when there is none, the newest.
+  const offered = entries.map((e) => e.version);
+  const held = initial === undefined ? await heldBack(ctx.device, entries) : new Map();
+  const wanted = initial ?? latestAllowed(offered, config, new Set([...bad.keys(), ...held.keys()])) ?? latestAllowed(offered, config, new Set(bad.keys()));
   if (wanted === undefined) throw new OutlastError('VERSION_NOT_FOUND', `the update source offers no release in range "${config.range}" to install`);
   const entry = findRelease(entries, selectVersion([wanted], undefined, { version: wanted, force: true }, config, bad).version);
   logger.info({ version: entry.version }, 'nothing installed yet: installing');

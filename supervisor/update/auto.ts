@@ -41,6 +41,8 @@ export interface AutoCheck {
   latest: string | null;
   available: boolean;
   markedBad?: CheckResult['markedBad'];
+  /** Where this device stands in the staged rollout of the newest version (`included: false`: not yet for this device). */
+  rollout?: CheckResult['rollout'];
   operation?: { id: string; from: string | null; to: string };
   error?: { code: ErrorCode; message: string };
   /** When the next check is due. */
@@ -71,7 +73,7 @@ export interface AutoUpdaterDeps {
 const MAX_SLEEP_MS = 10 * 60_000;
 
 /** Answers that mean "not now", not "broken". */
-const DEFERRED: ReadonlySet<ErrorCode> = new Set(['UPDATE_IN_PROGRESS', 'RESTART_BLOCKED']);
+const DEFERRED: ReadonlySet<ErrorCode> = new Set(['UPDATE_IN_PROGRESS', 'RESTART_BLOCKED', 'NOT_IN_ROLLOUT']);
 
 /** The schedule of one supervisor's automatic checks and applies. */
 export class AutoUpdater {
@@ -163,7 +165,14 @@ export class AutoUpdater {
     } catch (err) {
       return this.#report({ checkedAt, outcome: 'failed', current: null, latest: null, available: false, error: brief(err) }, this.#regularWait());
     }
-    const seen = { checkedAt, current: found.current, latest: found.latest, available: found.available, ...(found.markedBad === undefined ? {} : { markedBad: found.markedBad }) };
+    const seen = {
+      checkedAt,
+      current: found.current,
+      latest: found.latest,
+      available: found.available,
+      ...(found.markedBad === undefined ? {} : { markedBad: found.markedBad }),
+      ...(found.rollout === undefined ? {} : { rollout: found.rollout }),
+    };
     if (!found.available || found.latest === null) return this.#report({ ...seen, outcome: 'up-to-date' }, this.#regularWait());
     if (!config.apply) return this.#report({ ...seen, outcome: 'available' }, this.#regularWait());
     const now = host.clock.now();
@@ -173,8 +182,9 @@ export class AutoUpdater {
     if (signal.aborted) return 0;
     try {
       // The version this check found, never forced: the selection's rules
-      // (range, no downgrade, a version marked bad) hold as for a request.
-      const started = await updater.apply({ version: found.latest });
+      // (range, no downgrade, a version marked bad) hold as for a request,
+      // and so does the staged rollout (a percent lowered since the check).
+      const started = await updater.apply({ version: found.latest, rollout: true });
       if ('upToDate' in started) return this.#report({ ...seen, outcome: 'up-to-date', available: false }, this.#regularWait());
       return this.#report({ ...seen, outcome: 'applying', operation: started }, this.#regularWait());
     } catch (err) {

@@ -7,6 +7,7 @@ import semver from 'semver';
 import { OutlastError } from '../errors.ts';
 import { readBadVersions } from './bad-versions.ts';
 import type { UpdateContext } from './context.ts';
+import { heldBack, rolloutVerdict, type RolloutVerdict } from './rollout.ts';
 import { latestAllowed } from './selection.ts';
 import type { ReleaseEntry } from './sources/source.ts';
 
@@ -21,6 +22,13 @@ export interface CheckResult {
    * back before (by its gate, or by request), with why; applying it needs force.
    */
   markedBad?: { version: string; reason: string };
+  /**
+   * The newest version this device could take (in range, not marked bad)
+   * is in a staged rollout: where this device stands in it. When it is not
+   * `included`, that version is available, not yet for this device, and
+   * `latest` is the newest one it takes now.
+   */
+  rollout?: RolloutVerdict;
 }
 
 const LIST_TIMEOUT_MS = 60_000;
@@ -60,15 +68,20 @@ export class ReleaseCheck {
 
   async #ask(): Promise<CheckResult> {
     const { host, config, stateDir, store } = this.#ctx;
-    const offered = (await listReleases(this.#ctx)).map((e) => e.version);
+    const entries = await listReleases(this.#ctx);
+    const offered = entries.map((e) => e.version);
     const bad = await readBadVersions(host, stateDir);
-    const latest = latestAllowed(offered, config, new Set(bad.keys())) ?? null;
+    const held = await heldBack(this.#ctx.device, entries);
+    const latest = latestAllowed(offered, config, new Set([...bad.keys(), ...held.keys()])) ?? null;
     const current = store.current ?? null;
     const newer = (v: string | null | undefined): v is string => v !== null && v !== undefined && (current === null || semver.gt(v, current));
     const result: CheckResult = { current, latest, available: newer(latest), checkedAt: new Date(host.clock.now()).toISOString() };
     const best = latestAllowed(offered, config, new Set());
     const reason = best === undefined ? undefined : bad.get(best);
     if (newer(best) && reason !== undefined) result.markedBad = { version: best, reason };
+    const staged = latestAllowed(offered, config, new Set(bad.keys()));
+    const rollout = entries.find((e) => e.version === staged)?.rollout;
+    if (newer(staged) && rollout !== undefined) result.rollout = held.get(staged) ?? rolloutVerdict(staged, rollout, await this.#ctx.device.id());
     this.#last = { at: host.clock.monotonic(), result };
     return result;
   }

@@ -4,6 +4,7 @@
 import semver from 'semver';
 import { z } from 'zod';
 import { duration } from '../config/duration.ts';
+import { DEVICE_ID } from './rollout.ts';
 import { sourceSchema } from './sources/schema.ts';
 import { isTimeZone, parseWindow, TIMEZONE_HINT } from './window.ts';
 
@@ -28,6 +29,16 @@ export const autoSchema = z.strictObject({
     .optional(),
   /** Whose clock the window is read on: "local" (the process's TZ), "UTC", or an IANA zone. */
   timezone: z.string().default('local').refine(isTimeZone, { error: TIMEZONE_HINT }),
+});
+
+/** `updates.report`: a signed JSON report of each update's outcome, POSTed to a fleet's receiver (report-sender.ts). */
+export const reportSchema = z.strictObject({
+  /** Where each report is POSTed. */
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  /** A file holding the HMAC-SHA256 secret (its content, trimmed); it must exist and not be empty. */
+  secretFile: z.string().min(1),
+  /** The most reports kept on disk while the receiver cannot be reached; the oldest go first. */
+  maxQueued: z.number().int().min(1).max(10_000).default(200),
 });
 
 /** `updates`: where releases come from and how they are proven. */
@@ -87,10 +98,17 @@ export const updatesSchema = z.strictObject({
    * `current`; an older one is ignored (an update already went further).
    */
   bundled: z.string().min(1).optional(),
+  /**
+   * This device's id for staged rollouts and outcome reports; when missing,
+   * one is generated once into `<stateDir>/device-id`.
+   */
+  deviceId: z.string().regex(DEVICE_ID, { error: 'must be 1 to 128 letters, digits or ._:@- (starting with a letter or digit)' }).optional(),
   /** How long `GET /updates/check` answers from cache. */
   checkTtlMs: ms.default(60_000),
   /** Scheduled checks, and applies inside a maintenance window (auto.ts). */
   auto: autoSchema.optional(),
+  /** Outcome reports to a fleet's receiver. */
+  report: reportSchema.optional(),
 });
 
 /** `service.busy`: the restart-safe gate. */
@@ -111,5 +129,7 @@ export function maxUnpackedBytes(config: Pick<UpdatesConfig, 'maxBytes' | 'maxUn
 
 /** A validated `updates` block. */
 export type UpdatesConfig = z.output<typeof updatesSchema>;
+/** A validated `updates.report` block. */
+export type ReportConfig = z.output<typeof reportSchema>;
 /** A validated `updates.auto` block. */
 export type AutoUpdateConfig = z.output<typeof autoSchema>;

@@ -10,6 +10,7 @@ import type { Service } from '../service/service.ts';
 import type { BusyConfig } from './busy.ts';
 import type { UpdatesConfig } from './config.ts';
 import type { Operations } from './operation.ts';
+import type { DeviceIdentity } from './rollout.ts';
 import type { SelfUpdate } from './self-update.ts';
 import type { UpdateSource } from './sources/source.ts';
 import type { ReleaseStore } from './store.ts';
@@ -28,6 +29,8 @@ export interface UpdateContext {
   env: Record<string, string>;
   store: ReleaseStore;
   ops: Operations;
+  /** This device's id, for staged rollouts and outcome reports. */
+  device: DeviceIdentity;
   /** Set when the releases hold the supervisor itself: restarts go through it. */
   self: SelfUpdate | undefined;
 }

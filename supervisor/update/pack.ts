@@ -34,6 +34,12 @@ export interface PackOptions {
   force?: boolean | undefined;
   /** The tarball's name; defaults to package.json's name, else the folder's. */
   name?: string | undefined;
+  /**
+   * The new edition's `expires` (an ISO time), or `never` to leave it out.
+   * Required when the manifest has one: an edition must not lose its expiry
+   * by a forgotten flag.
+   */
+  expires?: string | undefined;
 }
 
 /** What was packed. */
@@ -44,6 +50,8 @@ export interface PackResult {
   manifest?: string;
   /** Its serial: one more than the manifest had. */
   serial?: number;
+  /** Its `expires`, when it has one. */
+  expires?: string;
   /** The `manifest.json.sig` written, when a key was given. */
   manifestSignature?: string;
   /** A `manifest.json.minisig` that no longer matches the manifest: minisign must sign it again. */
@@ -87,13 +95,14 @@ async function digest(fs: PackFs, file: string): Promise<{ sha256: string; size:
   return { sha256: hash.digest('hex'), size };
 }
 
-async function readFeed(fs: PackFs, manifestPath: string): Promise<Manifest> {
+/** A feed's manifest; an empty one when the file is missing. */
+export async function readFeed(fs: PackFs, manifestPath: string): Promise<Manifest> {
   if (!(await fs.exists(manifestPath))) return { versions: [] };
   return parseManifest(await fs.readFile(manifestPath), manifestPath);
 }
 
 /** Reads a signing key early, so a wrong path fails before any packing. */
-async function readKey(fs: PackFs, path: string): Promise<string> {
+export async function readKey(fs: PackFs, path: string): Promise<string> {
   try {
     return await fs.readFile(path);
   } catch (err) {
@@ -142,6 +151,10 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
     throw new OutlastError('CONFLICT', `version ${version} is already in ${manifestPath}; use --force to replace it`, { details: { version } });
   }
   if ((await fs.exists(tarball)) && !force) throw new OutlastError('CONFLICT', `${tarball} already exists; use --force to replace it`);
+  if (manifest?.expires !== undefined && options.expires === undefined) {
+    throw new OutlastError('BAD_REQUEST', `${manifestPath} has "expires" (${manifest.expires}): give --expires DURATION for the new edition, or --expires never to drop it`, { details: { expires: manifest.expires } });
+  }
+  const expires = options.expires === 'never' ? undefined : options.expires;
 
   await fs.mkdir(out);
   if (feed !== undefined) await fs.mkdir(feed);
@@ -165,11 +178,35 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
   // finds an entry whose file is missing.
   const at = manifest.versions.findIndex((e) => e.version === version);
   const versions = at === -1 ? [...manifest.versions, entry] : manifest.versions.with(at, entry);
+  // The old expiry goes: the new edition has its own, or none (checked above).
+  const next: Manifest = { ...manifest, versions };
+  delete next.expires;
+  if (expires !== undefined) next.expires = expires;
+  const edition = await writeEdition(fs, manifestPath, next, privateKeyPem);
+  return { tarball, entry, manifest: manifestPath, ...edition };
+}
+
+/** A manifest edition written: its serial, and the signatures that now do or do not match it. */
+export interface Edition {
+  serial: number;
+  /** Its `expires`, when it has one. */
+  expires?: string;
+  /** The `manifest.json.sig` written, when a key was given. */
+  manifestSignature?: string;
+  /** A `manifest.json.minisig` that no longer matches the manifest: minisign must sign it again. */
+  staleMinisig?: string;
+}
+
+/**
+ * Writes `manifest` as the next edition at `manifestPath`: the next serial,
+ * and with a key its signature as a whole (`manifest.json.sig`).
+ */
+export async function writeEdition(fs: PackFs, manifestPath: string, manifest: Manifest, privateKeyPem: string | undefined): Promise<Edition> {
   // Every edition gets the next serial, so supervisors that saw this one
   // refuse the older ones once the manifest is signed.
   const { serial: previous, ...rest } = manifest;
   const serial = (previous ?? 0) + 1;
-  const text = `${JSON.stringify({ serial, ...rest, versions }, null, 2)}\n`;
+  const text = `${JSON.stringify({ serial, ...rest }, null, 2)}\n`;
   await fs.writeFileAtomic(manifestPath, text, 0o644);
   // Written right after the manifest: a reader in between finds the old
   // signature over the new bytes and refuses that one read, never more.
@@ -179,10 +216,8 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
   else await fs.writeFileAtomic(signaturePath, signManifest(privateKeyPem, Buffer.from(text, 'utf8')), 0o644);
   const minisig = `${manifestPath}.minisig`;
   return {
-    tarball,
-    entry,
-    manifest: manifestPath,
     serial,
+    ...(rest.expires === undefined ? {} : { expires: rest.expires }),
     ...(privateKeyPem === undefined ? {} : { manifestSignature: signaturePath }),
     ...((await fs.exists(minisig)) ? { staleMinisig: minisig } : {}),
   };

@@ -7,12 +7,19 @@
 import semver from 'semver';
 import { OutlastError } from '../errors.ts';
 import { FORCE_HINT } from './force-hint.ts';
+import type { RolloutVerdict } from './rollout.ts';
 
 /** What the caller asked for. */
 export interface SelectionRequest {
   /** An exact version; when missing, the highest that satisfies `range`. */
   version?: string | undefined;
   force?: boolean | undefined;
+  /**
+   * Hold a named version to the staged rollout too (the scheduled updater
+   * names the version its check found). A person naming a version, or
+   * forcing, is not held: that is the way to put one device in early.
+   */
+  rollout?: boolean | undefined;
 }
 
 /** The policy from config. */
@@ -38,7 +45,10 @@ export function latestAllowed(offered: readonly string[], policy: SelectionPolic
 /**
  * Decides what to install. Throws BAD_REQUEST for a malformed version,
  * VERSION_NOT_FOUND for one the source does not offer, and VERSION_MARKED_BAD,
- * VERSION_OUT_OF_RANGE and DOWNGRADE_REFUSED unless forced.
+ * VERSION_OUT_OF_RANGE and DOWNGRADE_REFUSED unless forced. `held` are the
+ * versions whose staged rollout this device is not in (rollout.ts): the
+ * automatic choice passes over them, and a named one with `rollout` set is
+ * NOT_IN_ROLLOUT.
  */
 export function selectVersion(
   offered: readonly string[],
@@ -46,10 +56,11 @@ export function selectVersion(
   request: SelectionRequest,
   policy: SelectionPolicy,
   bad: ReadonlyMap<string, string>,
+  held: ReadonlyMap<string, RolloutVerdict> = new Map(),
 ): Selection {
   const force = request.force === true;
   if (request.version === undefined) {
-    const latest = latestAllowed(offered, policy, new Set(bad.keys()));
+    const latest = latestAllowed(offered, policy, new Set([...bad.keys(), ...(force ? [] : held.keys())]));
     if (latest === undefined) {
       throw new OutlastError('VERSION_NOT_FOUND', `no release satisfies range "${policy.range}"${policy.prerelease ? '' : ' (prereleases excluded)'}`);
     }
@@ -65,6 +76,12 @@ export function selectVersion(
   if (reason !== undefined && !force) {
     throw new OutlastError('VERSION_MARKED_BAD', `version ${wanted} was rolled back before (${reason}); to try it again, apply it ${FORCE_HINT}`, {
       details: { version: wanted, reason },
+    });
+  }
+  const out = held.get(wanted);
+  if (out !== undefined && request.rollout === true && !force) {
+    throw new OutlastError('NOT_IN_ROLLOUT', `version ${wanted} is rolled out to ${out.percent}% of devices, and this one (bucket ${out.bucket}) is not among them yet`, {
+      details: { ...out },
     });
   }
   if (current !== undefined && wanted === current && !force) return { kind: 'up-to-date', version: current };

@@ -8,7 +8,7 @@
  */
 import semver from 'semver';
 import { OutlastError } from '../errors.ts';
-import { adoptBundled, applyUpdate, installFirst } from './apply.ts';
+import { adoptBundled, applyUpdate, installFirst, type UpToDate } from './apply.ts';
 import { ReleaseCheck, type CheckResult } from './check.ts';
 import type { UpdateContext } from './context.ts';
 import type { Operation } from './journal.ts';
@@ -16,6 +16,7 @@ import type { UpdateLock } from './lock.ts';
 import { Operations } from './operation.ts';
 import { recoverUpdates } from './recover.ts';
 import { rollBack } from './rollback.ts';
+import { DeviceIdentity } from './rollout.ts';
 import { resumeHandover, SelfUpdate, type RestartSelf, type SelfUpdateOptions } from './self-update.ts';
 import type { SelectionRequest } from './selection.ts';
 import type { UpdateSource } from './sources/source.ts';
@@ -24,7 +25,7 @@ import { ReleaseStore } from './store.ts';
 export type { CheckResult } from './check.ts';
 
 /** What the Updater needs: the jobs' shared parts it does not build itself, and how to restart. */
-export interface UpdaterDeps extends Omit<UpdateContext, 'store' | 'ops' | 'self'> {
+export interface UpdaterDeps extends Omit<UpdateContext, 'store' | 'ops' | 'self' | 'device'> {
   /** The update lock of the state dir, shared with the supervisor's own restarts. */
   lock: UpdateLock;
   /** Set when the releases hold the supervisor itself: moving between them restarts it. */
@@ -51,6 +52,7 @@ export class Updater {
       store: new ReleaseStore(deps.host, deps.stateDir),
       ops: new Operations({ host: deps.host, stateDir: deps.stateDir, lock, events: deps.events, logger: deps.logger }),
       self: selfRestart === undefined ? undefined : new SelfUpdate(selfRestart, selfOptions),
+      device: new DeviceIdentity(deps.host.fs, deps.stateDir, deps.config.deviceId, () => deps.host.randomToken(12)),
     };
     this.#check = new ReleaseCheck(this.#ctx);
   }
@@ -80,6 +82,10 @@ export class Updater {
     const ctx = this.#ctx;
     const found = await recoverUpdates(ctx.host, ctx.store.paths, ctx.ops.journal, this.#lock, ctx.logger);
     await ctx.store.refresh();
+    // An operation a killed supervisor left has ended now, settled: said on
+    // the bus like any end, so it is counted and reported (updates.report).
+    const { settled } = found;
+    if (settled !== undefined) ctx.events.emit('update', { id: settled.id, state: settled.state, phase: 'done', from: settled.from, to: settled.to, error: settled.error ?? null });
     if (found.resume !== undefined) await resumeHandover(ctx, found.resume.op, found.resume.pending);
   }
 
@@ -93,6 +99,11 @@ export class Updater {
     if (this.#lock.holder !== undefined) return;
     if (this.#bundled !== undefined) return adoptBundled(this.#ctx, this.#bundled);
     if (this.#ctx.store.current === undefined) await installFirst(this.#ctx);
+  }
+
+  /** This device's id (`updates.deviceId`, else generated once into the state dir). */
+  deviceId(): Promise<string> {
+    return this.#ctx.device.id();
   }
 
   /** One operation, by id. */
@@ -132,7 +143,7 @@ export class Updater {
   }
 
   /** Applies an update; see apply.ts for what happens before and after the answer. */
-  async apply(request: SelectionRequest): Promise<{ upToDate: true; version: string } | { id: string; from: string | null; to: string }> {
+  async apply(request: SelectionRequest): Promise<UpToDate | { id: string; from: string | null; to: string }> {
     const started = await applyUpdate(this.#ctx, request);
     if ('upToDate' in started) return started;
     // The rest never rejects: every failure ends the operation, in the journal.

@@ -3,7 +3,7 @@
  * `outlast release pack` into a feed, then a real supervisor that trusts only
  * that key applying what was packed, and refusing what another key signed.
  */
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeRelease } from '../support/feed.ts';
@@ -22,10 +22,10 @@ async function keygen(dir: string, name: string): Promise<string> {
 }
 
 /** Packs release-app at `version` into `feed` with `key`, through the CLI. */
-async function pack(feed: string, version: string, key: string): Promise<CliRun> {
+async function pack(feed: string, version: string, key: string, extra: readonly string[] = []): Promise<CliRun> {
   const dir = join(tempDir('outlast-project-'), 'app');
   writeRelease(dir, version);
-  return runOutlast(['release', 'pack', dir, '--version', version, '--key', key, '--feed', feed, '--name', 'release-app', '--json']);
+  return runOutlast(['release', 'pack', dir, '--version', version, '--key', key, '--feed', feed, '--name', 'release-app', '--json', ...extra]);
 }
 
 describe('outlast keygen', () => {
@@ -96,6 +96,32 @@ describe('outlast release pack', () => {
     expect(again.code).toBe(76);
     expect(again.stderr).toContain('version 1.0.0 is already in');
     expect(again.stderr).toContain('use --force to replace it');
+  });
+
+  it('writes --expires into the signed manifest, and will not drop it by a forgotten flag', async () => {
+    const keys = tempDir('outlast-keys-');
+    await keygen(keys, 'k');
+    const feed = tempDir('outlast-feed-');
+    const manifestExpiry = (): unknown => (JSON.parse(readFileSync(join(feed, 'manifest.json'), 'utf8')) as { expires?: unknown }).expires;
+    const before = Date.now();
+    const first = await pack(feed, '1.0.0', join(keys, 'k.key'), ['--expires', '30d']);
+    expect(first.code, first.stderr).toBe(0);
+    const expires = Date.parse(String(manifestExpiry()));
+    expect(expires).toBeGreaterThanOrEqual(before + 30 * 86_400_000);
+    expect(expires).toBeLessThan(Date.now() + 30 * 86_400_000 + 1000);
+
+    const forgot = await pack(feed, '1.1.0', join(keys, 'k.key'));
+    expect(forgot.code).toBe(64);
+    expect(forgot.stderr).toContain('give --expires DURATION for the new edition, or --expires never');
+    expect(existsSync(join(feed, 'release-app-1.1.0.tgz'))).toBe(false);
+
+    const bad = await pack(feed, '1.1.0', join(keys, 'k.key'), ['--expires', '30']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('--expires "30" needs a unit');
+
+    const never = await pack(feed, '1.1.0', join(keys, 'k.key'), ['--expires', 'never']);
+    expect(never.code, never.stderr).toBe(0);
+    expect(manifestExpiry()).toBeUndefined();
   });
 });
 

@@ -15,6 +15,7 @@ import { Service } from '../../supervisor/service/service.ts';
 import { AutoUpdater, type AutoCheck } from '../../supervisor/update/auto.ts';
 import type { Operation } from '../../supervisor/update/journal.ts';
 import { UpdateLock } from '../../supervisor/update/lock.ts';
+import { rolloutBucket } from '../../supervisor/update/rollout.ts';
 import { Updater } from '../../supervisor/update/updater.ts';
 import { createFakeHost, flush, politeChildren, type FakeHost } from '../support/fake-host.ts';
 
@@ -29,6 +30,8 @@ interface Setup {
   offered: string[];
   /** While true, listing the source fails as an unreachable feed does. */
   source: { down: boolean };
+  /** Staged rollouts of offered versions (device id "dev-a"); the test may change them. */
+  rollouts: Record<string, { percent: number; salt: string }>;
   /** Every `update_check` event, in order. */
   checks: AutoCheck[];
   bus: EventBus;
@@ -61,7 +64,7 @@ async function setup(options: Options): Promise<Setup> {
     {
       stateDir: STATE,
       service: { command: ['app'], ...(options.busy === undefined ? {} : { busy: options.busy }) },
-      updates: { source: { type: 'dir', path: '/feed' }, initialVersion: '1.0.0', healthGate: { timeoutMs: '1s', stableForMs: '500ms' }, auto: options.auto },
+      updates: { source: { type: 'dir', path: '/feed' }, initialVersion: '1.0.0', deviceId: 'dev-a', healthGate: { timeoutMs: '1s', stableForMs: '500ms' }, auto: options.auto },
     },
     '/srv',
     'test',
@@ -71,6 +74,7 @@ async function setup(options: Options): Promise<Setup> {
   const service = new Service({ host, config: config.service, logger, stdout: memorySink(), stderr: memorySink(), spawnContext: () => placement.updater?.spawnContext() ?? {} });
   const offered = ['1.0.0', '1.1.0'];
   const source = { down: false };
+  const rollouts: Setup['rollouts'] = {};
   const events = new EventBus(() => host.clock.now());
   const checks: AutoCheck[] = [];
   events.subscribe((event) => {
@@ -81,7 +85,7 @@ async function setup(options: Options): Promise<Setup> {
     stateDir: STATE,
     config: config.updates!,
     busy: config.service.busy,
-    source: { kind: 'dir', list: () => (source.down ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:80')) : Promise.resolve(offered.map((version) => ({ version })))), fetch: (entry, dest) => host.fs.writeFileAtomic(`${dest}/VERSION`, entry.version) },
+    source: { kind: 'dir', list: () => (source.down ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:80')) : Promise.resolve(offered.map((version) => ({ version, ...(rollouts[version] === undefined ? {} : { rollout: rollouts[version] }) })))), fetch: (entry, dest) => host.fs.writeFileAtomic(`${dest}/VERSION`, entry.version) },
     service,
     logger,
     events,
@@ -95,7 +99,7 @@ async function setup(options: Options): Promise<Setup> {
   service.start();
   await flush();
   const auto = new AutoUpdater({ host: autoHost, config: config.updates!.auto!, updater, events, logger });
-  return { host, auto, updater, offered, source, checks, sleeps, bus: events };
+  return { host, auto, updater, offered, source, rollouts, checks, sleeps, bus: events };
 }
 
 function journal(host: FakeHost): Operation[] {
@@ -113,6 +117,22 @@ async function until(s: Setup, iso: string): Promise<void> {
 const NIGHTLY = { checkEvery: '6h', jitter: '30m', apply: true, window: '02:00-05:00', timezone: 'UTC' };
 
 describe('updates.auto', () => {
+  it('passes over a version whose rollout this device is not in, and applies it once the percent takes the device in', async () => {
+    const s = await setup({ auto: { checkEvery: '1h', jitter: 0, apply: true }, start: '2025-06-02T02:10:00Z' });
+    const bucket = rolloutBucket('wave', 'dev-a');
+    s.rollouts['1.1.0'] = { percent: bucket, salt: 'wave' };
+    s.auto.start();
+    await s.host.advance(0);
+    expect(s.checks[0]).toMatchObject({ outcome: 'up-to-date', current: '1.0.0', latest: '1.0.0', available: false, rollout: { version: '1.1.0', percent: bucket, bucket, included: false } });
+    expect(applies(s.host)).toEqual([]);
+    s.rollouts['1.1.0'] = { percent: bucket + 1, salt: 'wave' };
+    await s.host.advance(HOUR);
+    expect(s.checks[1]).toMatchObject({ outcome: 'applying', latest: '1.1.0', rollout: { included: true } });
+    await s.host.advance(1000);
+    expect(applies(s.host)).toEqual([expect.objectContaining({ from: '1.0.0', to: '1.1.0', state: 'committed' })]);
+    s.auto.stop();
+  });
+
   it('applies inside the window: the check finds 1.1.0, the apply commits, and the report says so', async () => {
     const s = await setup({ auto: NIGHTLY, start: '2025-06-02T02:10:00Z' });
     s.auto.start();

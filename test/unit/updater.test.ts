@@ -38,7 +38,7 @@ interface Setup {
   selfRestarts: Array<{ reason: string; lock: HeldLock }>;
 }
 
-function setup(options: { host?: FakeHost; versions?: string[]; selfUpdate?: boolean } = {}): Setup {
+function setup(options: { host?: FakeHost; versions?: string[]; selfUpdate?: boolean; events?: EventBus } = {}): Setup {
   const host = options.host ?? politeChildren(createFakeHost());
   const config = parseConfig(
     {
@@ -63,7 +63,7 @@ function setup(options: { host?: FakeHost; versions?: string[]; selfUpdate?: boo
     source: source(host, options.versions ?? ['1.0.0', '1.1.0']),
     service,
     logger,
-    events: new EventBus(() => host.clock.now()),
+    events: options.events ?? new EventBus(() => host.clock.now()),
     lock,
     env: {},
     // A self-restart never returns here: the process image would be replaced.
@@ -171,7 +171,7 @@ describe('Updater', () => {
     expect(lockHeld(host)).toBe(false);
   });
 
-  it('recovery settles an operation whose holder died, and frees its lock', async () => {
+  it('recovery settles an operation whose holder died, frees its lock, and announces its end', async () => {
     const s = setup();
     await started(s);
     const { host } = s;
@@ -179,9 +179,14 @@ describe('Updater', () => {
     host.files.set(`${STATE}/update-holder.json`, { data: JSON.stringify({ pid: 999, id: 'udead', since: 'x', to: '1.1.0' }), mode: 0o644 });
     const dead: Operation = { id: 'udead', kind: 'apply', from: '1.0.0', to: '1.1.0', state: 'applying', phase: 'fetch', phases: [], startedAt: 'x', switched: false };
     host.files.set(`${STATE}/journal.json`, { data: JSON.stringify({ operations: [...journal(host), dead] }), mode: 0o644 });
-    const after = setup({ host });
+    const events = new EventBus(() => host.clock.now());
+    const ended: unknown[] = [];
+    events.subscribe((event) => event.type === 'update' && ended.push(event.data));
+    const after = setup({ host, events });
     await after.updater.recover();
     expect(journal(host).at(-1)).toMatchObject({ id: 'udead', state: 'failed', error: { code: 'INTERRUPTED' } });
+    // Said on the bus as an end, so it is counted and reported like any other.
+    expect(ended).toEqual([{ id: 'udead', state: 'failed', phase: 'done', from: '1.0.0', to: '1.1.0', error: expect.objectContaining({ code: 'INTERRUPTED' }) as unknown }]);
     expect(lockHeld(host)).toBe(false);
     expect(host.files.has(`${STATE}/update-holder.json`)).toBe(false);
   });

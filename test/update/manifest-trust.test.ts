@@ -83,6 +83,29 @@ describe('manifest trust', () => {
     expect(JSON.parse(host.files.get(RECORD)!.data)).toMatchObject({ serial: 8 });
   });
 
+  it('refuses a signed manifest once its expires has passed, recording nothing', async () => {
+    const host = createFakeHost();
+    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(host), now: () => host.clock.now() });
+    const expires = new Date(host.clock.now() + 60_000).toISOString();
+    const manifest: Manifest = { serial: 3, expires, versions: [] };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    await trust(bytes, manifest, SOURCE, signed({ bytes }));
+    expect(JSON.parse(host.files.get(RECORD)!.data)).toMatchObject({ serial: 3 });
+
+    // The same edition, still served after its expiry: a frozen feed.
+    await host.advance(60_000);
+    const err = await failure(trust(bytes, manifest, SOURCE, signed({ bytes })));
+    expect(err).toMatchObject({ code: 'MANIFEST_EXPIRED', details: { expires, serial: 3 } });
+    expect([err.httpStatus, err.exitCode]).toEqual([409, 65]);
+    expect(err.message).toContain(`expired at ${expires}`);
+
+    // A first sight of an expired edition is not recorded either.
+    const fresh = createFakeHost();
+    const other = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(fresh), now: () => fresh.clock.now() + 120_000 });
+    expect(await failure(other.trust(bytes, manifest, SOURCE, signed({ bytes })))).toMatchObject({ code: 'MANIFEST_EXPIRED' });
+    expect(fresh.files.has(RECORD)).toBe(false);
+  });
+
   it('refuses a bad signature and a signed manifest without a serial', async () => {
     const host = createFakeHost();
     const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(host) });

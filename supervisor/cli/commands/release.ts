@@ -2,11 +2,14 @@
  * Publisher tooling: `outlast keygen` makes the ed25519 key pair that signs
  * releases, `outlast release pack` turns a project folder into a tarball and
  * a (signed) manifest entry of a feed that the dir and http sources read,
- * raising the manifest's serial and, with a key, signing it as a whole.
+ * raising the manifest's serial and, with a key, signing it as a whole;
+ * `outlast release rollout` sets a version's staged rollout in it, and
+ * `outlast release serve` serves such a feed over HTTP.
  */
 import { createPrivateKey } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseDuration } from '../../config/duration.ts';
 import { OutlastError } from '../../errors.ts';
 import type { Host } from '../../host/host.ts';
 import { packRelease, type PackResult } from '../../update/pack.ts';
@@ -27,7 +30,18 @@ interface PackFlags {
   out?: string;
   name?: string;
   force?: boolean;
+  expires?: string;
   json?: boolean;
+}
+
+/** `--expires` as the manifest's ISO time from `now`, `never`, or undefined when not given. */
+function expiryOf(flag: string | undefined, now: number): string | undefined {
+  if (flag === undefined || flag.trim() === 'never') return flag?.trim();
+  const parsed = /^\s*\d+\s*$/.test(flag) ? { error: 'needs a unit, such as "30d" or "12h"' } : parseDuration(flag);
+  if ('error' in parsed || parsed.ms === 0) {
+    throw new OutlastError('BAD_REQUEST', `--expires "${flag}" ${'error' in parsed ? parsed.error : 'must be longer than 0'}, or "never"`);
+  }
+  return new Date(now + parsed.ms).toISOString();
 }
 
 /** A key pair's base name: a plain file name, so `--name ../x` cannot write elsewhere. */
@@ -105,11 +119,12 @@ function formatPack(result: PackResult, keyPath: string | undefined): string {
     result.manifest === undefined ? '  manifest  none (give --feed to add the entry to a feed)' : `  manifest  ${result.manifest} (entry "${entry.url}", serial ${result.serial ?? '?'})`,
   ];
   if (result.manifestSignature !== undefined) lines.push(`            signed as a whole in ${result.manifestSignature}`);
+  if (result.expires !== undefined) lines.push(`  expires   ${result.expires} (pack or sign a new edition before then, or supervisors refuse the feed)`);
   if (result.staleMinisig !== undefined) lines.push(`  note      ${result.staleMinisig} no longer matches the manifest: sign it again with minisign -S -m ${result.manifest ?? ''}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** Registers `outlast keygen` and `outlast release pack`. */
+/** Registers `outlast keygen` and `outlast release pack|rollout|serve`. */
 export function registerRelease(program: Command, ctx: CliContext): void {
   program
     .command('keygen')
@@ -141,6 +156,7 @@ export function registerRelease(program: Command, ctx: CliContext): void {
     .option('--out <dir>', 'where the tarball goes (default: the feed)')
     .option('--name <name>', "the tarball's base name (default: package.json's name, else the folder's)")
     .option('--force', 'replace a version already in the feed, or a tarball already there')
+    .option('--expires <duration>', 'the signed manifest stops being believed after this long, such as "30d" (a frozen feed is then refused), or "never"')
     .option('--json', 'print {tarball, manifest, entry, signed} as JSON')
     .action(async (dir: string, flags: PackFlags) => {
       const { host } = ctx;
@@ -158,7 +174,56 @@ export function registerRelease(program: Command, ctx: CliContext): void {
         out: at(flags.out),
         name: flags.name,
         force: flags.force === true,
+        expires: expiryOf(flags.expires, host.clock.now()),
       });
       output(ctx, flags.json, { ...result, signed: keyPath !== undefined }, formatPack(result, keyPath));
+    });
+
+  release
+    .command('rollout')
+    .description("set a version's staged rollout in a feed's manifest.json: only that percent of devices takes it by itself")
+    .argument('<feed>', 'the feed folder')
+    .argument('<version>', 'a version in the feed')
+    .requiredOption('--percent <n>', 'the share of devices in, 0 to 100; raising it only adds devices')
+    .option('--salt <salt>', 'which sample of the fleet (default: the salt the version has, else the version)')
+    .option('--key <file>', 'PEM ed25519 private key to sign the manifest with again (manifest.json.sig)')
+    .option('--json', 'print {manifest, version, rollout, serial} as JSON')
+    .action(async (feed: string, version: string, flags: { percent: string; salt?: string; key?: string; json?: boolean }) => {
+      const { host } = ctx;
+      const keyPath = flags.key === undefined ? undefined : resolve(host.cwd, flags.key);
+      if (keyPath !== undefined) await checkSigningKey(host, keyPath);
+      const { setFeedRollout } = await import('../../update/feed-rollout.ts');
+      const percent = /^\d+$/.test(flags.percent) ? Number(flags.percent) : Number.NaN;
+      const result = await setFeedRollout(host.fs, { feed: resolve(host.cwd, feed), version, percent, salt: flags.salt, keyPath });
+      const lines = [`${result.version} in ${result.manifest}: rollout ${result.rollout.percent}% (salt "${result.rollout.salt}"), serial ${result.serial}`];
+      if (result.manifestSignature !== undefined) lines.push(`  signed as a whole in ${result.manifestSignature}`);
+      if (result.staleMinisig !== undefined) lines.push(`  note: ${result.staleMinisig} no longer matches the manifest: sign it again with minisign -S -m ${result.manifest}`);
+      output(ctx, flags.json, result, `${lines.join('\n')}\n`);
+    });
+
+  release
+    .command('serve')
+    .description('serve a feed folder (manifest.json, tarballs, signatures) read-only over HTTP, for http sources')
+    .argument('<dir>', 'the feed folder, as outlast release pack --feed wrote it')
+    .option('--port <n>', 'port to listen on (0 = any free one)', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--json', 'print {url, manifest} as JSON once listening')
+    .action(async (dir: string, flags: { port: string; host: string; json?: boolean }) => {
+      const { host } = ctx;
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OutlastError('BAD_REQUEST', `--port needs a port number, not "${flags.port}"`);
+      const feed = resolve(host.cwd, dir);
+      if ((await host.fs.lstat(feed))?.kind !== 'directory') throw new OutlastError('NOT_FOUND', `${feed} is not a folder`);
+      const { serveFeed } = await import('../../update/feed-server.ts');
+      const server = await serveFeed(host.fs, feed, { host: flags.host, port, onError: (err) => ctx.printError(`cannot serve a file: ${(err as Error).message}\n`) }).catch((err: unknown) => {
+        throw new OutlastError('ADDRESS_IN_USE', `cannot listen on ${flags.host}:${port}: ${(err as Error).message}`, { cause: err });
+      });
+      const manifest = `${server.url}/manifest.json`;
+      output(ctx, flags.json, { url: server.url, manifest }, `serving ${feed} at ${server.url}\n  updates.source: {"type": "http", "manifest": "${manifest}"}\n`);
+      // Until a stop signal; then the connections are closed and the command ends (exit 0).
+      await new Promise<void>((done) => {
+        const offs = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => host.onSignal(signal, () => (offs.forEach((off) => off()), done())));
+      });
+      await server.close();
     });
 }

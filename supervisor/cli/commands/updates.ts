@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { OutlastError, isErrorCode } from '../../errors.ts';
 import type { Operation } from '../../update/journal.ts';
+import type { UpToDate } from '../../update/apply.ts';
+import type { RolloutVerdict } from '../../update/rollout.ts';
 import type { CheckResult } from '../../update/updater.ts';
 import { connect, type ApiClient } from '../client.ts';
 import { NAME_HELP, output, type CliContext } from '../context.ts';
@@ -20,7 +22,7 @@ function progressBar(done: number, total: number | null): string {
  * Follows an update to its end through `/events`, printing each phase, and
  * returns the final operation. Subscribing first means no phase is missed.
  */
-async function applyAndWait(ctx: CliContext, client: ApiClient, body: Record<string, unknown>, json: boolean): Promise<Operation | { upToDate: true }> {
+async function applyAndWait(ctx: CliContext, client: ApiClient, body: Record<string, unknown>, json: boolean): Promise<Operation | UpToDate> {
   const tty = process.stderr.isTTY === true && !json;
   let id: string | undefined;
   let finished!: (id: string) => void;
@@ -42,7 +44,7 @@ async function applyAndWait(ctx: CliContext, client: ApiClient, body: Record<str
     if (id === undefined || entry.id === id) report(entry);
   });
   try {
-    const answer = await client.call<Accepted | { upToDate: true }>('POST', '/updates/apply', body);
+    const answer = await client.call<Accepted | UpToDate>('POST', '/updates/apply', body);
     if ('upToDate' in answer) return answer;
     id = answer.id;
     if (seen.some((e) => e.id === answer.id && e.phase === 'done')) finished(answer.id);
@@ -72,12 +74,28 @@ export function formatApplyResult(result: Operation): string {
   return `${result.state}: ${result.from ?? 'nothing'} -> ${result.to}${why}\n`;
 }
 
-/** What `outlast check` prints: the news, and a newer version skipped as bad with how to try it anyway. */
+/** Where a device stands in a rollout, for a person. */
+function rolloutLine(r: RolloutVerdict): string {
+  const why = `rollout ${r.percent}%, salt "${r.salt}", device ${r.device} in bucket ${r.bucket}`;
+  return r.included ? `this device is in the rollout of ${r.version} (${why})` : `${r.version} available, not yet for this device (${why} >= ${r.percent}): outlast apply ${r.version} installs it now`;
+}
+
+/** What an apply that had nothing to install prints. */
+export function formatUpToDate(answer: UpToDate): string {
+  return `up to date (${answer.version})\n${answer.rollout === undefined ? '' : `${rolloutLine(answer.rollout)}\n`}`;
+}
+
+/**
+ * What `outlast check` prints: the news, a newer version skipped as bad
+ * with how to try it anyway, and where this device stands in a staged rollout.
+ */
 export function formatCheck(result: CheckResult): string {
   const news = result.available ? `update available: ${result.current ?? 'nothing'} -> ${result.latest}` : `up to date (${result.current ?? 'nothing installed'})`;
+  const lines = [news];
   const bad = result.markedBad;
-  if (bad === undefined) return `${news}\n`;
-  return `${news}\n${bad.version} available, marked bad (${bad.reason}): outlast apply ${bad.version} --force\n`;
+  if (bad !== undefined) lines.push(`${bad.version} available, marked bad (${bad.reason}): outlast apply ${bad.version} --force`);
+  if (result.rollout !== undefined) lines.push(rolloutLine(result.rollout));
+  return `${lines.join('\n')}\n`;
 }
 
 /** Registers the update commands. */
@@ -105,12 +123,12 @@ export function registerUpdates(program: Command, ctx: CliContext): void {
       const client = await connect(ctx.host, (await resolveTarget(ctx.host, name, flags)).stateDir);
       const body = { ...(version === undefined ? {} : { version }), ...(flags.force === true ? { force: true } : {}) };
       if (flags.wait !== true) {
-        const answer = await client.call<Accepted | { upToDate: true; version: string }>('POST', '/updates/apply', body);
-        output(ctx, flags.json, answer, 'upToDate' in answer ? `up to date (${answer.version})\n` : `update ${answer.id} started: ${answer.from ?? 'nothing'} -> ${answer.to}\n`);
+        const answer = await client.call<Accepted | UpToDate>('POST', '/updates/apply', body);
+        output(ctx, flags.json, answer, 'upToDate' in answer ? formatUpToDate(answer) : `update ${answer.id} started: ${answer.from ?? 'nothing'} -> ${answer.to}\n`);
         return;
       }
       const result = await applyAndWait(ctx, client, body, flags.json === true);
-      if ('upToDate' in result) return output(ctx, flags.json, result, 'up to date\n');
+      if ('upToDate' in result) return output(ctx, flags.json, result, formatUpToDate(result));
       output(ctx, flags.json, result, formatApplyResult(result));
       if (result.state !== 'committed') {
         const code = result.error !== undefined && isErrorCode(result.error.code) ? result.error.code : 'HEALTH_GATE_FAILED';

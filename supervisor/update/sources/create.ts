@@ -36,8 +36,8 @@ export function createSource(config: SourceSpec, host: SourceHost, deps: SourceD
     case 'git':
       return createGitSource(config, host, deps.git);
     case 'http':
-      return createHttpSource(config, host, deps, { serials: serials(), warn: options.warn });
+      return createHttpSource(config, host, deps, { serials: serials(), warn: options.warn, now: () => host.clock.now() });
     case 'dir':
-      return createDirSource(config, host.fs, { serials: serials(), warn: options.warn });
+      return createDirSource(config, host.fs, { serials: serials(), warn: options.warn, now: () => host.clock.now() });
   }
 }

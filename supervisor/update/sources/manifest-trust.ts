@@ -10,7 +10,9 @@
  * (SIGNATURE_INVALID). A signed manifest must carry a `serial`, and one
  * lower than the last accepted is refused (MANIFEST_REPLAYED): that is the
  * defence against a feed serving an older edition, which would still pass
- * every release signature in it.
+ * every release signature in it. A signed `expires` is the defence against
+ * the last edition served for ever (a freeze): once it has passed, the
+ * manifest is refused (MANIFEST_EXPIRED) until the publisher signs a new one.
  *
  * An unsigned manifest is refused when `requireSignedManifest` is set, and
  * once a signed one was accepted from the same source: an attacker could
@@ -38,6 +40,8 @@ export interface ManifestTrustConfig {
   serials: ManifestSerials;
   /** Told once when an unsigned manifest is accepted although a key is configured. */
   warn?: ((line: string) => void) | undefined;
+  /** Wall-clock ms, against a signed `expires`. */
+  now: () => number;
 }
 
 /** Reads a file next to the manifest (`suffix` appended to its name); undefined when there is none. */
@@ -84,6 +88,14 @@ export function createManifestTrust(config: ManifestTrustConfig): ManifestTrust 
         details: { where, problems: ['serial: missing in a signed manifest'] },
       });
     }
+    // Before the serial is recorded: an expired edition is not accepted at all.
+    if (manifest.expires !== undefined && Date.parse(manifest.expires) <= config.now()) {
+      throw new OutlastError(
+        'MANIFEST_EXPIRED',
+        `${what} expired at ${manifest.expires} (now ${new Date(config.now()).toISOString()}): the feed is serving an edition its publisher no longer re-signs (frozen), refusing it; sign a fresh edition with a later "expires"`,
+        { details: { where, expires: manifest.expires, serial: manifest.serial } },
+      );
+    }
     await serials.accept(source, manifest.serial, createHash('sha256').update(bytes).digest('hex'), what);
   };
 }
@@ -100,6 +112,8 @@ export interface TrustOptions {
   /** The serial record (the state dir's); in memory when missing. */
   serials?: ManifestSerials | undefined;
   warn?: ((line: string) => void) | undefined;
+  /** Wall-clock ms, against a signed `expires`; Date.now when missing. */
+  now?: (() => number) | undefined;
 }
 
 /** The parsed keys of `settings`, and the manifest check of the source at `source`. */
@@ -114,6 +128,7 @@ export function sourceTrust(settings: TrustSettings, source: string, options: Tr
     source,
     serials: options.serials ?? createManifestSerials(),
     warn: options.warn,
+    now: options.now ?? Date.now,
   });
   return { keys, trust };
 }

@@ -5,12 +5,14 @@
  *     {"serial": 42,
  *      "versions": [{"version": "1.2.3", "url": "app-1.2.3.tgz",
  *                    "sha256": "<64 hex>", "size": 1234, "signature": "<base64>",
- *                    "minisig": "untrusted comment: …\n…"}]}
+ *                    "minisig": "untrusted comment: …\n…",
+ *                    "rollout": {"percent": 10, "salt": "2026-12"}}]}
  *
  * `url` may be relative to the manifest's own location. `signature` is
  * optional and described in ../signing.ts; `minisig`, the text of a
- * `.minisig` file, in ../minisign.ts. `serial` counts the manifest's
- * editions, for the replay check of a signed manifest (manifest-trust.ts).
+ * `.minisig` file, in ../minisign.ts; `rollout`, a staged rollout, in
+ * ../rollout.ts. `serial` counts the manifest's editions, for the replay
+ * check of a signed manifest (manifest-trust.ts).
  * Unknown keys are ignored by the sources and kept by `outlast pack`, so a
  * later format can add fields without breaking older supervisors.
  */
@@ -19,6 +21,7 @@ import { z } from 'zod';
 import { formatIssues } from '../../config/load.ts';
 import { OutlastError } from '../../errors.ts';
 import { MAX_MINISIG_BYTES } from '../minisign.ts';
+import { rolloutSchema } from '../rollout.ts';
 import { findRelease, sortReleases, type ReleaseEntry } from './source.ts';
 
 const manifestEntrySchema = z.looseObject({
@@ -31,10 +34,18 @@ const manifestEntrySchema = z.looseObject({
   size: z.number().int().nonnegative(),
   signature: z.string().min(1).optional(),
   minisig: z.string().min(1).max(MAX_MINISIG_BYTES).optional(),
+  rollout: rolloutSchema.optional(),
 });
 
 /** The manifest file. */
-export const manifestSchema = z.looseObject({ serial: z.number().int().nonnegative().optional(), versions: z.array(manifestEntrySchema) }).superRefine((manifest, ctx) => {
+export const manifestSchema = z
+  .looseObject({
+    serial: z.number().int().nonnegative().optional(),
+    /** When a signed edition stops being believed (ISO 8601 with a zone): a feed frozen on it is then refused. */
+    expires: z.iso.datetime({ offset: true }).optional(),
+    versions: z.array(manifestEntrySchema),
+  })
+  .superRefine((manifest, ctx) => {
   const seen = new Set<string>();
   manifest.versions.forEach((entry, index) => {
     if (seen.has(entry.version)) ctx.addIssue({ code: 'custom', path: ['versions', index, 'version'], message: 'is listed twice' });
@@ -96,22 +107,31 @@ export function parseManifest(text: string, where: string): Manifest {
   }
   const result = manifestSchema.safeParse(raw);
   if (!result.success) {
-    const problems = formatIssues(result.error.issues, raw);
+    const problems = result.error.issues.flatMap((issue) => formatIssues([issue], raw).map((line) => `${versionNamed(raw, issue.path)}${line}`));
     throw new OutlastError('SOURCE_UNAVAILABLE', `invalid manifest at ${where}: ${problems.join('; ')}`, { details: { where, problems } });
   }
   return result.data;
 }
 
+/** "version 1.2.0: " for a problem inside that version's entry, so a publisher finds it in a long manifest. */
+function versionNamed(raw: unknown, path: readonly PropertyKey[]): string {
+  if (path[0] !== 'versions' || typeof path[1] !== 'number' || path.length < 3) return '';
+  const entry = (raw as { versions: unknown[] }).versions[path[1]];
+  const version = typeof entry === 'object' && entry !== null ? (entry as { version?: unknown }).version : undefined;
+  return typeof version === 'string' ? `version ${version}: ` : '';
+}
+
 /** The manifest's releases as source entries, lowest version first. */
 export function manifestReleases(manifest: Manifest): ReleaseEntry[] {
   return sortReleases(
-    manifest.versions.map(({ version, url, sha256, size, signature, minisig }) => ({
+    manifest.versions.map(({ version, url, sha256, size, signature, minisig, rollout }) => ({
       version,
       url,
       sha256,
       size,
       ...(signature === undefined ? {} : { signature }),
       ...(minisig === undefined ? {} : { minisig }),
+      ...(rollout === undefined ? {} : { rollout }),
     })),
   );
 }

@@ -4,6 +4,7 @@
  */
 import semver from 'semver';
 import { OutlastError } from '../../errors.ts';
+import type { Rollout } from '../rollout.ts';
 
 /** One release a source offers. */
 export interface ReleaseEntry {
@@ -19,6 +20,8 @@ export interface ReleaseEntry {
   signature?: string;
   /** The text of a `.minisig` over the tarball, see ../minisign.ts (http, dir). */
   minisig?: string;
+  /** A staged rollout: only the devices in it take this version by themselves, see ../rollout.ts (http, dir). */
+  rollout?: Rollout;
   /** The tag the version came from (git). */
   ref?: string;
   /** Set instead of `ref` when several tags name this version on different commits (git). */

@@ -1,0 +1,45 @@
+/**
+ * Publisher tooling: `outlast release rollout FEED VERSION --percent N`
+ * sets a version's staged rollout in the feed's manifest.json (rollout.ts
+ * says who is in), as a new edition: the next serial, and with a key the
+ * manifest signed again. The entry's own signature does not cover the
+ * rollout (signing.ts), so it stays valid.
+ */
+import { join } from 'node:path';
+import { OutlastError } from '../errors.ts';
+import { readFeed, readKey, writeEdition, type Edition, type PackFs } from './pack.ts';
+import { rolloutSchema, type Rollout } from './rollout.ts';
+import { cleanVersion } from './selection.ts';
+
+/** What to set. */
+export interface RolloutOptions {
+  feed: string;
+  version: string;
+  percent: number;
+  /** When missing: the salt the version has, else the version itself (each version draws its own sample). */
+  salt?: string | undefined;
+  keyPath?: string | undefined;
+}
+
+/** The edition written, and the rollout it holds. */
+export type RolloutResult = Edition & { manifest: string; version: string; rollout: Rollout };
+
+/** Sets `version`'s rollout in FEED/manifest.json; VERSION_NOT_FOUND when the feed lacks it, BAD_REQUEST for a bad percent or salt. */
+export async function setFeedRollout(fs: PackFs, options: RolloutOptions): Promise<RolloutResult> {
+  const manifestPath = join(options.feed, 'manifest.json');
+  const version = cleanVersion(options.version);
+  if (version === undefined) throw new OutlastError('BAD_REQUEST', `"${options.version}" is not a semver version (such as 1.2.3)`);
+  const privateKeyPem = options.keyPath === undefined ? undefined : await readKey(fs, options.keyPath);
+  const manifest = await readFeed(fs, manifestPath);
+  const at = manifest.versions.findIndex((e) => e.version === version);
+  const entry = manifest.versions[at];
+  if (entry === undefined) throw new OutlastError('VERSION_NOT_FOUND', `version ${version} is not in ${manifestPath}; add it first with outlast release pack`, { details: { version } });
+  const parsed = rolloutSchema.safeParse({ percent: options.percent, salt: options.salt ?? entry.rollout?.salt ?? version });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') === 'percent' ? '--percent' : '--salt'} ${i.message}`);
+    throw new OutlastError('BAD_REQUEST', problems.join('; '));
+  }
+  const rollout = { percent: parsed.data.percent, salt: parsed.data.salt };
+  const edition = await writeEdition(fs, manifestPath, { ...manifest, versions: manifest.versions.with(at, { ...entry, rollout }) }, privateKeyPem);
+  return { ...edition, manifest: manifestPath, version, rollout };
+}
