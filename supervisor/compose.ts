@@ -20,6 +20,8 @@ import { NOTIFY_SOCKET_ENV } from './notify/protocol.ts';
 import type { ReadySocket } from './notify/ready-socket.ts';
 import { waitReadyMessage } from './notify/ready-wait.ts';
 import { createSystemdNotifier } from './notify/sd-notify.ts';
+import { ownApiUp, selfUpdating, type Adoption } from './restart/keep-child.ts';
+import { probeStart } from './restart/start-probe.ts';
 import { SelfRestarter } from './restart/self-restart.ts';
 import { childEnv } from './service/child-env.ts';
 import type { Listeners } from './service/listeners.ts';
@@ -34,7 +36,9 @@ import { AutoUpdater } from './update/auto.ts';
 import { LazyUpdater, type Updates } from './update/lazy-updater.ts';
 import { UpdateLock } from './update/lock.ts';
 import { VERSION } from './version.ts';
-import { join, resolve } from 'node:path';
+
+/** How long a self-update's new supervisor may take to load and answer its start probe. */
+const START_PROBE_TIMEOUT_MS = 20_000;
 
 /** Where each child starts. The Updater decides once it exists; it is built after the Service it restarts, so the Service asks through this. */
 export interface Placement {
@@ -47,11 +51,13 @@ export interface ServiceParts {
   notifySocket: ReadySocket | undefined;
   listeners: Listeners | undefined;
   placement: Placement;
+  /** Set where a re-exec may keep the child (keep-child.ts). */
+  adoption?: Adoption | undefined;
 }
 
 /** The Service, with its events on the bus, child.json, the ready marker and sd_notify attached. */
 export function createService(host: Host, config: Config, io: SupervisorIo, parts: ServiceParts): Service {
-  const { events, notifySocket, listeners, placement } = parts;
+  const { events, notifySocket, listeners, placement, adoption } = parts;
   const { logger } = io;
   const service = new Service({
     host,
@@ -61,6 +67,7 @@ export function createService(host: Host, config: Config, io: SupervisorIo, part
     stderr: io.stderr,
     extraEnv: { [STATE_DIR_ENV]: config.stateDir, ...(notifySocket === undefined ? {} : { [NOTIFY_SOCKET_ENV]: notifySocket.path }) },
     ...(listeners === undefined ? {} : { listeners }),
+    ...(adoption === undefined ? {} : { fifoDir: adoption.fifoDir }),
     ...(notifySocket === undefined ? {} : { readyMessage: (signal: AbortSignal, timeoutMs: number) => waitReadyMessage(host, notifySocket, signal, timeoutMs) }),
     spawnContext: () => placement.updater?.spawnContext() ?? {},
   });
@@ -85,14 +92,6 @@ function trackChild(host: Host, stateDir: string, service: Service, logger: Supe
   });
 }
 
-/** Whether this supervisor was started from inside the release store (a self-updating install). */
-function runsFromRelease(host: Host, stateDir: string): boolean {
-  const entry = host.invocation.argv[0];
-  if (entry === undefined) return false;
-  const inside = (dir: string): boolean => resolve(host.cwd, entry).startsWith(`${dir}/`);
-  return inside(join(stateDir, 'current')) || inside(join(stateDir, 'releases'));
-}
-
 /** What the restart and update wiring needs. */
 export interface RestartParts {
   platform: Platform;
@@ -104,6 +103,8 @@ export interface RestartParts {
   logger: SupervisorIo['logger'];
   /** Writes out what the log file holds queued (before an execve replaces this process). */
   flushLogs: () => Promise<void>;
+  /** The child this image adopted, if any. */
+  adoptedPid?: number | undefined;
 }
 
 /**
@@ -113,7 +114,7 @@ export interface RestartParts {
  * every child from here on.
  */
 export function composeRestarts(host: Host, config: Config, parts: RestartParts): { selfRestarter: SelfRestarter; controller: Controller; updater: Updates | undefined } {
-  const { platform, service, signals, events, teardown, placement, logger, flushLogs } = parts;
+  const { platform, service, signals, events, teardown, placement, logger, flushLogs, adoptedPid } = parts;
   // One lock per state dir, shared by updates and the supervisor's own restarts.
   const lock = new UpdateLock(host, config.stateDir, (err, holder) => logger.error({ err, id: holder.id }, 'the update lock was compromised'));
   const selfRestarter = new SelfRestarter({
@@ -131,7 +132,7 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
     force: config.selfRestart.force,
     delayMs: config.selfRestart.delayMs,
     retries: config.selfRestart.retries,
-    quiesce: () => teardown.beforeRestart(),
+    quiesce: (options) => teardown.beforeRestart({ keepChild: options?.keepChild === true }),
     flushLogs,
   });
   const controller = new Controller({ host, logger, stateDir: config.stateDir, drainMs: config.service.stopTimeoutMs, service, isStopping: () => signals.isStopping(), selfRestarter });
@@ -151,7 +152,8 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
       // Hooks run the service's code: the child's env rules, without the sockets only a child is handed.
       env: childEnv(host.env, config.service, { [STATE_DIR_ENV]: config.stateDir }),
       bundled: updates.bundled === undefined ? undefined : createBundledSource(host.fs, updates.bundled, [config.stateDir]),
-      selfRestart: (updates.selfUpdate ?? runsFromRelease(host, config.stateDir)) ? (reason, held) => controller.selfUpdate(reason, held) : undefined,
+      selfRestart: selfUpdating(host, config) ? (reason, held) => controller.selfUpdate(reason, held) : undefined,
+      selfOptions: { probe: () => probeStart(host, START_PROBE_TIMEOUT_MS), adoptedPid, apiUp: (ms) => ownApiUp(host, config.stateDir, ms) },
     });
   };
   const { updates } = config;

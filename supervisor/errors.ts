@@ -60,6 +60,8 @@ export const ERROR_CODES = {
   INSTALL_FAILED: { http: 422, exit: 65 },
   PREFLIGHT_FAILED: { http: 422, exit: 65 },
   HANDOFF_FAILED: { http: 422, exit: 65 },
+  // A self-update whose new supervisor could not start (its start probe failed): caught before the re-exec.
+  START_PROBE_FAILED: { http: 422, exit: 65 },
   HEALTH_GATE_FAILED: { http: 422, exit: 65 },
   // A release that downloads or unpacks to more than the configured limit
   // (422 like every refusal of a release: the request itself is not too large).

@@ -15,7 +15,7 @@ import type { LogFile } from './log/log-file.ts';
 import { keepsOwnLogFile, logFilePath, parentCommand } from './log/log-place.ts';
 import type { Logger } from './log/logger.ts';
 import { listenReadySocket, type ReadySocket } from './notify/ready-socket.ts';
-import { openListeners, type Listeners } from './service/listeners.ts';
+import { openListeners, type ListenOptions, type Listeners } from './service/listeners.ts';
 import { stopForeign } from './service/stop.ts';
 import { findOrphans } from './state/orphans.ts';
 import { clearSupervisorInfo, ensureStateDir, ensureToken, findRunningSupervisor, writeSupervisorInfo, type SupervisorInfo } from './state/state-dir.ts';
@@ -53,12 +53,16 @@ export async function openNotifySocket(host: Host, stateDir: string, logger: Log
   }
 }
 
-/** Binds the sockets of `service.listen`, if any; a port in use is a clear error. */
-export async function openOwnedSockets(host: Host, config: Config, logger: Logger, teardown: Teardown): Promise<Listeners | undefined> {
+/**
+ * Binds the sockets of `service.listen`, if any; a port in use is a clear
+ * error. `options` come from keep-child.ts: SO_REUSEPORT where a re-exec may
+ * keep the child, and bound-only beside a child just adopted.
+ */
+export async function openOwnedSockets(host: Host, config: Config, logger: Logger, teardown: Teardown, options: ListenOptions = {}): Promise<Listeners | undefined> {
   const specs = config.service.listen;
   if (specs === undefined) return undefined;
   try {
-    const listeners = await openListeners(host, specs);
+    const listeners = await openListeners(host, specs, options);
     teardown.add('at-exit', () => listeners.close());
     logger.info({ sockets: specs.map((s) => `${s.host}:${s.port}`), fds: listeners.fds.length }, 'owning the listening sockets: restarts hand them over');
     return listeners;
@@ -67,9 +71,9 @@ export async function openOwnedSockets(host: Host, config: Config, logger: Logge
   }
 }
 
-/** Ends what a SIGKILLed predecessor left behind, so two copies never serve at once. */
-export async function endOrphans(host: Host, config: Config, logger: Logger): Promise<void> {
-  const orphans = await findOrphans(host, config.stateDir);
+/** Ends what a SIGKILLed predecessor left behind, so two copies never serve at once; never the group of the child adopted (`keepGroup`). */
+export async function endOrphans(host: Host, config: Config, logger: Logger, keepGroup?: number): Promise<void> {
+  const orphans = await findOrphans(host, config.stateDir, keepGroup);
   if (orphans.length === 0) return;
   logger.warn({ orphans: orphans.map((o) => o.pid) }, 'a previous supervisor left its service running: stopping it');
   const forced = await stopForeign(host, orphans, config.service.stopSignal, config.service.stopTimeoutMs);

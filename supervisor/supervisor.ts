@@ -20,7 +20,9 @@ import type { Sink } from './log/safe-sink.ts';
 import type { SelfRestarter } from './restart/self-restart.ts';
 import { exitCodeFor } from './service/exit-code.ts';
 import type { Service } from './service/service.ts';
+import { prepareAdoption } from './restart/keep-child.ts';
 import { SignalRouter } from './signals.ts';
+import { writeChildRecord } from './state/child-record.ts';
 import { endOrphans, listenApi, openNotifySocket, openOwnedSockets, prepareStateDir, publishInfo, startLogFile } from './startup.ts';
 import { statePaths, type SupervisorInfo } from './state/state-dir.ts';
 import { Teardown } from './teardown.ts';
@@ -55,20 +57,28 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   const teardown = new Teardown();
   try {
     const notifySocket = await openNotifySocket(host, config.stateDir, logger, teardown);
-    const listeners = await openOwnedSockets(host, config, logger, teardown);
+    // A self-updating install's child may outlive our re-exec: this image may have one to adopt.
+    const adoption = await prepareAdoption(host, config, logger);
+    const adopted = adoption?.adopted;
+    const listeners = await openOwnedSockets(host, config, logger, teardown, { reusePort: adoption !== undefined, listen: adopted === undefined });
     const placement: Placement = {};
-    const service = createService(host, config, io, { events, notifySocket, listeners, placement });
+    const service = createService(host, config, io, { events, notifySocket, listeners, placement, adoption });
     const signals = new SignalRouter({ host, config, service, logger, events });
     teardown.add('always', () => signals.off());
-    teardown.add('before-restart', () => service.stop('supervisor restart'));
-    const { selfRestarter, controller, updater } = composeRestarts(host, config, { platform, service, signals, events, teardown, placement, logger, flushLogs: () => io.logFile?.flush() ?? Promise.resolve() });
+    teardown.add('before-restart', async ({ keepChild }) => {
+      const kept = keepChild ? await service.release() : undefined;
+      if (kept === undefined) return service.stop('supervisor restart');
+      // child.json must name the kept child: after a failed handoff it names the discarded candidate.
+      await writeChildRecord(host, config.stateDir, kept);
+    });
+    const { selfRestarter, controller, updater } = composeRestarts(host, config, { platform, service, signals, events, teardown, placement, logger, flushLogs: () => io.logFile?.flush() ?? Promise.resolve(), adoptedPid: adopted?.pid });
     // Counting for /metrics starts before anything can restart the child or end an update.
     await startReports(host, config.updates?.report, { name: config.name, stateDir: config.stateDir, updater, events, teardown, logger });
     const recorder = recordMetrics({ service, bus: events, operation: updater === undefined ? undefined : (id) => updater.operation(id) });
     // Orphans first (they may still run an old release or a hook in staging),
     // then recovery, both before the API opens: no client sees a half-recovered
     // store. A self-update handed over to us resumes here: its gate watches the first child.
-    await endOrphans(host, config, logger);
+    await endOrphans(host, config, logger, adopted?.pid);
     await updater?.recover();
     signals.listen();
     await rotateMarkers(host, config.stateDir);
@@ -82,7 +92,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await updater?.prepareRelease();
     // A stop signal during a long first install means: do not start at all.
     if (signals.isStopping()) return await wrapUp(await signals.stopped, signals, teardown, logger);
-    service.start();
+    service.start(adopted);
     // Scheduled checks begin with the service: an apply restarts it, so it must be running first.
     auto?.start();
     io.onStarted?.({ ...info, tokenPath: statePaths(config.stateDir).token, loginLink: () => `${apiUrl}${logins.issue().path}` });

@@ -11,9 +11,14 @@
 /** Which way out a step belongs to. */
 export type TeardownWhen = 'always' | 'before-restart' | 'at-exit';
 
+/** How a self-restart lets go: `keepChild` when the next image (same pid, reexec) may adopt the child. */
+export interface RestartWay {
+  keepChild: boolean;
+}
+
 interface Step {
   when: TeardownWhen;
-  run: () => unknown;
+  run: (way: RestartWay) => unknown;
   done: boolean;
 }
 
@@ -22,13 +27,13 @@ export class Teardown {
   readonly #steps: Step[] = [];
 
   /** Adds `run` to the way(s) out named by `when`. */
-  add(when: TeardownWhen, run: () => unknown): void {
+  add(when: TeardownWhen, run: (way: RestartWay) => unknown): void {
     this.#steps.push({ when, run, done: false });
   }
 
   /** Before a self-restart: everything but the `at-exit` steps. */
-  beforeRestart(): Promise<void> {
-    return this.#run('before-restart');
+  beforeRestart(way: RestartWay = { keepChild: false }): Promise<void> {
+    return this.#run('before-restart', way);
   }
 
   /** At the end: everything still held but the `before-restart` steps. */
@@ -37,13 +42,13 @@ export class Teardown {
   }
 
   /** Runs every pending step for `way`; a failing step does not keep the later ones from running. */
-  async #run(way: Exclude<TeardownWhen, 'always'>): Promise<void> {
+  async #run(when: Exclude<TeardownWhen, 'always'>, way: RestartWay = { keepChild: false }): Promise<void> {
     const errors: unknown[] = [];
     for (const step of this.#steps) {
-      if (step.done || (step.when !== 'always' && step.when !== way)) continue;
+      if (step.done || (step.when !== 'always' && step.when !== when)) continue;
       step.done = true;
       try {
-        await step.run();
+        await step.run(way);
       } catch (err) {
         errors.push(err);
       }

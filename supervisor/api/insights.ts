@@ -68,6 +68,7 @@ async function runDoctor(host: Host, config: Config): Promise<DoctorReport> {
       stateDir: config.stateDir,
       stopBudgetMs: config.service.stopTimeoutMs,
       updates: config.updates !== undefined,
+      ...(config.updates?.selfUpdate === undefined ? {} : { selfUpdate: config.updates.selfUpdate }),
       requested: config.selfRestart.strategy,
       force: config.selfRestart.force,
     },

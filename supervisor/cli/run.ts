@@ -8,6 +8,7 @@ import type { RunFlags } from '../config/load.ts';
 import { createLogFile, type LogFileProblem } from '../log/log-file.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { safeSink, teeSink, type Sink } from '../log/safe-sink.ts';
+import { probeAnswer, START_PROBE_ENV } from '../restart/start-probe.ts';
 import { runSupervisor } from '../supervisor.ts';
 import { capYoungGeneration } from './young-generation.ts';
 
@@ -47,11 +48,24 @@ function reportLogFileProblem(logger: Logger, problem: LogFileProblem): void {
   }
 }
 
+/**
+ * A self-update's start probe (restart/start-probe.ts): the config loaded,
+ * the modules a supervisor runs on loaded too, and nothing touched; answers
+ * with the token.
+ */
+async function answerStartProbe(token: string): Promise<number> {
+  await Promise.all([import('../supervisor.ts'), import('../compose.ts'), import('../startup.ts')]);
+  process.stdout.write(`${probeAnswer(token)}\n`);
+  return 0;
+}
+
 /** Runs the supervisor in the foreground and returns its exit code. */
 export async function runCommand(host: Host, flags: RunCommandFlags): Promise<number> {
   // Before the config is read: the sooner, the less the nursery has grown.
   capYoungGeneration(host.invocation.execArgv, host.env.NODE_OPTIONS);
   const config = await loadConfigAside(host.fs, host.cwd, flags);
+  const probeToken = host.env[START_PROBE_ENV];
+  if (probeToken !== undefined) return answerStartProbe(probeToken);
   const stdout = safeSink(process.stdout);
   const stderr = safeSink(process.stderr);
   // The file waits (queuing) until runSupervisor knows whether this run has

@@ -40,6 +40,8 @@ export interface GatherOptions {
   stopBudgetMs: number;
   /** Whether the config has an `updates` block. */
   updates?: boolean;
+  /** `updates.selfUpdate`; when missing, detected from the supervisor's entry (inside `<stateDir>/current/` or `releases/`). */
+  selfUpdate?: boolean;
   requested: RequestedStrategy;
   force: boolean;
   /** A unit to look at instead of the one the supervisor runs in. */
@@ -77,6 +79,7 @@ export async function gatherDoctorInput(deps: DoctorDeps, options: GatherOptions
     ...(unit === undefined ? {} : { unit }),
     stopBudgetMs: options.stopBudgetMs,
     updates: options.updates === true,
+    selfUpdate: options.updates === true && (options.selfUpdate ?? (entry !== undefined && [`${stateDir}/current/`, `${stateDir}/releases/`].some((dir) => entry.startsWith(dir)))),
     requested: options.requested,
     force: options.force,
     watchdog,

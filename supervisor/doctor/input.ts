@@ -41,6 +41,8 @@ export interface DoctorInput {
   stopBudgetMs: number;
   /** Whether the config has an `updates` block. */
   updates?: boolean;
+  /** Whether the releases hold the supervisor itself (self-update). */
+  selfUpdate?: boolean;
   requested: RequestedStrategy;
   force: boolean;
   watchdog: WatchdogFacts;

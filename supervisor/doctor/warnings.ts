@@ -191,7 +191,34 @@ const orchestratorUpdates: Check = ({ platform, updates }) => {
   ];
 };
 
-const CHECKS: readonly Check[] = [orchestratorUpdates, stopTimeout, strategyHazards, pid1WithoutInit, watchdog, phantomKiller, noExecve, staleUnitFile, unitUnreadable, managerExit, journalKills];
+/**
+ * Self-update: only reexec keeps the service across the supervisor's own
+ * restart (the new image adopts the child); and a release whose supervisor
+ * cannot start at all, which the start probe may miss (it dies later, or
+ * only under the platform), can only be rescued from outside.
+ */
+const selfUpdate: Check = ({ selfUpdate: on, watchdog }, strategy, unit) => {
+  if (on !== true) return [];
+  const warnings: DoctorWarning[] = [];
+  if (strategy.name !== 'reexec') {
+    warnings.push({
+      code: 'SELF_UPDATE_RESTARTS_SERVICE',
+      message: `a self-update restarts the supervisor with ${strategy.name}, which cannot keep the service: the service stops and starts again with it (only reexec adopts the running child)`,
+      fix: strategy.name === 'detached' || strategy.name === 'watchdog' ? 'nothing to fix on this platform (a new process cannot inherit the child); expect a service restart at each self-update' : 'use selfRestart.strategy reexec where the platform allows it (Node >= 22.15)',
+    });
+  }
+  const rescued = watchdog.running || strategy.name === 'manager' || (unit?.restart !== undefined && unit.restart !== 'no');
+  if (!rescued) {
+    warnings.push({
+      code: 'SELF_UPDATE_WITHOUT_RESCUE',
+      message: 'self-update is on without a watchdog or a service manager that restarts outlast: a release whose supervisor cannot start at all leaves nothing running, and nothing outside to start the old one',
+      fix: 'run outlast under a manager that restarts it (`outlast install systemd` sets Restart=always; a container restart policy), or start the watchdog (scripts/watchdog-loop.sh --daemon …)',
+    });
+  }
+  return warnings;
+};
+
+const CHECKS: readonly Check[] = [orchestratorUpdates, stopTimeout, strategyHazards, pid1WithoutInit, watchdog, phantomKiller, noExecve, staleUnitFile, unitUnreadable, managerExit, journalKills, selfUpdate];
 
 /** Runs every check; a code is reported once, by the first check that finds it. */
 export function collectWarnings(input: DoctorInput, strategy: StrategyChoice, unit: SystemdUnitProperties | undefined): DoctorWarning[] {

@@ -25,8 +25,12 @@ export interface SpawnOptions {
   env: Record<string, string>;
   /** Start the child as the leader of a new process group (and session). */
   detached: boolean;
-  /** 'ignore' gives the child /dev/null for output (a helper that outlives us must not hold our pipes). */
-  stdio?: 'pipe' | 'ignore';
+  /**
+   * 'ignore' gives the child /dev/null for output (a helper that outlives us
+   * must not hold our pipes); descriptors of ours (from `fifos.openForChild`)
+   * become its stdout and stderr, and the handle's streams are then null.
+   */
+  stdio?: 'pipe' | 'ignore' | { stdout: number; stderr: number };
   /** 'pipe' gives the child a pipe to read as its stdin ({@link ChildHandle.stdin}); /dev/null otherwise. */
   stdin?: 'pipe';
   /** Open descriptors of ours that become the child's fd 3, 4, … (sockets handed over the systemd way). */
@@ -158,9 +162,12 @@ export interface HostNet {
   /**
    * Binds a TCP socket to host:port WITHOUT listening on it in this process,
    * so it can be handed to children that listen and accept; we never accept
-   * on it ourselves. Returns its descriptor and how to close it.
+   * on it ourselves. Returns its descriptor and how to close it. With
+   * `reusePort` (SO_REUSEPORT) another socket with the flag may bind the
+   * same port while this one listens: how a re-executed supervisor owns the
+   * port again beside the child it adopted.
    */
-  bindTcp(host: string, port: number): { fd: number; close(): void };
+  bindTcp(host: string, port: number, options?: { reusePort?: boolean }): { fd: number; close(): void };
   /** Resolves when a TCP connection to host:port opens within the timeout. */
   tcpConnect(host: string, port: number, timeoutMs: number): Promise<void>;
   /**
@@ -183,6 +190,29 @@ export interface UnixConnection {
 export interface UnixServer {
   /** Stops listening and drops open connections; the socket file stays. */
   close(): Promise<void>;
+}
+
+/**
+ * Named pipes for a child's stdout and stderr that outlive this process
+ * image: unlike a pipe, whose read end is gone at an execve (libuv opens
+ * every descriptor close-on-exec), a FIFO can be opened again by path.
+ */
+export interface HostFifos {
+  /** Creates a FIFO at `path` (mode 0600), synchronously; throws when something is there. */
+  make(path: string): void;
+  /**
+   * Opens the FIFO read-write for a child's output: the child then holds a
+   * reader itself, so its writes never meet EPIPE while no supervisor reads
+   * (they buffer, then block). Returns the descriptor to spawn with; close
+   * our copy once the child has it.
+   */
+  openForChild(path: string): { fd: number; close(): void };
+  /**
+   * Reads the FIFO (opened O_RDONLY|O_NONBLOCK, so it never waits for a
+   * writer). The stream ends once every writer is gone: the child and its
+   * group have exited.
+   */
+  read(path: string): Readable;
 }
 
 /** Cross-process file locks (proper-lockfile: a lock dir whose mtime is kept fresh). */
@@ -208,6 +238,7 @@ export interface Host {
   onSignal(signal: NodeJS.Signals, handler: (signal: NodeJS.Signals) => void): () => void;
   readonly fs: HostFs;
   readonly locks: HostLocks;
+  readonly fifos: HostFifos;
   readonly clock: HostClock;
   readonly net: HostNet;
   readonly env: Readonly<Record<string, string | undefined>>;

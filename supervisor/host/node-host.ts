@@ -10,6 +10,7 @@ import { rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readPlatform } from '../../platform/read-platform.ts';
 import type { ChildExit, ChildHandle, Host, HostLocks, SpawnOptions } from './host.ts';
+import { nodeFifos } from './node-fifo.ts';
 import { nodeFs } from './node-fs.ts';
 import { nodeNet } from './node-net.ts';
 import { spawnFailureReason } from './spawn-failure.ts';
@@ -20,7 +21,8 @@ function spawnChild(file: string, args: readonly string[], options: SpawnOptions
     const cwdExists = errno !== 'ENOENT' || (await stat(options.cwd).then(() => true, () => false));
     return { kind: 'spawn-failed', errno, message: spawnFailureReason({ errno, file, cwd: options.cwd, cwdExists }) };
   };
-  const output = options.stdio ?? 'pipe';
+  const stdio = options.stdio ?? 'pipe';
+  const [out, err] = typeof stdio === 'object' ? [stdio.stdout, stdio.stderr] : [stdio, stdio];
   let proc: ChildProcess;
   try {
     proc = spawn(file, [...args], {
@@ -30,7 +32,7 @@ function spawnChild(file: string, args: readonly string[], options: SpawnOptions
       // A background process group that reads the terminal gets SIGTTIN; the
       // service has no use for our stdin anyway. Descriptors past stderr
       // become the child's fd 3, 4, … (sockets handed over the systemd way).
-      stdio: [options.stdin ?? 'ignore', output, output, ...(options.passFds ?? [])],
+      stdio: [options.stdin ?? 'ignore', out, err, ...(options.passFds ?? [])],
     });
   } catch (err) {
     return { pid: undefined, stdout: null, stderr: null, exited: failed(err as NodeJS.ErrnoException) };
@@ -95,6 +97,7 @@ export function createNodeHost(exit: (code: number) => never): Host {
     },
     fs: nodeFs,
     locks: nodeLocks,
+    fifos: nodeFifos,
     clock: {
       now: () => Date.now(),
       monotonic: () => performance.now(),

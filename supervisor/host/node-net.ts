@@ -12,8 +12,8 @@ const require = createRequire(import.meta.url);
 type HttpModule = typeof HttpModuleNs;
 
 interface TcpBinding {
-  TCP: new (type: number) => { bind(host: string, port: number): number; bind6(host: string, port: number, flags: number): number; fd: number; close(): void };
-  constants: { SERVER: number };
+  TCP: new (type: number) => { bind(host: string, port: number, flags?: number): number; bind6(host: string, port: number, flags: number): number; fd: number; close(): void };
+  constants: { SERVER: number; UV_TCP_REUSEPORT?: number };
 }
 
 /**
@@ -24,10 +24,15 @@ interface TcpBinding {
  * socket then stays listening while we hold it, and connections that arrive
  * between two children wait in the backlog instead of being refused.
  */
-function bindTcp(host: string, port: number): { fd: number; close(): void } {
+function bindTcp(host: string, port: number, options: { reusePort?: boolean } = {}): { fd: number; close(): void } {
   const { TCP, constants: tcp } = (process as unknown as { binding(name: string): TcpBinding }).binding('tcp_wrap');
   const handle = new TCP(tcp.SERVER);
-  const err = host.includes(':') ? handle.bind6(host, port, 0) : handle.bind(host, port);
+  let flags = 0;
+  if (options.reusePort === true) {
+    if (tcp.UV_TCP_REUSEPORT === undefined) throw Object.assign(new Error(`cannot bind ${host}:${port} with SO_REUSEPORT: this Node lacks it`), { code: 'ENOTSUP' });
+    flags = tcp.UV_TCP_REUSEPORT;
+  }
+  const err = host.includes(':') ? handle.bind6(host, port, flags) : handle.bind(host, port, flags);
   if (err !== 0) {
     handle.close();
     const code = err === -98 ? 'EADDRINUSE' : err === -13 ? 'EACCES' : err === -99 ? 'EADDRNOTAVAIL' : `errno ${err}`;

@@ -32,7 +32,7 @@ const UPDATE_RESTART = /^(update to|rollback to|rollback from) /;
 
 /** The restart reason of a spawn, or undefined for the first start (not a restart). */
 export function restartReason(why: SpawnCause): RestartReason | undefined {
-  if (why.cause === 'start') return undefined;
+  if (why.cause === 'start' || why.cause === 'adopt') return undefined;
   if (why.cause === 'restart') return UPDATE_RESTART.test(why.reason) ? 'update' : 'manual';
   return why.cause;
 }

@@ -15,12 +15,14 @@ export const reexec: RestartStrategy = {
     if (host.execve === undefined) {
       throw new OutlastError('NOT_SUPPORTED', `process.execve is not available in Node ${host.runtime.nodeVersion} (needs >= 22.15)`);
     }
-    await deps.quiesce();
+    // The child stays (when it can): the new image, with our pid, adopts it.
+    await deps.quiesce({ keepChild: true });
     await deps.markPreRestart({ strategy: 'reexec', reason: request.reason, restartId: request.id });
     logger.info({ restartId: request.id, execPath: relaunch.execPath }, 'restarting in place (execve): same pid');
     await deps.flushLogs();
     // Nothing after this line runs on success. File descriptors are close-on-exec
-    // (libuv opens them so), so the new image inherits no socket of ours.
+    // (libuv opens them so), so the new image inherits no socket of ours; a kept
+    // child holds its own copies of the owned sockets and of its output FIFOs.
     return host.execve(relaunch.execPath, [relaunch.execPath, ...relaunch.args], { ...relaunch.env, OUTLAST_RESTART_ID: request.id });
   },
 };

@@ -35,7 +35,7 @@ export interface SelfRestartDeps {
   force: boolean;
   delayMs: number | undefined;
   retries: number;
-  quiesce: () => Promise<void>;
+  quiesce: (options?: { keepChild?: boolean }) => Promise<void>;
   /** Writes out queued log-file lines; called by a strategy that replaces the process. */
   flushLogs?: () => Promise<void>;
 }
@@ -94,9 +94,9 @@ export class SelfRestarter {
               env: Object.fromEntries(Object.entries(host.env).filter((e): e is [string, string] => e[1] !== undefined)),
               cwd: host.cwd,
             },
-            quiesce: async () => {
+            quiesce: async (quiesceOptions) => {
               quiesced = true;
-              await this.#deps.quiesce();
+              await this.#deps.quiesce(quiesceOptions);
             },
             flushLogs: this.#deps.flushLogs ?? (() => Promise.resolve()),
             markPreRestart: async (fields) => {

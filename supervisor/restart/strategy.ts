@@ -1,7 +1,8 @@
 /**
  * The one small interface every restart strategy implements, one file each.
- * A strategy restarts the *supervisor itself*; the service child is always
- * stopped first (by `quiesce`) and started again by the new supervisor.
+ * A strategy restarts the *supervisor itself*; the service child is stopped
+ * first (by `quiesce`) and started again by the new supervisor, except
+ * under reexec, whose new image (same pid) adopts a child it can keep.
  */
 import type { Host } from '../host/host.ts';
 import type { Logger } from '../log/logger.ts';
@@ -28,8 +29,13 @@ export interface RestartDeps {
   logger: Logger;
   stateDir: string;
   relaunch: Relaunch;
-  /** Stops the service and closes the API: after it this process holds nothing a successor needs. */
-  quiesce(): Promise<void>;
+  /**
+   * Stops the service and closes the API: after it this process holds
+   * nothing a successor needs. With `keepChild` (reexec: the pid stays) a
+   * ready child whose output survives the execve is left running instead,
+   * for the next image to adopt.
+   */
+  quiesce(options?: { keepChild?: boolean }): Promise<void>;
   /** Writes out what the log file holds queued: before execve, which would drop it. */
   flushLogs(): Promise<void>;
   /** Writes the pre-restart marker (inside the lock, before exec or exit). */

@@ -28,6 +28,8 @@ export interface HandoffSteps {
 /** Hands the sockets over from `old` to a new child; see the module comment. */
 export async function handOff(deps: ServiceDeps, steps: HandoffSteps, old: Attempt, reason: string): Promise<RestartResult> {
   const { logger } = deps;
+  // After an adoption our sockets are only bound: they listen from now on, for the new child.
+  await deps.listeners?.activate();
   const next = steps.launch();
   if (next === undefined) return { ok: false, handoff: true, reason: 'the new child could not be started; the old one keeps serving' };
   logger.info({ childPid: next.pid, oldPid: old.pid, reason }, 'handoff: new child started on the same sockets; the old one serves until it is ready');

@@ -40,6 +40,8 @@ export class HealthWatch {
   /** Waits until `attempt` is ready: READY=1 with health.notify, else the probe, else at once. */
   ready(attempt: Attempt): Promise<ProbeResult> {
     const { host, config, readyMessage } = this.#deps;
+    // An adopted child said READY=1 to the previous image and will not say it again: the probe, if any, decides.
+    if (attempt.adopted !== undefined) return hasProbe(config.health) ? waitReady(host, config.health, attempt.abort.signal) : Promise.resolve({ ok: true });
     if (config.health.notify && readyMessage !== undefined) return readyMessage(attempt.abort.signal, config.health.readyTimeoutMs);
     if (hasProbe(config.health)) return waitReady(host, config.health, attempt.abort.signal);
     return Promise.resolve({ ok: true });

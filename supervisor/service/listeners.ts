@@ -19,6 +19,19 @@ export interface Listeners {
   fds: number[];
   names: string[];
   close(): void;
+  /**
+   * Makes the sockets listen (once; later calls wait for the first). Bound
+   * beside an adopted child's own sockets (SO_REUSEPORT), ours must not
+   * listen while nobody accepts on them: the kernel would queue a share of
+   * the connections there. So they listen only before the next child starts.
+   */
+  activate(): Promise<void>;
+}
+
+/** How to open them: `reusePort` where a re-executed supervisor must bind them again beside its adopted child; `listen: false` to leave them bound only, until {@link Listeners.activate}. */
+export interface ListenOptions {
+  reusePort?: boolean;
+  listen?: boolean;
 }
 
 /** The first inherited descriptor, as sd_listen_fds defines it. */
@@ -37,23 +50,31 @@ const SHIM = 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"';
  * listening before the first service starts, as systemd hands them over,
  * while this process never polls or accepts on them.
  */
-export async function openListeners(host: Host, specs: readonly ListenSpec[]): Promise<Listeners> {
+export async function openListeners(host: Host, specs: readonly ListenSpec[], options: ListenOptions = {}): Promise<Listeners> {
   const bound: Array<{ fd: number; close(): void }> = [];
   try {
-    for (const spec of specs) bound.push(host.net.bindTcp(spec.host, spec.port));
+    for (const spec of specs) bound.push(host.net.bindTcp(spec.host, spec.port, { reusePort: options.reusePort === true }));
     const fds = bound.map((b) => b.fd);
-    const script = `const net = require('node:net'); let left = ${fds.length};
-for (let i = 0; i < ${fds.length}; i++) net.createServer().listen({ fd: ${LISTEN_FDS_START} + i, backlog: 511 }, () => { if (--left === 0) process.exit(0); });`;
-    const helper = host.spawn(host.invocation.execPath, ['-e', script], { cwd: '/', env: {}, detached: true, stdio: 'ignore', passFds: fds });
-    const exit = await helper.exited;
-    if (exit.kind !== 'exited' || exit.code !== 0) throw new Error(`the socket activation helper ${exit.kind === 'exited' ? `exited with ${exit.code}` : exit.kind}`);
+    let listening: Promise<void> | undefined;
+    const activate = (): Promise<void> => (listening ??= listen(host, fds));
+    if (options.listen !== false) await activate();
     // LISTEN_FDNAMES is colon-separated: a name may not contain ':'.
     const names = specs.map((s) => s.name ?? `${s.host}_${s.port}`.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    return { fds, names, close: () => bound.forEach((b) => b.close()) };
+    return { fds, names, close: () => bound.forEach((b) => b.close()), activate };
   } catch (err) {
     for (const b of bound) b.close();
     throw err;
   }
+}
+
+async function listen(host: Host, fds: number[]): Promise<void> {
+  // Each server lets go of the loop once it listens, so the helper ends by
+  // itself (code 0) when the last one does; the sockets stay listening.
+  const script = `const net = require('node:net');
+for (let i = 0; i < ${fds.length}; i++) { const s = net.createServer(); s.listen({ fd: ${LISTEN_FDS_START} + i, backlog: 511 }, () => s.unref()); }`;
+  const helper = host.spawn(host.invocation.execPath, ['-e', script], { cwd: '/', env: {}, detached: true, stdio: 'ignore', passFds: fds });
+  const exit = await helper.exited;
+  if (exit.kind !== 'exited' || exit.code !== 0) throw new Error(`the socket activation helper ${exit.kind === 'exited' ? `exited with ${exit.code}` : exit.kind}`);
 }
 
 /** How to spawn `file args` so that it receives the sockets. */

@@ -10,6 +10,7 @@
  */
 import { OutlastError } from '../errors.ts';
 import type { ChildExit } from '../host/host.ts';
+import { letGo, takeOver } from './adopted.ts';
 import { launchAttempt, reportCrash, stopAttempt, type Attempt } from './attempt.ts';
 import { handOff } from './handoff.ts';
 import { NO_CRASHES, type CrashHistory } from './backoff.ts';
@@ -19,7 +20,6 @@ import { BackoffTimer, nextStep, PolicyHold, type KeptExit } from './respawn.ts'
 import { ServiceEventFanout, SerialQueue } from './event-fanout.ts';
 import type { StopOutcome } from './stop.ts';
 import type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceState, ServiceStatus, SpawnCause } from './types.ts';
-
 export type { RestartResult, ServiceDeps, ServiceEvent, ServiceEventFields, ServiceEventType, ServiceState, ServiceStatus, SpawnCause } from './types.ts';
 
 /** States in which restart() refuses: the service is being, or has been, let go of. */
@@ -41,7 +41,6 @@ export class Service {
   readonly #queue = new SerialQueue();
   readonly #events: ServiceEventFanout;
   #resolveDone!: (exit: ChildExit) => void;
-
   /** Settles when supervision ends by itself (restart policy), with the last exit. */
   readonly done: Promise<ChildExit>;
 
@@ -61,32 +60,41 @@ export class Service {
   /** The current status snapshot. */
   status(): ServiceStatus {
     const attempt = this.#attempt;
-    const uptimeMs = attempt === undefined ? null : Math.round(this.#deps.host.clock.monotonic() - attempt.spawnedAt);
-    return { state: this.#state, pid: attempt?.pid ?? null, restarts: this.#restarts, uptimeMs, healthFailures: this.#health.failures, lastExit: this.#lastExit, reason: this.#reason };
+    return { state: this.#state, pid: attempt?.pid ?? null, restarts: this.#restarts, uptimeMs: attempt === undefined ? null : Math.round(this.#deps.host.clock.monotonic() - attempt.spawnedAt), healthFailures: this.#health.failures, lastExit: this.#lastExit, reason: this.#reason };
   }
 
-  /** Starts the first child. */
-  start(): void {
+  /** Starts the first child, or takes over `adopted`: the child a previous image of this process left running (adopted.ts). */
+  start(adopted?: Attempt): void {
     if (this.#state !== 'stopped' || this.#spawns > 0) throw new OutlastError('CONFLICT', `service already started (state ${this.#state})`);
-    this.#spawn({ cause: 'start' });
+    if (adopted === undefined) return void this.#spawn({ cause: 'start' });
+    this.#spawns += 1;
+    takeOver(this.#deps, adopted, (exit) => this.#onExit(adopted, exit));
+    this.#begin(adopted, { cause: 'adopt' });
+  }
+
+  /** Lets go of the ready child WITHOUT stopping it, for the next image of this process to adopt (letGo); its pid, or undefined when it cannot. No event. */
+  release(): Promise<number | undefined> {
+    return this.#queue.run(async () => {
+      if (this.#state !== 'ready' || this.#attempt === undefined || !(await letGo(this.#attempt))) return undefined;
+      this.#backoff.cancel();
+      this.#state = 'stopping';
+      return this.#attempt.pid;
+    });
   }
 
   /**
-   * Throws CONFLICT when restart() would refuse now (the service is stopping,
-   * stopped or finished), and for anyone but the update while an update
-   * holds the child (see hold()). The API asks before it answers 202;
-   * restart() asks again, for the update, when its turn in the queue comes.
+   * Throws CONFLICT when restart() would refuse now (stopping, stopped or finished), and for anyone but
+   * the update while an update holds the child (hold()). The API asks before it answers 202; restart()
+   * asks again, for the update, when its turn in the queue comes.
    */
   assertRestartable(asker: 'update' | 'other' = 'other'): void {
     if (NOT_RESTARTABLE.has(this.#state)) throw new OutlastError('CONFLICT', `cannot restart: the service is ${this.#state}`, { details: { state: this.#state } });
     if (asker === 'other' && this.#policyHold.held) throw new OutlastError('CONFLICT', 'an update owns the service until its health gate has ruled; restart it after that');
   }
 
-
   /**
-   * Gracefully restarts the child (also revives an errored service), and
-   * resolves once the new child is ready or has failed to get there. Throws
-   * only when the service refuses to restart (CONFLICT, see assertRestartable).
+   * Gracefully restarts the child (also revives an errored service); resolves once the new child is
+   * ready or failed to get there. Throws only when the service refuses (CONFLICT, see assertRestartable).
    */
   async restart(reason: string): Promise<RestartResult> {
     const started = await this.#queue.run(async (): Promise<Attempt | RestartResult | undefined> => {
@@ -107,21 +115,17 @@ export class Service {
   }
 
   /**
-   * Suspends the crash policy while an update owns the child (from its switch
-   * to the health gate's verdict): a child that exits is not respawned, so
-   * the version being judged never runs twice. The returned function ends
-   * the hold; an exit it kept waiting is then handled by the policy, unless
-   * a stop, a restart or a handoff has answered it meanwhile.
+   * Suspends the crash policy while an update owns the child (switch to verdict): an exit is not
+   * respawned, so the version being judged never runs twice. The returned function ends the hold;
+   * a kept exit then goes to the policy, unless a stop, a restart or a handoff answered it meanwhile.
    */
   hold(): () => void {
     return this.#policyHold.take((kept) => this.#attempt === undefined && this.#state === 'errored' && this.#applyPolicy(kept));
   }
 
-
   /**
-   * Stops the child for good; resolves with how the stop went (undefined if
-   * no child ran). `startedAt` (monotonic) is when the stop was asked for:
-   * every phase is logged with `sinceStopMs` from it, waiting in the queue included.
+   * Stops the child for good; resolves with how the stop went (undefined if no child ran). `startedAt`
+   * (monotonic) is when it was asked for: each phase logs `sinceStopMs` from it, queueing included.
    */
   stop(reason: string, startedAt?: number): Promise<StopOutcome | undefined> {
     return this.#queue.run(async () => {
@@ -142,10 +146,7 @@ export class Service {
     return pid;
   }
 
-  /**
-   * SIGKILLs the current child's whole group now, cutting a drain short; the
-   * stop or exit watcher under way then sees it gone. Returns its pid, or null.
-   */
+  /** SIGKILLs the current child's group now, cutting a drain short (the watcher under way sees it gone); returns its pid, or null. */
   kill(): number | null {
     const pid = this.#attempt?.pid ?? null;
     if (pid !== null) this.#deps.host.killGroup(pid, 'SIGKILL');
@@ -160,17 +161,20 @@ export class Service {
 
   #spawn(why: SpawnCause): Attempt | undefined {
     const attempt = this.#launch();
-    if (attempt === undefined) return undefined;
+    if (attempt !== undefined) this.#begin(attempt, why);
+    return attempt;
+  }
+
+  #begin(attempt: Attempt, why: SpawnCause): void {
     this.#health.reset();
     this.#attempt = attempt;
     this.#state = 'starting';
     this.#events.emit('spawned', { pid: attempt.pid, ...why });
     void this.#watchReadiness(attempt);
-    return attempt;
   }
 
-  /** Starts a child and watches its exit; undefined when it could not start. */
-  #launch(): Attempt | undefined {
+  /** Starts a child and watches its exit (a handoff's, with its reason, is announced here); undefined when it could not start. */
+  #launch(handoff?: string): Attempt | undefined {
     if (this.#spawns > 0) this.#restarts += 1;
     this.#spawns += 1;
     const launch = launchAttempt(this.#deps);
@@ -181,25 +185,20 @@ export class Service {
     const { attempt } = launch;
     this.#deps.logger.info({ childPid: attempt.pid, command: this.#deps.config.command, restarts: this.#restarts }, 'service spawned');
     void attempt.exited.then((exit) => this.#onExit(attempt, exit));
+    if (handoff !== undefined) this.#events.emit('spawned', { pid: attempt.pid, handoff: true, cause: 'restart', reason: handoff });
     return attempt;
   }
 
   /** With owned sockets: the new child starts beside the old one (handoff.ts). */
   #handoff(old: Attempt, reason: string): Promise<RestartResult> {
-    const launch = (): Attempt | undefined => {
-      const next = this.#launch();
-      if (next !== undefined) this.#events.emit('spawned', { pid: next.pid, handoff: true, cause: 'restart', reason });
-      return next;
-    };
     const adopt = (next: Attempt): void => {
       this.#policyHold.forget();
       this.#attempt = next;
       this.#health.reset();
-      this.#markReady(next);
-      if (this.#health.probes) void this.#watchHealth(next);
+      this.#serve(next);
     };
     const drained = (outcome: StopOutcome): void => this.#events.emit('child_stopped', { pid: old.pid, reason, ms: outcome.elapsedMs, forced: outcome.forced });
-    return handOff(this.#deps, { launch, ready: (next) => this.#health.ready(next), adopt, drained }, old, reason);
+    return handOff(this.#deps, { launch: () => this.#launch(reason), ready: (next) => this.#health.ready(next), adopt, drained }, old, reason);
   }
 
   #onSpawnFailed(exit: ChildExit): void {
@@ -266,13 +265,14 @@ export class Service {
     }
     const result = await this.#health.ready(attempt);
     if (attempt.abort.signal.aborted || this.#attempt !== attempt) return;
-    if (result.ok) {
-      this.#markReady(attempt);
-      if (this.#health.probes) void this.#watchHealth(attempt);
-      return;
-    }
+    if (result.ok) return this.#serve(attempt);
     this.#deps.logger.error({ childPid: attempt.pid, reason: result.reason }, 'service never became ready');
     await this.#failAttempt(attempt, result.reason);
+  }
+
+  #serve(attempt: Attempt): void {
+    this.#markReady(attempt);
+    if (this.#health.probes) void this.#watchHealth(attempt);
   }
 
   #markReady(attempt: Attempt): void {

@@ -20,8 +20,10 @@ export type ServiceState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stop
  * Why a child was spawned: the first start; a respawn by the crash policy
  * after the child exited (`crash`) or after it failed its readiness or
  * health checks and was stopped (`health`); or `restart()` with its reason.
+ * `adopt` is no spawn: the child a previous image of this process left was
+ * taken over (adopted.ts).
  */
-export type SpawnCause = { cause: 'start' | 'crash' | 'health' } | { cause: 'restart'; reason: string };
+export type SpawnCause = { cause: 'start' | 'crash' | 'health' | 'adopt' } | { cause: 'restart'; reason: string };
 
 /** Each lifecycle event's own fields. */
 export interface ServiceEventFields {
@@ -89,4 +91,6 @@ export interface ServiceDeps {
   readyMessage?: (signal: AbortSignal, timeoutMs: number) => Promise<ProbeResult>;
   /** Sockets owned by the supervisor and handed to every child (`service.listen`). */
   listeners?: Listeners;
+  /** Where each child's output FIFOs go (child-stdio.ts); unset: plain pipes, and no child survives an execve of ours. */
+  fifoDir?: string;
 }

@@ -17,13 +17,13 @@ export interface Orphan {
   leader: boolean;
 }
 
-async function leadsGroup(host: Host, pid: number): Promise<boolean> {
+/** The process group of `pid` (field 5 of /proc/<pid>/stat), or undefined when it is gone. */
+async function groupOf(host: Host, pid: number): Promise<number | undefined> {
   try {
     const stat = await host.fs.readFile(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[2]) === pid;
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -44,10 +44,14 @@ export async function scanForMarked(host: Host, stateDir: string): Promise<numbe
   return found;
 }
 
-/** The orphans of a previous supervisor on `stateDir`. */
-export async function findOrphans(host: Host, stateDir: string): Promise<Orphan[]> {
+/**
+ * The orphans of a previous supervisor on `stateDir`; the process group
+ * `keepGroup` (a child this image adopted) is none of them.
+ */
+export async function findOrphans(host: Host, stateDir: string, keepGroup?: number): Promise<Orphan[]> {
   const pids = new Set(await scanForMarked(host, stateDir));
   const recorded = await findOrphan(host, stateDir);
   if (recorded !== undefined) pids.add(recorded.pid);
-  return Promise.all([...pids].map(async (pid) => ({ pid, leader: await leadsGroup(host, pid) })));
+  const found = await Promise.all([...pids].map(async (pid) => ({ pid, group: await groupOf(host, pid) })));
+  return found.filter((o) => keepGroup === undefined || (o.pid !== keepGroup && o.group !== keepGroup)).map((o) => ({ pid: o.pid, leader: o.group === o.pid }));
 }

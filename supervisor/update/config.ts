@@ -83,6 +83,15 @@ export const updatesSchema = z.strictObject({
    */
   selfUpdate: z.boolean().optional(),
   /**
+   * What a self-update does with the service once the new supervisor, which
+   * adopted the running child across its re-exec (strategy `reexec`), has
+   * passed its own gate: `restart` moves the service onto the new release
+   * (a handoff with `service.listen`), judged by the health gate as in any
+   * update; `keep` leaves the child running the code it was started from
+   * until its next restart (releases whose service did not change).
+   */
+  selfUpdateService: z.enum(['restart', 'keep']).default('restart'),
+  /**
    * A release shipped with this install (the app folder of a container
    * image), its version from its package.json. At start it is installed when
    * nothing is, and adopted through the health gate when it is newer than

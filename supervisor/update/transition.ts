@@ -13,6 +13,7 @@ import { clearBad, markBad } from './bad-versions.ts';
 import type { UpdateContext } from './context.ts';
 import { watchGate } from './health-gate.ts';
 import type { RunningOperation } from './operation.ts';
+import { isStartRefusal, refuseStart } from './self-update.ts';
 
 /** How a started version fared. */
 export type Verdict = { ok: true } | { ok: false; code: 'HANDOFF_FAILED' | 'HEALTH_GATE_FAILED'; reason: string };
@@ -28,6 +29,7 @@ export async function transition(ctx: UpdateContext, run: RunningOperation, reas
     const verdict = await switchAndRestart(ctx, run, run.op.to, reason);
     if (verdict !== 'handed-over') await settle(ctx, run, verdict);
   } catch (err) {
+    if (isStartRefusal(err)) return await refuseStart(ctx, run, err);
     ctx.logger.error({ err, id: run.op.id }, `${reason} failed after the lock was taken`);
     await undoSwitch(ctx, run);
     await run.end('failed', toOutlastError(err));
@@ -58,7 +60,7 @@ export function judgeFirstChild(ctx: UpdateContext, run: RunningOperation): void
 }
 
 /** After an unexpected failure past the switch: `current` goes back to what serves. */
-async function undoSwitch(ctx: UpdateContext, run: RunningOperation): Promise<void> {
+export async function undoSwitch(ctx: UpdateContext, run: RunningOperation): Promise<void> {
   const { op } = run;
   if (!op.switched || op.from === null || ctx.store.current === op.from) return;
   await ctx.store.restore(op.from, op.previousBefore ?? null).catch((err: unknown) => ctx.logger.error({ err, id: op.id }, 'cannot restore the links after a failed update'));
@@ -84,18 +86,23 @@ export async function switchAndRestart(ctx: UpdateContext, run: RunningOperation
     await ctx.self.handOver(run, reason);
     return 'handed-over';
   }
+  return restartAndJudge(ctx, reason, () => run.enter('health-gate', 'verifying'));
+}
+
+/** Restarts the service into `current` and resolves with the gate's verdict on the new child; `restarted` runs once it is up. */
+export async function restartAndJudge(ctx: UpdateContext, reason: string, restarted?: () => Promise<void>): Promise<Verdict> {
   // Watch before restarting: a probe-less service turns ready inside restart().
   const gate = judge(ctx);
-  const restarted = await ctx.service.restart(reason).catch((err: unknown) => {
+  const result = await ctx.service.restart(reason).catch((err: unknown) => {
     gate.cancel();
     throw err;
   });
-  if (!restarted.ok && restarted.handoff) {
+  if (!result.ok && result.handoff) {
     // The new child never got ready beside the old one, which still serves.
     gate.cancel();
-    return { ok: false, code: 'HANDOFF_FAILED', reason: restarted.reason };
+    return { ok: false, code: 'HANDOFF_FAILED', reason: result.reason };
   }
-  await run.enter('health-gate', 'verifying');
+  await restarted?.();
   return gate.verdict;
 }
 
@@ -128,7 +135,8 @@ export async function returnFrom(ctx: UpdateContext, run: RunningOperation, fail
   // version just marked bad, or a later rollback would return to it.
   await store.restore(op.from, op.previousBefore ?? null);
   if (ctx.self !== undefined && op.selfRestart === true) {
-    await ctx.self.handOver(run, `rollback from ${op.to}`);
+    // Back to a release that ran before: no start probe.
+    await ctx.self.handOver(run, `rollback from ${op.to}`, { probe: false });
     return;
   }
   // After a failed handoff the old child never stopped serving.

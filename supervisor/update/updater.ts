@@ -17,7 +17,7 @@ import { Operations } from './operation.ts';
 import { recoverUpdates } from './recover.ts';
 import { rollBack } from './rollback.ts';
 import { DeviceIdentity } from './rollout.ts';
-import { resumeHandover, SelfUpdate, type RestartSelf } from './self-update.ts';
+import { resumeHandover, SelfUpdate, type RestartSelf, type SelfUpdateOptions } from './self-update.ts';
 import type { SelectionRequest } from './selection.ts';
 import type { UpdateSource } from './sources/source.ts';
 import { ReleaseStore } from './store.ts';
@@ -30,6 +30,8 @@ export interface UpdaterDeps extends Omit<UpdateContext, 'store' | 'ops' | 'self
   lock: UpdateLock;
   /** Set when the releases hold the supervisor itself: moving between them restarts it. */
   selfRestart: RestartSelf | undefined;
+  /** The start probe, the adopted child and the API check of a self-update. */
+  selfOptions?: SelfUpdateOptions;
   /** The release this install ships with (`updates.bundled`), if any. */
   bundled?: UpdateSource | undefined;
 }
@@ -42,14 +44,14 @@ export class Updater {
   readonly #bundled: UpdateSource | undefined;
 
   constructor(deps: UpdaterDeps) {
-    const { lock, selfRestart, bundled, ...rest } = deps;
+    const { lock, selfRestart, selfOptions, bundled, ...rest } = deps;
     this.#lock = lock;
     this.#bundled = bundled;
     this.#ctx = {
       ...rest,
       store: new ReleaseStore(deps.host, deps.stateDir),
       ops: new Operations({ host: deps.host, stateDir: deps.stateDir, lock, events: deps.events, logger: deps.logger }),
-      self: selfRestart === undefined ? undefined : new SelfUpdate(selfRestart),
+      self: selfRestart === undefined ? undefined : new SelfUpdate(selfRestart, selfOptions),
       device: new DeviceIdentity(deps.host.fs, deps.stateDir, deps.config.deviceId, () => deps.host.randomToken(12)),
     };
     this.#check = new ReleaseCheck(this.#ctx);

@@ -160,6 +160,20 @@ describe('diagnose', () => {
     expect(report.unit).toEqual({ name: 'app.service', scope: 'user' });
   });
 
+  it('says a self-update restarts the service where only a new process can take over, and warns without a rescue from outside', () => {
+    const termux = platformOf('termux-android12-top-app');
+    const running = { pidfile: '/x/pid', pid: 9, running: true };
+    expect(codes({ platform: termux, unit: undefined, watchdog: running, selfUpdate: true })).toContain('SELF_UPDATE_RESTARTS_SERVICE');
+    expect(codes({ platform: termux, unit: undefined, watchdog: running, selfUpdate: true })).not.toContain('SELF_UPDATE_WITHOUT_RESCUE');
+    expect(codes({ platform: termux, unit: undefined, watchdog: running, selfUpdate: false })).not.toContain('SELF_UPDATE_RESTARTS_SERVICE');
+    // systemd with re-exec: the child is adopted, and Restart=always rescues a supervisor that cannot start.
+    expect(codes({ selfUpdate: true })).not.toContain('SELF_UPDATE_RESTARTS_SERVICE');
+    expect(codes({ selfUpdate: true })).not.toContain('SELF_UPDATE_WITHOUT_RESCUE');
+    const bare = platformOf('systemd-user-v2', { kind: 'bare', systemd: undefined });
+    expect(codes({ platform: bare, unit: undefined, selfUpdate: true })).toContain('SELF_UPDATE_WITHOUT_RESCUE');
+    expect(codes({ unit: unit({ restart: 'no', restartForceExitStatus: { statuses: [], signals: [] } }), selfUpdate: true, requested: 'reexec' })).toContain('SELF_UPDATE_WITHOUT_RESCUE');
+  });
+
   it('reports SIGKILLs found in the journal', () => {
     const journal = {
       ok: true as const, unit: 'app.service', scope: 'user' as const, since: '30 days ago', complete: true,

@@ -246,6 +246,17 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
         });
       },
     },
+    fifos: {
+      make: () => {
+        throw new Error('no FIFOs in unit tests');
+      },
+      openForChild: () => {
+        throw new Error('no FIFOs in unit tests');
+      },
+      read: () => {
+        throw new Error('no FIFOs in unit tests');
+      },
+    },
     net: {
       httpRequest: () => Promise.reject(new Error('no network in unit tests')),
       httpGet: () => Promise.reject(new Error('no network in unit tests')),

@@ -101,7 +101,7 @@ describe('MetricsRecorder', () => {
   });
 
   it('counts a handoff restart by its reason, and the drain of the old child as a stop', async () => {
-    const { host, svc, recorder } = setup({}, { listeners: { fds: [3], names: ['http'], close: () => undefined } });
+    const { host, svc, recorder } = setup({}, { listeners: { fds: [3], names: ['http'], close: () => undefined, activate: () => Promise.resolve() } });
     svc.start();
     const old = host.children[0]!;
     const restarted = svc.restart('update to 1.1.0');

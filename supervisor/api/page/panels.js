@@ -75,7 +75,9 @@ async function refreshDoctor() {
   const report = await api('GET', '/doctor');
   text('plat-kind', report.platform.kind);
   text('plat-strategy', report.strategy.name);
-  text('plat-reason', report.strategy.reason + (report.strategy.refused ? ` (refused: ${report.strategy.refused})` : ''));
+  // Only re-exec keeps the service running across a self-update (the new supervisor adopts the child).
+  const restartsService = report.warnings.some((w) => w.code === 'SELF_UPDATE_RESTARTS_SERVICE');
+  text('plat-reason', report.strategy.reason + (report.strategy.refused ? ` (refused: ${report.strategy.refused})` : '') + (restartsService ? ' · a self-update restarts the service too' : ''));
   const list = $('plat-warnings');
   list.replaceChildren();
   if (report.warnings.length === 0) list.append(el('li', 'ok', 'no warnings'));

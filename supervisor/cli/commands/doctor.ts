@@ -68,6 +68,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
           otherStateDirs,
           stopBudgetMs: config.service.stopTimeoutMs,
           updates: config.updates !== undefined,
+          ...(config.updates?.selfUpdate === undefined ? {} : { selfUpdate: config.updates.selfUpdate }),
           requested: config.selfRestart.strategy,
           force: config.selfRestart.force,
           ...(flags.unit === undefined ? {} : { unit: flags.unit }),

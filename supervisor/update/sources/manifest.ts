@@ -46,12 +46,12 @@ export const manifestSchema = z
     versions: z.array(manifestEntrySchema),
   })
   .superRefine((manifest, ctx) => {
-  const seen = new Set<string>();
-  manifest.versions.forEach((entry, index) => {
-    if (seen.has(entry.version)) ctx.addIssue({ code: 'custom', path: ['versions', index, 'version'], message: 'is listed twice' });
-    seen.add(entry.version);
+    const seen = new Set<string>();
+    manifest.versions.forEach((entry, index) => {
+      if (seen.has(entry.version)) ctx.addIssue({ code: 'custom', path: ['versions', index, 'version'], message: 'is listed twice' });
+      seen.add(entry.version);
+    });
   });
-});
 
 /** A parsed manifest. */
 export type Manifest = z.output<typeof manifestSchema>;
