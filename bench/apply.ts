@@ -15,7 +15,9 @@
  * Runs are interleaved (floor, outlast, floor, …) so drift hits both alike.
  *
  * Run: npm run bench:apply  (writes bench/results/apply-<date>.json)
- * Env: BENCH_RUNS (3), BENCH_FILES (5000), BENCH_MB (50), BENCH_SEED ("outlast").
+ * Env: BENCH_RUNS (3), BENCH_FILES (5000), BENCH_MB (50), BENCH_SEED ("outlast"),
+ * BENCH_OUTLAST_BIN (the bin/outlast.js to run; this checkout's by default;
+ * `npm run bench` passes the installed package's), BENCH_OUT (the results file).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
@@ -33,6 +35,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
 const MB = Number(process.env.BENCH_MB ?? 50);
 const SEED = process.env.BENCH_SEED ?? 'outlast';
+const BIN = process.env.BENCH_OUTLAST_BIN ?? join(ROOT, 'bin/outlast.js');
 const run = promisify(execFile);
 
 /** mulberry32: a tiny seeded PRNG for the file sizes. */
@@ -121,7 +124,7 @@ async function outlast(feed: string, work: string): Promise<ApplySample> {
     api: { port: 0 },
     updates: { source: { type: 'dir', path: feed }, initialVersion: '1.0.0', healthGate: { timeoutMs: 30_000, stableForMs: 0 } },
   }));
-  const proc: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin/outlast.js'), 'run', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc: ChildProcess = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitFor(() => answers(port, '1.0.0'), '1.0.0 serving', 30_000);
     const { apiUrl } = JSON.parse(readFileSync(join(dir, 'state/supervisor.json'), 'utf8')) as { apiUrl: string };
@@ -178,13 +181,14 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       cpu: cpus()[0]?.model,
       runs: RUNS,
+      bin: BIN,
       release: { files: FILES, contentBytes, tarballBytes: packed.entry.size, seed: SEED, packMs: Math.round(packMs) },
       floor: { medianMs: floorMs, sha256MedianMs: median(floors.map((f) => f.sha256Ms)), tarMedianMs: median(floors.map((f) => f.tarMs)), samples: floors },
       outlast: { stageMedianMs: stageMs, committedMedianMs: committedMs, phaseMedianMs: phases, samples: applies },
       ratio: { stage: Number((stageMs / floorMs).toFixed(2)), committed: Number((committedMs / floorMs).toFixed(2)) },
     };
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    const out = join(ROOT, `bench/results/apply-${result.date.slice(0, 10)}.json`);
+    const out = process.env.BENCH_OUT ?? join(ROOT, `bench/results/apply-${result.date.slice(0, 10)}.json`);
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
     const spread = (values: number[]): string => `${Math.min(...values)}–${Math.max(...values)}`;

@@ -1,26 +1,54 @@
 /**
- * outlast as an installed package runs it: the compiled dist/ build next to
- * bin/outlast.js and package.json, built from this checkout into the run's
- * work dir (not the repo's dist/, which may be stale or in use).
- * bin/outlast.js picks dist/ there because no sources sit beside it; its
- * node_modules is a link to the repo's, so the dependencies are the same.
+ * outlast as a user installs it: `npm pack` of this checkout, then
+ * `npm install -g --prefix <tmp> <tarball>` into the run's work dir. The
+ * package's own prepack (gen:scripts, tsc) builds dist/ in a copy of the
+ * checkout, not in the repo, whose dist/ may be stale or in use; the install
+ * takes only what `files` in package.json ships, with the production
+ * dependencies resolved by npm as for a user. bin/outlast.js picks dist/
+ * there because no sources sit beside it.
  */
-import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ROOT } from './app.ts';
 import { run } from './support/proc.ts';
 
-/** Builds the package under `work`; resolves with its bin/outlast.js, or with the reason it could not. */
-export async function buildCompiled(work: string): Promise<{ bin: string } | { problem: string }> {
-  const pkg = join(work, 'outlast-pkg');
-  mkdirSync(join(pkg, 'bin'), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+/** What the pack needs from the checkout: the build inputs and what `files` ships. */
+const PACK_INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'scripts', 'schema', 'supervisor', 'platform', 'tools', 'README.md', 'CHANGELOG.md', 'LICENSE'];
+
+/** The installed package's bin/outlast.js and the tarball it came from. */
+export interface Installed {
+  bin: string;
+  tarball: string;
+}
+
+/**
+ * Packs this checkout and installs the tarball under `work`; resolves with
+ * the installed bin/outlast.js (run it with this Node: the system's may be
+ * older), or with the reason it could not.
+ */
+export async function buildCompiled(work: string): Promise<Installed | { problem: string }> {
+  const src = join(work, 'outlast-src');
+  const prefix = join(work, 'outlast-installed');
+  mkdirSync(src, { recursive: true });
+  for (const name of PACK_INPUTS) if (existsSync(join(ROOT, name))) cpSync(join(ROOT, name), join(src, name), { recursive: true });
+  // The build tools (tsc, the pinned node) for prepack; not packed.
+  symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
+  // prepack's scripts say `node`: this Node, not an older one on PATH.
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+  let tarball: string;
   try {
-    await run({ file: process.execPath, args: [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')] }, 300_000);
+    const packed = await run({ file: 'npm', args: ['pack', '--json', '--pack-destination', work], cwd: src, env }, 300_000);
+    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string }>;
+    tarball = join(work, info!.filename);
   } catch (err) {
-    return { problem: `outlast (compiled): tsc failed: ${(err as Error).message.split('\n').slice(0, 5).join(' ')}` };
+    return { problem: `outlast (installed): npm pack failed: ${(err as Error).message.split('\n').slice(0, 5).join(' ')}` };
   }
-  cpSync(join(ROOT, 'bin/outlast.js'), join(pkg, 'bin/outlast.js'));
-  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
-  return { bin: join(pkg, 'bin/outlast.js') };
+  try {
+    await run({ file: 'npm', args: ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], env }, 300_000);
+  } catch (err) {
+    return { problem: `outlast (installed): npm install of ${tarball} failed: ${(err as Error).message.split('\n').slice(0, 5).join(' ')}` };
+  }
+  const bin = join(prefix, 'lib/node_modules/outlast/bin/outlast.js');
+  if (!existsSync(join(dirname(bin), '../dist/supervisor/cli/run-main.js'))) return { problem: `outlast (installed): no dist/ in ${dirname(dirname(bin))}` };
+  return { bin, tarball };
 }

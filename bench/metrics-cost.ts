@@ -20,7 +20,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildCompiled } from './compiled.ts';
 
@@ -127,7 +127,8 @@ const work = mkdtempSync(join(tmpdir(), 'outlast-metrics-cost-'));
 try {
   const built = await buildCompiled(work);
   if ('problem' in built) throw new Error(built.problem);
-  measure(loads(join(work, 'outlast-pkg'), promClient()));
+  // The installed package's dir: its bin/outlast.js sits in <pkg>/bin.
+  measure(loads(dirname(dirname(built.bin)), promClient()));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

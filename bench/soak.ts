@@ -8,11 +8,12 @@
  * Reported: RSS and heap after the warm-up and after N restarts, and the
  * growth per 1,000 restarts after the warm-up (end points and a least-squares fit).
  *
- * Run: npm run bench:soak [-- --restarts N] [--warmup N] [--every N] [--snapshots DIR] [--node-flags '...']
+ * Run: npm run bench:soak [-- --restarts N] [--warmup N] [--every N] [--snapshots DIR] [--node-flags '...'] [--bin PATH] [--out FILE]
  * (defaults 10000, 1000, N/40; --snapshots writes heap snapshots at the
  * warm-up and at the end into DIR; --node-flags are Node flags for the
  * supervisor, e.g. '--semi-space-growth-factor=2' for V8's own young
- * generation sizing). Writes bench/results/soak-<date>.json.
+ * generation sizing; --bin an installed bin/outlast.js to run instead of
+ * building one). Writes bench/results/soak-<date>.json, or --out FILE.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,6 +60,10 @@ interface Settings {
   health: boolean;
   /** One `/events` client reading the whole run. */
   events: boolean;
+  /** An installed bin/outlast.js; undefined to build one. */
+  bin: string | undefined;
+  /** Where the results go; undefined for bench/results/soak-<date>.json. */
+  out: string | undefined;
 }
 
 function settings(): Settings {
@@ -71,6 +76,8 @@ function settings(): Settings {
       'node-flags': { type: 'string' },
       health: { type: 'boolean', default: false },
       events: { type: 'boolean', default: false },
+      bin: { type: 'string' },
+      out: { type: 'string' },
     },
   });
   const count = (name: string, raw: string | undefined, fallback: number): number => {
@@ -83,7 +90,7 @@ function settings(): Settings {
   if (warmup >= restarts) throw new Error(`--warmup (${warmup}) must be below --restarts (${restarts})`);
   const every = count('every', values.every, Math.max(50, Math.floor(restarts / 40)));
   const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter((flag) => flag !== '');
-  return { restarts, warmup, every, snapshots: values.snapshots === undefined ? undefined : resolve(values.snapshots), nodeFlags, health: values.health, events: values.events };
+  return { restarts, warmup, every, snapshots: values.snapshots === undefined ? undefined : resolve(values.snapshots), nodeFlags, health: values.health, events: values.events, bin: values.bin, out: values.out };
 }
 
 /** The supervisor's config: the crash loop with no delay, and nothing that ends it. */
@@ -221,8 +228,8 @@ async function main(): Promise<void> {
   try {
     const work = mkdtempSync(join(tmpdir(), 'outlast-soak-'));
     scope.defer(() => rmSync(work, { recursive: true, force: true }));
-    console.error('soak: building the package (tsc) ...');
-    const built = await buildCompiled(work);
+    if (options.bin === undefined) console.error('soak: packing and installing the package ...');
+    const built = options.bin === undefined ? await buildCompiled(work) : { bin: resolve(options.bin) };
     if ('problem' in built) throw new Error(built.problem);
     const stateDir = join(work, 'state');
     const probeDir = join(work, 'probe');
@@ -323,7 +330,7 @@ async function main(): Promise<void> {
       samples,
     };
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    const out = join(ROOT, `bench/results/soak-${result.date.slice(0, 10)}.json`);
+    const out = options.out ?? join(ROOT, `bench/results/soak-${result.date.slice(0, 10)}.json`);
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(JSON.stringify({ ...result, samples: `${samples.length} in the file` }, null, 2));
     console.log(`written to ${out}`);

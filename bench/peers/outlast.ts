@@ -1,6 +1,6 @@
 /**
  * outlast itself, run from this checkout (`bin/outlast.js run`, the
- * TypeScript sources) or, with `bin`, from a compiled package (see
+ * TypeScript sources) or, with `bin`, from the installed package (see
  * bench/compiled.ts), installing the bench app from the dir feed and
  * updating it with POST /updates/apply. With `handoff`, the config owns the
  * listening socket (`service.listen`) and passes it to each child on fd 3;
@@ -34,12 +34,12 @@ export function outlastConfig(service: ServiceSpec, stateDir: string, handoff: b
     service: {
       command: [process.execPath, 'server.js'],
       env: { PORT: String(service.port) },
-      health: { url: `http://127.0.0.1:${service.port}/health` },
+      // Every 5 s, written out (it is the default) because idle CPU is measured with it.
+      health: { url: `http://127.0.0.1:${service.port}/health`, intervalMs: 5000 },
       stopTimeoutMs: 5000,
-      // Like PM2's min_uptime, supervisord's startsecs and runsv's 1 s: a
-      // child that ran for a second crashed as a fault, not in a loop, and is
-      // restarted at once (the crash-repair scenario kills every ~1.5 s).
-      restart: { resetAfterMs: 1000, maxCrashes: 1000 },
+      // No restart settings: crash repair measures the default, under which
+      // a child that ran for stableAfterMs (1 s, like PM2's min_uptime,
+      // supervisord's startsecs and runsv's 1 s) is restarted at once.
       ...(handoff ? { listen: [{ port: service.port, host: '127.0.0.1' }] } : {}),
     },
     api: { port: 0 },
@@ -53,7 +53,7 @@ export function outlastPeer(options: { handoff?: boolean; bin?: string } = {}): 
   const BIN = options.bin ?? SOURCE_BIN;
   const compiled = options.bin !== undefined;
   return {
-    name: `outlast${handoff ? ' (socket handoff)' : ''}${compiled ? ' (compiled)' : ''}`,
+    name: `outlast${handoff ? ' (socket handoff)' : ''}${compiled ? '' : ' (checkout)'}`,
     updateVia: handoff ? 'POST /updates/apply (socket handoff)' : 'POST /updates/apply',
     unavailable: () => (handoff && !handoffSupported() ? 'handoff: not available (no service.listen in supervisor/config/schema.ts)' : undefined),
     async setup(service: ServiceSpec, scope: Scope): Promise<RunningPeer> {
@@ -104,8 +104,8 @@ export function outlastPeer(options: { handoff?: boolean; bin?: string } = {}): 
         },
         servicePid: () => waitFor(childPid, 'child.json', 5000),
         commands: () => ({
-          version: { label: `outlast --version${compiled ? ' (compiled)' : ''}`, file: process.execPath, args: [BIN, '--version'] },
-          status: { label: `outlast status${compiled ? ' (compiled)' : ''}`, file: process.execPath, args: [BIN, 'status', '--state-dir', stateDir] },
+          version: { label: `outlast --version${compiled ? '' : ' (checkout)'}`, file: process.execPath, args: [BIN, '--version'] },
+          status: { label: `outlast status${compiled ? '' : ' (checkout)'}`, file: process.execPath, args: [BIN, 'status', '--state-dir', stateDir] },
         }),
         teardown: () => teardown.run(),
       };

@@ -1,6 +1,7 @@
 /** The results as markdown: one table per scenario, ratios next to each number. */
 import type { ScenarioResult } from '../scenarios/result.ts';
 import { formatRatio, formatValue } from './format.ts';
+import { targetTable, targets } from './targets.ts';
 
 /** What the header says about the run. */
 export interface RunInfo {
@@ -36,6 +37,14 @@ export function markdown(info: RunInfo, results: readonly ScenarioResult[]): str
     '(×n) after a number is the median of the table\'s base row (bold, an outlast row) divided by that row\'s, both measured in the same run: below 1, outlast\'s number is the smaller one. Every number is a cost: lower is better.',
   ];
   if (info.problems.length > 0) lines.push('', `Set-up problems: ${info.problems.join('; ')}`);
+  lines.push(
+    '',
+    '## Targets',
+    '',
+    'outlast as installed (npm pack, the tarball installed into a temp prefix). Every value is a median from this run; the ratio divides outlast\'s by the reference the target names, from the same run. n/a: the figure does not apply to that tool.',
+    '',
+    ...targetTable(targets(results)),
+  );
   for (const result of results) {
     if (result.metrics.length === 0) {
       lines.push('', `## ${result.title}`, '', `Not run: ${result.rows.map((r) => r.skipped).join('; ')}`);

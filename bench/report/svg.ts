@@ -14,6 +14,7 @@ const PANELS = [
   { scenario: 'idle-cost', metric: 'cpuMs', title: 'Idle: supervisor CPU time over the window' },
   { scenario: 'stop-idle-connections', metric: 'exitMs', title: 'Stop: SIGTERM → exit' },
   { scenario: 'start-up', metric: 'ms', title: 'Start-up: CLI start to exit' },
+  { scenario: 'apply', metric: 'stageMs', title: 'Apply of a 50 MB release: to staged' },
 ] as const;
 
 const WIDTH = 480;

@@ -3,8 +3,9 @@
  * supervisor reports, checked against the pid the service itself answers
  * with), then time until GET / succeeds again from a new process. Kills are
  * spaced past every peer's "started stably" threshold (PM2 min_uptime,
- * supervisord startsecs, runsv's 1 s, outlast's resetAfterMs as configured),
- * so each is a first crash, not a crash loop.
+ * supervisord startsecs, runsv's 1 s, outlast's default stableAfterMs of
+ * 1 s): the service has answered for `spacingMs` (≥ 1 s) before each kill,
+ * so each is the crash of a stable service, not a crash loop.
  */
 import { rmSync } from 'node:fs';
 import { newService } from '../app.ts';
@@ -42,7 +43,7 @@ async function sample(peer: Peer, options: CrashOptions, scope: Scope): Promise<
       const kills: number[] = [];
       for (let k = 0; k < options.kills; k++) {
         // Spacing, not a wait for a condition: the service must have run
-        // for longer than each tool's crash-loop threshold.
+        // for longer than each tool's crash-loop threshold (1 s each).
         await new Promise((r) => setTimeout(r, options.spacingMs));
         const pid = await running.servicePid();
         const serving = await answer(service.port);
@@ -63,6 +64,8 @@ async function sample(peer: Peer, options: CrashOptions, scope: Scope): Promise<
 
 /** Runs the scenario for `peers` (the first is outlast, the base of the ratios). */
 export async function crashRepair(peers: readonly Peer[], options: CrashOptions, scope: Scope): Promise<ScenarioResult> {
+  // Under that, outlast's default (stableAfterMs 1000) counts the kills as a crash loop.
+  if (options.spacingMs < 1000) throw new Error(`crash repair: kills must be at least 1000 ms apart, not ${options.spacingMs}`);
   const samples = new Map<Peer, CrashSample[]>(peers.map((p) => [p, []]));
   const failures = new Map<Peer, string[]>(peers.map((p) => [p, []]));
   for (let i = 0; i < options.runs; i++) {

@@ -103,7 +103,7 @@ export async function startUp(peers: readonly Peer[], options: StartOptions, sco
   return {
     id: 'start-up',
     title: 'Start-up',
-    method: `${options.hyperfine === undefined ? 'Each spawn timed to its exit by the bench' : 'hyperfine -N (no shell)'}, ${WARMUP} warm-up runs, median of ${options.spawns}; status calls ask a running supervisor of each kind. outlast (compiled) is the dist build laid out as an installed package runs it; outlast is this checkout's TypeScript sources (type stripping); the compile cache is on in both.`,
+    method: `${options.hyperfine === undefined ? 'Each spawn timed to its exit by the bench' : 'hyperfine -N (no shell)'}, ${WARMUP} warm-up runs, median of ${options.spawns}; status calls ask a running supervisor of each kind. outlast is the installed package (npm pack, then the tarball installed into a temp prefix), or, where marked (checkout), this checkout's TypeScript sources; the compile cache is on.`,
     metrics: METRICS,
     rows,
     notes: failures.map((f) => `failed, left out: ${f}`),
