@@ -35,6 +35,7 @@ import type { Updater } from './update/updater.ts';
 import { AutoUpdater } from './update/auto.ts';
 import { LazyUpdater, type Updates } from './update/lazy-updater.ts';
 import { UpdateLock } from './update/lock.ts';
+import type { ReportsView } from './update/reports.ts';
 import { VERSION } from './version.ts';
 
 /** How long a self-update's new supervisor may take to load and answer its start probe. */
@@ -179,9 +180,9 @@ export function createAutoUpdater(host: Host, config: Config, parts: { updater: 
 export function createControlApi(
   host: Host,
   config: Config,
-  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updates | undefined; auto?: AutoUpdater | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger']; logins: LoginCodes },
+  parts: { token: string; startedAt: string; service: Service; controller: Controller; updater: Updates | undefined; auto?: AutoUpdater | undefined; reports?: ReportsView | undefined; events: EventBus; recorder: MetricsRecorder; logger: SupervisorIo['logger']; logins: LoginCodes },
 ): ApiServer {
-  const { token, startedAt, service, controller, updater, auto, events, recorder, logger, logins } = parts;
+  const { token, startedAt, service, controller, updater, auto, reports, events, recorder, logger, logins } = parts;
   return createApi(
     {
       token,
@@ -191,7 +192,8 @@ export function createControlApi(
         if (updater === undefined) return {};
         const last = await updater.lastOperation();
         const lastUpdate = last === undefined ? null : { id: last.id, kind: last.kind, state: last.state, from: last.from, to: last.to, endedAt: last.endedAt ?? null, error: last.error ?? null };
-        return { service: { version: updater.currentVersion ?? null }, lastUpdate, ...(auto === undefined ? {} : { updates: { auto: auto.status() } }) };
+        const updates = { ...(auto === undefined ? {} : { auto: auto.status() }), ...(reports === undefined ? {} : { reports: reports.state() }) };
+        return { service: { version: updater.currentVersion ?? null }, lastUpdate, ...(Object.keys(updates).length === 0 ? {} : { updates }) };
       },
       updater,
       events,

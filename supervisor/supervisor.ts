@@ -73,7 +73,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     });
     const { selfRestarter, controller, updater } = composeRestarts(host, config, { platform, service, signals, events, teardown, placement, logger, flushLogs: () => io.logFile?.flush() ?? Promise.resolve(), adoptedPid: adopted?.pid });
     // Counting for /metrics starts before anything can restart the child or end an update.
-    await startReports(host, config.updates?.report, { name: config.name, stateDir: config.stateDir, updater, events, teardown, logger });
+    const reports = await startReports(host, config.updates?.report, { name: config.name, stateDir: config.stateDir, updater, events, teardown, logger });
     const recorder = recordMetrics({ service, bus: events, operation: updater === undefined ? undefined : (id) => updater.operation(id) });
     // Orphans first (they may still run an old release or a hook in staging),
     // then recovery, both before the API opens: no client sees a half-recovered
@@ -85,7 +85,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
     await logStrategy(selfRestarter, platform, logger);
     const logins = new LoginCodes(() => host.clock.now());
     const auto = createAutoUpdater(host, config, { updater, events, teardown, logger });
-    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, auto, events, recorder, logger, logins });
+    const api = createControlApi(host, config, { token, startedAt, service, controller, updater, auto, reports, events, recorder, logger, logins });
     const apiUrl = await listenApi(api, config, teardown);
     const info = await publishInfo(host, config, apiUrl, startedAt, platform, teardown, logger, logFile);
     logger.info({ apiUrl, stateDir: config.stateDir, version: VERSION, ...(logFile === undefined ? {} : { logFile }) }, 'outlast supervisor started');

@@ -4,6 +4,7 @@
  */
 import type { ServiceStatus } from '../service/service.ts';
 import type { AutoStatus } from '../update/auto.ts';
+import type { ReportsState } from '../update/report-sender.ts';
 
 /** 1234 → "1.2 s", 75000 → "1 min 15 s". */
 export function formatDuration(ms: number | null): string {
@@ -21,7 +22,7 @@ export function formatStatus(status: {
   supervisor: { pid: number; version: string; startedAt: string; name: string };
   service: ServiceStatus & { version?: string | null };
   lastUpdate?: { id: string; kind: string; state: string; from: string | null; to: string; endedAt: string | null; error: { message: string } | null } | null;
-  updates?: { auto?: AutoStatus };
+  updates?: { auto?: AutoStatus; reports?: ReportsState };
 }): string {
   const { supervisor, service, lastUpdate } = status;
   const version = service.version === undefined || service.version === null ? '' : ` ${service.version}`;
@@ -36,10 +37,20 @@ export function formatStatus(status: {
   }
   const auto = status.updates?.auto;
   if (auto !== undefined) lines.push(`auto-update ${formatAuto(auto)}`);
+  const reports = status.updates?.reports;
+  if (reports !== undefined && reports.queued > 0) lines.push(`reports     ${formatReports(reports)}`);
   if (service.lastExit !== null) lines.push(`last exit   ${service.lastExit.description} at ${service.lastExit.at}`);
   if (service.reason !== null) lines.push(`reason      ${service.reason}`);
   if (service.healthFailures > 0) lines.push(`health      ${service.healthFailures} failed check(s) in a row`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One line on reports the receiver has not taken yet. */
+function formatReports(reports: ReportsState): string {
+  const waiting = `${reports.queued} waiting for the receiver`;
+  const oldest = reports.oldest;
+  if (oldest?.attempts === undefined) return waiting;
+  return `${waiting}; ${oldest.attempts} failed attempt${oldest.attempts === 1 ? '' : 's'}, last at ${oldest.lastAttemptAt ?? '?'}: ${oldest.lastError ?? '?'}`;
 }
 
 /** One line on `updates.auto`: the schedule, the last check, the next one. */

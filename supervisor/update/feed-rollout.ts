@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
-import { readFeed, readKey, writeEdition, type Edition, type PackFs } from './pack.ts';
+import { nextExpiry, readFeed, readKey, writeEdition, type Edition, type PackFs } from './pack.ts';
 import { rolloutSchema, type Rollout } from './rollout.ts';
 import { cleanVersion } from './selection.ts';
 
@@ -19,6 +19,8 @@ export interface RolloutOptions {
   /** When missing: the salt the version has, else the version itself (each version draws its own sample). */
   salt?: string | undefined;
   keyPath?: string | undefined;
+  /** The new edition's `expires` (an ISO time), or `never`; required when the manifest has one (as for pack). */
+  expires?: string | undefined;
 }
 
 /** The edition written, and the rollout it holds. */
@@ -31,6 +33,7 @@ export async function setFeedRollout(fs: PackFs, options: RolloutOptions): Promi
   if (version === undefined) throw new OutlastError('BAD_REQUEST', `"${options.version}" is not a semver version (such as 1.2.3)`);
   const privateKeyPem = options.keyPath === undefined ? undefined : await readKey(fs, options.keyPath);
   const manifest = await readFeed(fs, manifestPath);
+  const expires = nextExpiry(manifestPath, manifest, options.expires);
   const at = manifest.versions.findIndex((e) => e.version === version);
   const entry = manifest.versions[at];
   if (entry === undefined) throw new OutlastError('VERSION_NOT_FOUND', `version ${version} is not in ${manifestPath}; add it first with outlast release pack`, { details: { version } });
@@ -40,6 +43,9 @@ export async function setFeedRollout(fs: PackFs, options: RolloutOptions): Promi
     throw new OutlastError('BAD_REQUEST', problems.join('; '));
   }
   const rollout = { percent: parsed.data.percent, salt: parsed.data.salt };
-  const edition = await writeEdition(fs, manifestPath, { ...manifest, versions: manifest.versions.with(at, { ...entry, rollout }) }, privateKeyPem);
+  const next = { ...manifest, versions: manifest.versions.with(at, { ...entry, rollout }) };
+  delete next.expires;
+  if (expires !== undefined) next.expires = expires;
+  const edition = await writeEdition(fs, manifestPath, next, privateKeyPem);
   return { ...edition, manifest: manifestPath, version, rollout };
 }

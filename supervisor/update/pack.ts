@@ -151,10 +151,7 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
     throw new OutlastError('CONFLICT', `version ${version} is already in ${manifestPath}; use --force to replace it`, { details: { version } });
   }
   if ((await fs.exists(tarball)) && !force) throw new OutlastError('CONFLICT', `${tarball} already exists; use --force to replace it`);
-  if (manifest?.expires !== undefined && options.expires === undefined) {
-    throw new OutlastError('BAD_REQUEST', `${manifestPath} has "expires" (${manifest.expires}): give --expires DURATION for the new edition, or --expires never to drop it`, { details: { expires: manifest.expires } });
-  }
-  const expires = options.expires === 'never' ? undefined : options.expires;
+  const expires = manifestPath === undefined || manifest === undefined ? undefined : nextExpiry(manifestPath, manifest, options.expires);
 
   await fs.mkdir(out);
   if (feed !== undefined) await fs.mkdir(feed);
@@ -184,6 +181,19 @@ export async function packRelease(fs: PackFs, options: PackOptions): Promise<Pac
   if (expires !== undefined) next.expires = expires;
   const edition = await writeEdition(fs, manifestPath, next, privateKeyPem);
   return { tarball, entry, manifest: manifestPath, ...edition };
+}
+
+/**
+ * The `expires` of a manifest's next edition: `given` (an ISO time), none
+ * for `never`. An edition never inherits an expiry: the old one may be
+ * near or past, and a publisher who set one must choose again, so a
+ * manifest with `expires` and no `given` is BAD_REQUEST.
+ */
+export function nextExpiry(manifestPath: string, manifest: Manifest, given: string | undefined): string | undefined {
+  if (manifest.expires !== undefined && given === undefined) {
+    throw new OutlastError('BAD_REQUEST', `${manifestPath} has "expires" (${manifest.expires}): give --expires DURATION for the new edition, or --expires never to drop it`, { details: { expires: manifest.expires } });
+  }
+  return given === 'never' ? undefined : given;
 }
 
 /** A manifest edition written: its serial, and the signatures that now do or do not match it. */

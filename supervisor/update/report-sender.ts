@@ -16,8 +16,11 @@
  * still reports once it is back, after a restart too. One loop owns the
  * queue and sends oldest first, retrying with backoff on timers that never
  * keep the process alive. Nothing here waits on or slows an update: a
- * report is queued after its operation has ended, and every failure is a
- * log line.
+ * report is queued after its operation has ended. Every failed attempt is
+ * journaled in the queue file next to its report (attempts, the last
+ * problem and when), so `/status` and `outlast status` show a receiver that
+ * has not been taking reports, across restarts too; the first failure of a
+ * run of them is also a log line.
  */
 import { createHmac } from 'node:crypto';
 import type { Host } from '../host/host.ts';
@@ -41,6 +44,23 @@ export interface UpdateReport {
   phases: Array<{ name: string; ms: number }>;
   /** When the operation ended. */
   at: string;
+}
+
+/** The failed attempts at one queued report, as journaled in the queue file. */
+export interface Delivery {
+  attempts: number;
+  lastError: string;
+  lastAttemptAt: string;
+}
+
+/** The sender's state, for `/status`. */
+export interface ReportsState {
+  /** Reports waiting for the receiver to take them. */
+  queued: number;
+  /** The oldest queued report (the one being sent) and its failed attempts, if any. */
+  oldest: ({ id: string } & Partial<Delivery>) | null;
+  /** When the receiver last took a report, in this run. */
+  lastSentAt: string | null;
 }
 
 /** What the sender needs. */
@@ -70,6 +90,9 @@ export class ReportSender {
   readonly #deps: ReportSenderDeps;
   readonly #abort = new AbortController();
   #queue: UpdateReport[] = [];
+  /** Failed attempts by report id; kept only for reports still queued. */
+  #delivery = new Map<string, Delivery>();
+  #lastSentAt: string | null = null;
   #loaded: Promise<void> | undefined;
   #saving: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
@@ -90,6 +113,16 @@ export class ReportSender {
     this.#abort.abort();
     this.#wake?.();
     await this.#saving;
+  }
+
+  /** What is queued and how sending it goes. */
+  state(): ReportsState {
+    const oldest = this.#queue[0];
+    return {
+      queued: this.#queue.length,
+      oldest: oldest === undefined ? null : { id: oldest.id, ...this.#delivery.get(oldest.id) },
+      lastSentAt: this.#lastSentAt,
+    };
   }
 
   /** Resolves once the loop has ended (after stop), for tests. */
@@ -130,8 +163,10 @@ export class ReportSender {
   async #load(): Promise<void> {
     const { host, queuePath, logger } = this.#deps;
     try {
-      const parsed = JSON.parse(await host.fs.readFile(queuePath)) as { reports?: unknown };
+      const parsed = JSON.parse(await host.fs.readFile(queuePath)) as { reports?: unknown; delivery?: unknown };
       if (Array.isArray(parsed.reports)) this.#queue = parsed.reports as UpdateReport[];
+      // A queue from before delivery was journaled has no `delivery`.
+      if (typeof parsed.delivery === 'object' && parsed.delivery !== null) this.#delivery = new Map(Object.entries(parsed.delivery as Record<string, Delivery>));
     } catch (err) {
       // Missing is empty; a torn file cannot happen (written atomically), a hand-edited one is dropped.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err, path: queuePath }, 'update report: the queue file is unreadable; starting empty');
@@ -141,7 +176,9 @@ export class ReportSender {
   /** Writes the queue (writes are chained: the last one holds the newest queue). */
   #save(): Promise<void> {
     const { host, queuePath, logger } = this.#deps;
-    const text = this.#queue.length === 0 ? undefined : `${JSON.stringify({ reports: this.#queue })}\n`;
+    const queued = new Set(this.#queue.map((r) => r.id));
+    for (const id of this.#delivery.keys()) if (!queued.has(id)) this.#delivery.delete(id);
+    const text = this.#queue.length === 0 ? undefined : `${JSON.stringify({ reports: this.#queue, delivery: Object.fromEntries(this.#delivery) })}\n`;
     // An empty queue is no file: the next start then has no reason to load the sender.
     this.#saving = this.#saving
       .then(() => (text === undefined ? host.fs.rm(queuePath) : host.fs.writeFileAtomic(queuePath, text, 0o600)))
@@ -159,14 +196,19 @@ export class ReportSender {
         this.#wake = undefined;
         continue;
       }
-      if (await this.#send(next, failures)) {
+      const problem = await this.#send(next, failures);
+      if (problem === undefined) {
         failures = 0;
+        this.#lastSentAt = new Date(this.#deps.host.clock.now()).toISOString();
         // By identity: report() may have dropped it from a full queue meanwhile.
         this.#queue = this.#queue.filter((r) => r !== next);
         await this.#save();
         continue;
       }
       failures += 1;
+      const before = this.#delivery.get(next.id);
+      this.#delivery.set(next.id, { attempts: (before?.attempts ?? 0) + 1, lastError: problem, lastAttemptAt: new Date(this.#deps.host.clock.now()).toISOString() });
+      await this.#save();
       const wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (failures - 1)) * (0.5 + this.#deps.host.random() / 2);
       try {
         await this.#deps.host.clock.sleep(wait, signal, { ref: false });
@@ -176,8 +218,8 @@ export class ReportSender {
     }
   }
 
-  /** One POST; true when the receiver accepted it (2xx). Logs the first failure of a run of them, and each at debug. */
-  async #send(report: UpdateReport, failures: number): Promise<boolean> {
+  /** One POST; undefined when the receiver accepted it (2xx), else the problem. Logs the first failure of a run of them, and each at debug. */
+  async #send(report: UpdateReport, failures: number): Promise<string | undefined> {
     const { host, config, secret, logger } = this.#deps;
     const body = JSON.stringify(report);
     const headers = { 'content-type': 'application/json', ...signReport(secret, body, Math.floor(host.clock.now() / 1000)) };
@@ -186,15 +228,17 @@ export class ReportSender {
       const answer = await host.net.httpRequest({ method: 'POST', url: config.url, headers, body, timeoutMs: REQUEST_TIMEOUT_MS });
       if (answer.status >= 200 && answer.status < 300) {
         logger.info({ id: report.id, result: report.result, url: config.url }, 'update report sent');
-        return true;
+        return undefined;
       }
       problem = `HTTP ${answer.status}`;
     } catch (err) {
-      problem = (err as Error).message;
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS miss) is its cause.
+      const { message, cause } = err as Error;
+      problem = cause instanceof Error ? `${message}: ${cause.message}` : message;
     }
     const fields = { id: report.id, url: config.url, problem, queued: this.#queue.length, attempt: failures + 1 };
     if (failures === 0) logger.warn(fields, 'update report: the receiver did not take it; retrying with backoff');
     else logger.debug(fields, 'update report: retry failed');
-    return false;
+    return problem;
   }
 }

@@ -13,7 +13,7 @@ import type { Host } from '../host/host.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Teardown } from '../teardown.ts';
 import type { ReportConfig } from './config.ts';
-import type { ReportSender } from './report-sender.ts';
+import type { ReportSender, ReportsState } from './report-sender.ts';
 import type { Updater } from './updater.ts';
 
 /** The queue of reports not yet accepted by the receiver. */
@@ -44,13 +44,19 @@ export async function readReportSecret(fs: Pick<Host['fs'], 'readFile'>, path: s
   return secret;
 }
 
+/** The reports' state for `/status`. */
+export interface ReportsView {
+  state(): ReportsState;
+}
+
 /**
  * With `updates.report`, reports every ended update operation. Subscribe
  * before recovery: a self-update handed over to this image ends here.
  */
-export async function startReports(host: Host, config: ReportConfig | undefined, parts: ReportParts): Promise<void> {
+export async function startReports(host: Host, config: ReportConfig | undefined, parts: ReportParts): Promise<ReportsView | undefined> {
   const { updater, events, teardown, logger } = parts;
-  if (config === undefined || updater === undefined) return;
+  if (config === undefined || updater === undefined) return undefined;
+  let loaded: ReportSender | undefined;
   const secret = await readReportSecret(host.fs, config.secretFile);
   let sender: Promise<ReportSender> | undefined;
   const load = (): Promise<ReportSender> =>
@@ -58,6 +64,7 @@ export async function startReports(host: Host, config: ReportConfig | undefined,
       const started = new ReportSender({ host, config, secret, name: parts.name, queuePath: reportQueuePath(parts.stateDir), updater, logger });
       teardown.add('always', () => started.stop());
       started.start();
+      loaded = started;
       return started;
     }));
   const off = events.subscribe((event) => {
@@ -71,4 +78,6 @@ export async function startReports(host: Host, config: ReportConfig | undefined,
   teardown.add('always', off);
   // Reports a previous run could not deliver (a device offline for a day) go out now.
   if (await host.fs.exists(reportQueuePath(parts.stateDir))) void load().catch((err: unknown) => logger.error({ err }, 'update report: cannot load the sender'));
+  // Until the sender loads there is nothing queued: a queue left on disk loads it at once.
+  return { state: () => loaded?.state() ?? { queued: 0, oldest: null, lastSentAt: null } };
 }

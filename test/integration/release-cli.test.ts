@@ -119,6 +119,16 @@ describe('outlast release pack', () => {
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('--expires "30" needs a unit');
 
+    // release rollout writes a new edition too: the same rule, and no old expiry carried on.
+    const rolloutForgot = await runOutlast(['release', 'rollout', feed, '1.0.0', '--percent', '10', '--key', join(keys, 'k.key')]);
+    expect(rolloutForgot.code).toBe(64);
+    expect(rolloutForgot.stderr).toContain('give --expires DURATION for the new edition, or --expires never');
+    expect(JSON.parse(readFileSync(join(feed, 'manifest.json'), 'utf8'))).not.toHaveProperty('versions.0.rollout');
+    const rolled = await runOutlast(['release', 'rollout', feed, '1.0.0', '--percent', '10', '--key', join(keys, 'k.key'), '--expires', '7d']);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(rolled.stdout).toContain('expires ');
+    expect(Date.parse(String(manifestExpiry()))).toBeLessThan(Date.now() + 7 * 86_400_000 + 1000);
+
     const never = await pack(feed, '1.1.0', join(keys, 'k.key'), ['--expires', 'never']);
     expect(never.code, never.stderr).toBe(0);
     expect(manifestExpiry()).toBeUndefined();

@@ -111,6 +111,37 @@ describe('ReportSender', () => {
     await s.stop();
   });
 
+  it('journals every failed attempt next to its report, shows it in its state, and a next run picks it up', async () => {
+    const host = createFakeHost();
+    receiving(host, [0, 503, 0]);
+    const { sender: s } = sender(host);
+    expect(s.state()).toEqual({ queued: 0, oldest: null, lastSentAt: null });
+    s.start();
+    await s.report('u1');
+    await flush();
+    const first = host.clock.now();
+    expect(s.state()).toEqual({ queued: 1, oldest: { id: 'u1', attempts: 1, lastError: 'ECONNREFUSED', lastAttemptAt: new Date(first).toISOString() }, lastSentAt: null });
+    await host.advance(2000);
+    expect(s.state().oldest).toMatchObject({ id: 'u1', attempts: 2, lastError: 'HTTP 503' });
+    expect(JSON.parse(host.files.get(QUEUE)!.data)).toMatchObject({ reports: [{ id: 'u1' }], delivery: { u1: { attempts: 2, lastError: 'HTTP 503' } } });
+    await s.stop();
+
+    // The next run reads the journal with the queue, and counts on from it.
+    const next = sender(host).sender;
+    next.start();
+    await flush();
+    expect(next.state().oldest).toMatchObject({ id: 'u1', attempts: 3, lastError: 'ECONNREFUSED' });
+    await host.advance(2000);
+    // Taken: the queue file and its journal are gone, and the state says when.
+    expect(host.files.has(QUEUE)).toBe(false);
+    const retriedFrom = host.clock.now() - 2000;
+    const state = next.state();
+    expect(state).toMatchObject({ queued: 0, oldest: null });
+    expect(Date.parse(state.lastSentAt!)).toBeGreaterThan(retriedFrom);
+    expect(Date.parse(state.lastSentAt!)).toBeLessThanOrEqual(host.clock.now());
+    await next.stop();
+  });
+
   it('keeps at most maxQueued reports, dropping the oldest with a log line', async () => {
     const host = createFakeHost();
     receiving(host, Array.from({ length: 50 }, () => 0));

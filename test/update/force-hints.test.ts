@@ -6,28 +6,18 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutlastError } from '../../supervisor/errors.ts';
 import { waitNotBusy } from '../../supervisor/update/busy.ts';
 import { packRelease } from '../../supervisor/update/pack.ts';
 import { selectVersion } from '../../supervisor/update/selection.ts';
 import { createFakeHost } from '../support/fake-host.ts';
 import { nodeHost } from '../support/node-host.ts';
 import { cleanup, rejection, tempDir } from './helpers.ts';
+import { refusal } from '../support/refusal.ts';
 
 afterEach(cleanup);
 
 const API_HINT = 'with --force (API: "force": true)';
 const policy = { range: '*', prerelease: false };
-
-function refusal(run: () => unknown): OutlastError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OutlastError);
-    return err as OutlastError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('refusals of an update name both ways to force them', () => {
   it('a downgrade', () => {

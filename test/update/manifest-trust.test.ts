@@ -47,7 +47,7 @@ describe('manifest trust', () => {
 
   it('checks nothing, and reads no signature, with no key configured', async () => {
     const host = createFakeHost();
-    const { trust } = sourceTrust({}, SOURCE, { serials: serialsOn(host) });
+    const { trust } = sourceTrust({}, SOURCE, { serials: serialsOn(host), now: () => host.clock.now() });
     const files = beside({ sig: 'garbage' });
     const e = edition(1);
     await trust(e.bytes, e.manifest, SOURCE, files);
@@ -57,7 +57,7 @@ describe('manifest trust', () => {
 
   it('records the serial of a signed manifest, and refuses a lower one or the same one with other content', async () => {
     const host = createFakeHost();
-    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(host) });
+    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(host), now: () => host.clock.now() });
     const seven = edition(7);
     await trust(seven.bytes, seven.manifest, SOURCE, signed(seven));
     const record = JSON.parse(host.files.get(RECORD)!.data) as Record<string, unknown>;
@@ -108,7 +108,7 @@ describe('manifest trust', () => {
 
   it('refuses a bad signature and a signed manifest without a serial', async () => {
     const host = createFakeHost();
-    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(host) });
+    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(host), now: () => host.clock.now() });
     const e = edition(1);
     const other = generateKeyPair();
     expect(await failure(trust(e.bytes, e.manifest, SOURCE, beside({ sig: signManifest(other.privateKeyPem, e.bytes) })))).toMatchObject({
@@ -124,7 +124,7 @@ describe('manifest trust', () => {
   it('accepts an unsigned manifest with one warning until a signed one was accepted, then refuses it', async () => {
     const host = createFakeHost();
     const warnings: string[] = [];
-    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(host), warn: (line) => warnings.push(line) });
+    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64 }, SOURCE, { serials: serialsOn(host), now: () => host.clock.now(), warn: (line) => warnings.push(line) });
     const unsigned = edition(99);
     await trust(unsigned.bytes, unsigned.manifest, SOURCE, beside({}));
     await trust(unsigned.bytes, unsigned.manifest, SOURCE, beside({}));
@@ -144,13 +144,13 @@ describe('manifest trust', () => {
   it('refuses an unsigned manifest outright with requireSignedManifest, and wants every configured key', async () => {
     const host = createFakeHost();
     const e = edition(1);
-    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64, requireSignedManifest: true }, SOURCE, { serials: serialsOn(host) });
+    const { trust } = sourceTrust({ publicKey: keys.publicKeyBase64, requireSignedManifest: true }, SOURCE, { serials: serialsOn(host), now: () => host.clock.now() });
     const err = await failure(trust(e.bytes, e.manifest, SOURCE, beside({})));
     expect(err).toMatchObject({ code: 'SIGNATURE_INVALID', details: { reason: 'manifest-unsigned', missing: [`${SOURCE}.sig`] } });
     expect(err.message).toContain('requireSignedManifest is true');
 
     const minisignKey = 'RWRB1a7rSth41+M5rOUf2Mynrk25XrX5/0/xa9B/eoGpPnqm8yZgqbbe';
-    const both = sourceTrust({ publicKey: keys.publicKeyBase64, minisignKey, requireSignedManifest: true }, SOURCE, { serials: serialsOn(host) });
+    const both = sourceTrust({ publicKey: keys.publicKeyBase64, minisignKey, requireSignedManifest: true }, SOURCE, { serials: serialsOn(host), now: () => host.clock.now() });
     const files = signed(e);
     expect(await failure(both.trust(e.bytes, e.manifest, SOURCE, files))).toMatchObject({ details: { reason: 'manifest-unsigned', missing: [`${SOURCE}.minisig`] } });
     expect(files.asked).toEqual(['.minisig', '.sig']);

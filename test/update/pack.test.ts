@@ -41,7 +41,7 @@ describe('packRelease', () => {
     expect(existsSync(join(feed, 'manifest.json.sig'))).toBe(false);
 
     const dest = stagingDir();
-    await createDirSource({ path: feed }, nodeHost.fs).fetch({ version: '1.0.0' }, dest, context());
+    await createDirSource({ path: feed }, nodeHost.fs, { now: () => Date.now() }).fetch({ version: '1.0.0' }, dest, context());
     expect(listTree(dest)).toEqual(['index.js', 'lib', 'lib/util.js', 'package.json']);
   });
 
@@ -51,7 +51,7 @@ describe('packRelease', () => {
     const feed = tempDir('outlast-feed-');
     await packRelease(nodeHost.fs, { dir, version: '1.0.0', feed, name: 'app' });
     const dest = stagingDir();
-    await createDirSource({ path: feed }, nodeHost.fs).fetch({ version: '1.0.0' }, dest, context());
+    await createDirSource({ path: feed }, nodeHost.fs, { now: () => Date.now() }).fetch({ version: '1.0.0' }, dest, context());
     expect(listTree(dest)).toEqual(['dist', 'dist/app.js']);
   });
 
@@ -73,7 +73,7 @@ describe('packRelease', () => {
     expect(replaced.entry.sha256).not.toBe(first.entry.sha256);
 
     const dest = stagingDir();
-    await createDirSource({ path: feed, publicKey: keys.publicKeyPem }, nodeHost.fs).fetch({ version: '1.1.0' }, dest, context());
+    await createDirSource({ path: feed, publicKey: keys.publicKeyPem }, nodeHost.fs, { now: () => Date.now() }).fetch({ version: '1.1.0' }, dest, context());
     expect(listTree(dest)).not.toContain('feed');
   });
 
@@ -93,7 +93,7 @@ describe('packRelease', () => {
     expect(serial()).toBe(2);
     expect(() => verifyManifest(parsePublicKey(keys.publicKeyPem), readFileSync(`${manifestPath}.sig`, 'utf8'), readFileSync(manifestPath), 'm')).not.toThrow();
     // The dir source with the key reads the signed manifest and checks its serial.
-    const source = createDirSource({ path: feed, publicKey: keys.publicKeyBase64, requireSignedManifest: true }, nodeHost.fs);
+    const source = createDirSource({ path: feed, publicKey: keys.publicKeyBase64, requireSignedManifest: true }, nodeHost.fs, { now: () => Date.now() });
     expect((await source.list(AbortSignal.timeout(5000))).map((e) => e.version)).toEqual(['1.0.0', '1.1.0']);
 
     // Packed without the key: the old signature would be wrong, so it goes;

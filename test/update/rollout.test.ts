@@ -5,25 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { OutlastError } from '../../supervisor/errors.ts';
 import { setFeedRollout } from '../../supervisor/update/feed-rollout.ts';
 import { DeviceIdentity, heldBack, rolloutBucket, rolloutVerdict } from '../../supervisor/update/rollout.ts';
 import { selectVersion } from '../../supervisor/update/selection.ts';
 import { manifestReleases, parseManifest } from '../../supervisor/update/sources/manifest.ts';
 import { createFakeHost } from '../support/fake-host.ts';
+import { refusal } from '../support/refusal.ts';
 
 const SHA = 'a'.repeat(64);
 const entry = (version: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ version, url: `app-${version}.tgz`, sha256: SHA, size: 1, ...extra });
-
-function refusal(fn: () => unknown): OutlastError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OutlastError);
-    return err as OutlastError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('rolloutBucket', () => {
   it('is the first 4 bytes of sha256(salt:id), big-endian, mod 100', () => {

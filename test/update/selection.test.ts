@@ -3,22 +3,12 @@
  * runs, what was asked for, and the config's range.
  */
 import { describe, expect, it } from 'vitest';
-import { OutlastError } from '../../supervisor/errors.ts';
 import { latestAllowed, selectVersion, type SelectionPolicy } from '../../supervisor/update/selection.ts';
+import { refusal } from '../support/refusal.ts';
 
 const offered = ['0.9.0', '1.0.0', '1.1.0', '1.2.0-beta.1', '2.0.0', '99.0.0'];
 const caret1: SelectionPolicy = { range: '^1', prerelease: false };
 const none = new Map<string, string>();
-
-function refusal(fn: () => unknown): OutlastError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OutlastError);
-    return err as OutlastError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('selectVersion', () => {
   it('picks the highest version in range when none is named', () => {

@@ -187,16 +187,18 @@ export function registerRelease(program: Command, ctx: CliContext): void {
     .requiredOption('--percent <n>', 'the share of devices in, 0 to 100; raising it only adds devices')
     .option('--salt <salt>', 'which sample of the fleet (default: the salt the version has, else the version)')
     .option('--key <file>', 'PEM ed25519 private key to sign the manifest with again (manifest.json.sig)')
+    .option('--expires <duration>', 'the new edition stops being believed after this long, such as "30d", or "never"; needed when the manifest has an expiry')
     .option('--json', 'print {manifest, version, rollout, serial} as JSON')
-    .action(async (feed: string, version: string, flags: { percent: string; salt?: string; key?: string; json?: boolean }) => {
+    .action(async (feed: string, version: string, flags: { percent: string; salt?: string; key?: string; expires?: string; json?: boolean }) => {
       const { host } = ctx;
       const keyPath = flags.key === undefined ? undefined : resolve(host.cwd, flags.key);
       if (keyPath !== undefined) await checkSigningKey(host, keyPath);
       const { setFeedRollout } = await import('../../update/feed-rollout.ts');
       const percent = /^\d+$/.test(flags.percent) ? Number(flags.percent) : Number.NaN;
-      const result = await setFeedRollout(host.fs, { feed: resolve(host.cwd, feed), version, percent, salt: flags.salt, keyPath });
+      const result = await setFeedRollout(host.fs, { feed: resolve(host.cwd, feed), version, percent, salt: flags.salt, keyPath, expires: expiryOf(flags.expires, host.clock.now()) });
       const lines = [`${result.version} in ${result.manifest}: rollout ${result.rollout.percent}% (salt "${result.rollout.salt}"), serial ${result.serial}`];
       if (result.manifestSignature !== undefined) lines.push(`  signed as a whole in ${result.manifestSignature}`);
+      if (result.expires !== undefined) lines.push(`  expires   ${result.expires} (pack or sign a new edition before then, or supervisors refuse the feed)`);
       if (result.staleMinisig !== undefined) lines.push(`  note: ${result.staleMinisig} no longer matches the manifest: sign it again with minisign -S -m ${result.manifest}`);
       output(ctx, flags.json, result, `${lines.join('\n')}\n`);
     });

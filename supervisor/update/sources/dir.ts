@@ -37,7 +37,7 @@ function tarballPath(folder: string, url: string): string {
 }
 
 /** Creates the dir source, reading through the Host's `fs`; `options` keep its manifest serials. */
-export function createDirSource(config: DirSourceConfig, fs: DirSourceFs, options: TrustOptions = {}): UpdateSource {
+export function createDirSource(config: DirSourceConfig, fs: DirSourceFs, options: TrustOptions): UpdateSource {
   const folder = resolve(config.path);
   const manifestPath = join(folder, 'manifest.json');
   const { keys, trust } = sourceTrust(config, folder, options);

@@ -106,7 +106,7 @@ function beside(url: URL, suffix: string): URL {
 }
 
 /** Creates the http source; `options` keep its manifest serials. */
-export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost, deps: Partial<HttpSourceDeps> = {}, options: TrustOptions = {}): UpdateSource {
+export function createHttpSource(config: HttpSourceConfig, host: HttpSourceHost, deps: Partial<HttpSourceDeps> = {}, options: TrustOptions): UpdateSource {
   const { fetch, sleep, retryBaseMs } = { ...defaultDeps(host), ...deps };
   const manifestUrl = new URL(config.manifest);
   const { keys, trust } = sourceTrust(config, manifestUrl.href, options);

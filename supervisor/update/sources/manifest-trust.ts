@@ -112,8 +112,8 @@ export interface TrustOptions {
   /** The serial record (the state dir's); in memory when missing. */
   serials?: ManifestSerials | undefined;
   warn?: ((line: string) => void) | undefined;
-  /** Wall-clock ms, against a signed `expires`; Date.now when missing. */
-  now?: (() => number) | undefined;
+  /** Wall-clock ms, against a signed `expires`: the Host's clock. */
+  now: () => number;
 }
 
 /** The parsed keys of `settings`, and the manifest check of the source at `source`. */
@@ -128,7 +128,7 @@ export function sourceTrust(settings: TrustSettings, source: string, options: Tr
     source,
     serials: options.serials ?? createManifestSerials(),
     warn: options.warn,
-    now: options.now ?? Date.now,
+    now: options.now,
   });
   return { keys, trust };
 }
