@@ -88,6 +88,11 @@ if (major < needed[0] || (major === needed[0] && minor < needed[1])) {
 // disk: a restart is a cold start, and on a phone every 100 ms is downtime.
 module.enableCompileCache?.();
 if (entry === 'run-main') {
+  // Before the supervisor's modules load: once a compiler tier has run, its
+  // pages of the node binary stay resident (supervisor/cli/interpreter-only.ts).
+  const tiers = fromSource ? '../supervisor/cli/interpreter-only.ts' : '../dist/supervisor/cli/interpreter-only.js';
+  const { keepToInterpreter } = await import(new URL(tiers, import.meta.url).href);
+  keepToInterpreter(process.execArgv, process.env.NODE_OPTIONS);
   // What the supervisor loads is what it keeps: record every module from
   // here on, for `outlast doctor --json` (supervisor/resident.ts).
   const loaded = [];
