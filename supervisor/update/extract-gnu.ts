@@ -28,7 +28,7 @@ import type { ReadEntry } from 'tar';
 import { OutlastError } from '../errors.ts';
 import type { ChildExit, Host, HostFs } from '../host/host.ts';
 import { EntryChecker, unsafe } from './extract-check.ts';
-import { plainTar, tarParser, unpackedTooLarge, type ExtractFs, type PlannedEntry } from './extract-write.ts';
+import { plainTar, plainTarOf, tarParser, unpackedTooLarge, type ExtractFs, type PlannedEntry } from './extract-write.ts';
 
 /** A tar that extracts plain tar read from stdin into a directory. */
 export interface Untar {
@@ -194,7 +194,7 @@ async function moveUp(fs: ExtractFs, work: string, top: string | undefined, dest
  * Same contract as extractSafely, whose fast path this is; the caller
  * empties `dest` on failure.
  */
-export async function extractWithTar(fs: ExtractFs, untar: Untar, tarball: string, dest: string, maxUnpackedBytes: number | undefined): Promise<void> {
+export async function extractWithTar(fs: ExtractFs, untar: Untar, tarball: string | AsyncIterable<Uint8Array>, dest: string, maxUnpackedBytes: number | undefined): Promise<void> {
   // A name no entry of the release can have at the top: the contents move up beside it.
   const work = join(dest, `.outlast-untar-${randomBytes(6).toString('hex')}`);
   await fs.mkdir(work, 0o700);
@@ -220,7 +220,7 @@ export async function extractWithTar(fs: ExtractFs, untar: Untar, tarball: strin
   const run = untar.start(work);
   try {
     let bytes = 0;
-    for await (const chunk of plainTar(fs, tarball)) {
+    for await (const chunk of typeof tarball === 'string' ? plainTar(fs, tarball) : plainTarOf(tarball)) {
       bytes += chunk.byteLength;
       if (maxUnpackedBytes !== undefined && bytes > maxUnpackedBytes) throw unpackedTooLarge(maxUnpackedBytes, 'its tar stream is');
       // Checked first: the entries this chunk completes are judged before tar reads a byte of it.

@@ -59,8 +59,13 @@ export function tarParser(options: ConstructorParameters<typeof Parser>[0] = {})
  * A tar that is itself compressed again is refused, so nothing downstream
  * inflates synchronously either.
  */
-export async function* plainTar(fs: Pick<HostFs, 'openRead'>, tarball: string): AsyncGenerator<Uint8Array> {
-  const raw = fs.openRead(tarball)[Symbol.asyncIterator]();
+export function plainTar(fs: Pick<HostFs, 'openRead'>, tarball: string): AsyncGenerator<Uint8Array> {
+  return plainTarOf(fs.openRead(tarball));
+}
+
+/** {@link plainTar} of a tarball's bytes as they arrive (a download, read once). */
+export async function* plainTarOf(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const raw = bytes[Symbol.asyncIterator]();
   const first = await raw.next();
   if (first.done === true) return;
   const head = first.value;

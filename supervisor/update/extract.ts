@@ -75,6 +75,22 @@ export async function emptyDir(fs: Pick<ExtractFs, 'readdir' | 'rm'>, dir: strin
 }
 
 /**
+ * Extracts a tarball's bytes, as they arrive, into `dest` (an existing empty
+ * directory) through `untar`, with {@link extractSafely}'s checks and
+ * errors; on any failure `dest` is emptied again. The bytes are not yet
+ * proven: the caller checks size, signature and digest once they have all
+ * passed, and empties `dest` when they do not match.
+ */
+export async function extractStreamSafely(fs: ExtractFs, bytes: AsyncIterable<Uint8Array>, dest: string, untar: Untar, maxUnpackedBytes: number | undefined): Promise<void> {
+  try {
+    await extractWithTar(fs, untar, bytes, dest, maxUnpackedBytes);
+  } catch (err) {
+    await emptyDir(fs, dest);
+    throw unreadable(err);
+  }
+}
+
+/**
  * Extracts `tarball` into `dest`, an existing empty directory. Throws
  * ARCHIVE_INVALID, naming the entry, for anything unsafe or unreadable,
  * ARCHIVE_INVALID for an entry that cannot be written as named, TOO_LARGE past

@@ -20,9 +20,10 @@ import { tarHeader } from '../update/helpers.ts';
 afterEach(cleanup);
 
 const MiB = 1024 * 1024;
-/** What the bomb inflates to: one tar entry of zeros. */
+/** What the bomb inflates to: four tar entries of zeros, each below the limit on its own. */
 const BOMB_BYTES = 200 * MiB;
-/** Below the bomb, so the apply must inflate most of it before it is refused. */
+const BOMB_FILES = 4;
+/** Below the bomb, so the apply must inflate most of it before it is refused (no single header gives it away). */
 const LIMIT = 160 * MiB;
 /** The acceptance bound of one answer while an apply runs. */
 const BOUND_MS = 1000;
@@ -32,8 +33,10 @@ async function addBomb(feed: string, version: string): Promise<number> {
   const file = join(feed, `bomb-${version}.tgz`);
   const zeros = Buffer.alloc(MiB);
   const body = (function* () {
-    yield tarHeader({ path: 'server.js' }, BOMB_BYTES);
-    for (let left = BOMB_BYTES; left > 0; left -= MiB) yield zeros;
+    for (let i = 0; i < BOMB_FILES; i++) {
+      yield tarHeader({ path: i === 0 ? 'server.js' : `zeros-${i}.bin` }, BOMB_BYTES / BOMB_FILES);
+      for (let left = BOMB_BYTES / BOMB_FILES; left > 0; left -= MiB) yield zeros;
+    }
     yield Buffer.alloc(1024);
   })();
   await pipeline(Readable.from(body), createGzip({ level: 9 }), createWriteStream(file));

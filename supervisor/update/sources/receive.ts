@@ -1,13 +1,17 @@
 /**
  * The common tail of the http and dir sources: admit an entry (signatures,
- * size limit), stream its tarball to a temp file next to the staging dir
- * while hashing and counting, check size, minisign signature and digest,
- * and only then extract safely.
+ * size limit), then receive its tarball while hashing and counting. With
+ * GNU tar (the Host's `untar`) the bytes are read once: each chunk is
+ * hashed and goes on to the checked extraction into the staging dir, and
+ * the release counts only once size, minisign signature and digest match
+ * (else the staging dir is emptied: nothing is switched before). Without
+ * it the tarball goes to a temp file first, is checked, then extracted.
  */
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { OutlastError, toOutlastError } from '../../errors.ts';
-import { extractSafely, type ExtractFs } from '../extract.ts';
+import type { Untar } from '../extract-gnu.ts';
+import { emptyDir, extractSafely, extractStreamSafely, type ExtractFs } from '../extract.ts';
 import { LEGACY_MAX_BYTES, legacyTooLarge, MAX_MINISIG_BYTES, minisigCheck, parseMinisig, verifyMinisigHeader, type Minisig, type MinisignKey } from '../minisign.ts';
 import { verifyEntry } from '../signing.ts';
 import type { ManifestEntry } from './manifest.ts';
@@ -110,6 +114,7 @@ export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Arr
   const { limit } = admission;
   // Made afresh for each attempt: a retried download starts its hash over.
   const check = admission.minisig === undefined ? undefined : minisigCheck(admission.minisig.key, admission.minisig.sig, `release ${entry.version}`);
+  if (ctx.untar !== undefined) return receiveStreaming(fs, body, entry, dest, ctx, { limit, check, untar: ctx.untar }, what);
   // Next to dest and named after it: the same file system, and a crash
   // before the rm leaves it where the sweep of staging leftovers
   // (releases/.staging-*) finds it along with dest.
@@ -118,25 +123,83 @@ export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Arr
     const got = await writeMetered(fs, body, tarball, limit, entry, ctx, what, check === undefined ? undefined : (chunk) => check.update(chunk)).catch((err: unknown) => {
       throw err instanceof OutlastError || ctx.signal.aborted ? err : toOutlastError(err);
     });
-    const details = { version: entry.version };
-    if (got.bytes !== entry.size) {
-      throw new OutlastError('DIGEST_MISMATCH', `release ${entry.version} has ${got.bytes} bytes, the manifest says ${entry.size}`, {
-        details: { ...details, reason: 'size-mismatch', expected: entry.size, actual: got.bytes },
-      });
-    }
-    // Before the digest: with a minisign key the signature, not the
-    // manifest's sha256 (which nothing may have signed), is what proves the
-    // bytes, so a tampered tarball is refused as a bad signature whether or
-    // not its manifest entry was rewritten to match it.
-    check?.verify();
-    if (got.sha256 !== entry.sha256) {
-      throw new OutlastError('DIGEST_MISMATCH', `release ${entry.version} has sha256 ${got.sha256}, the manifest says ${entry.sha256}`, {
-        details: { ...details, reason: 'sha256-mismatch', expected: entry.sha256, actual: got.sha256 },
-      });
-    }
+    proveBytes(entry, got, check);
     ctx.log?.(`release ${entry.version}: ${got.bytes} bytes, ${check === undefined ? '' : 'minisign signature ok, '}sha256 ok, extracting`);
     await extractSafely(fs, tarball, dest, { maxUnpackedBytes: ctx.maxUnpackedBytes, untar: ctx.untar });
   } finally {
     await fs.rm(tarball);
   }
+}
+
+/** Size, then signature, then digest of the bytes received: DIGEST_MISMATCH or SIGNATURE_INVALID when one does not match. */
+function proveBytes(entry: ManifestEntry, got: { bytes: number; sha256: string }, check: { verify(): void } | undefined): void {
+  const details = { version: entry.version };
+  if (got.bytes !== entry.size) {
+    throw new OutlastError('DIGEST_MISMATCH', `release ${entry.version} has ${got.bytes} bytes, the manifest says ${entry.size}`, {
+      details: { ...details, reason: 'size-mismatch', expected: entry.size, actual: got.bytes },
+    });
+  }
+  // Before the digest: with a minisign key the signature, not the
+  // manifest's sha256 (which nothing may have signed), is what proves the
+  // bytes, so a tampered tarball is refused as a bad signature whether or
+  // not its manifest entry was rewritten to match it.
+  check?.verify();
+  if (got.sha256 !== entry.sha256) {
+    throw new OutlastError('DIGEST_MISMATCH', `release ${entry.version} has sha256 ${got.sha256}, the manifest says ${entry.sha256}`, {
+      details: { ...details, reason: 'sha256-mismatch', expected: entry.sha256, actual: got.sha256 },
+    });
+  }
+}
+
+/**
+ * {@link receiveRelease} reading the bytes once: hashed as they pass on to
+ * the extraction. An extraction that stops early (a hostile entry, a bomb)
+ * leaves bytes unread: they are read through the hash too, up to the limit,
+ * so a tampered or swapped file is named as that (the more basic fault)
+ * rather than by its first bad entry. Whatever fails, `dest` ends empty.
+ */
+async function receiveStreaming(fs: ExtractFs, body: AsyncIterable<Uint8Array>, entry: ManifestEntry, dest: string, ctx: FetchContext, parts: { limit: number; check: { update(chunk: Uint8Array): void; verify(): void } | undefined; untar: Untar }, what: string): Promise<void> {
+  const { limit, check, untar } = parts;
+  const hash = createHash('sha256');
+  const chunks = body[Symbol.asyncIterator]();
+  let bytes = 0;
+  let readError: Error | undefined;
+  // Each chunk pulled from the source is counted and hashed here, whoever asked for it.
+  const pull = async (): Promise<IteratorResult<Uint8Array>> => {
+    const next = await nextChunk(chunks, ctx.signal, what);
+    if (next.done === true) return next;
+    bytes += next.value.byteLength;
+    if (bytes > limit) throw oversize(entry.version, limit, 'download of release');
+    hash.update(next.value);
+    check?.update(next.value);
+    ctx.onProgress?.(bytes, entry.size);
+    return next;
+  };
+  const passing = (async function* () {
+    try {
+      for (let next = await pull(); next.done !== true; next = await pull()) yield next.value;
+    } catch (err) {
+      readError = err as Error;
+      throw err;
+    }
+  })();
+  let extraction: Error | undefined;
+  try {
+    try {
+      await extractStreamSafely(fs, passing, dest, untar, ctx.maxUnpackedBytes);
+    } catch (err) {
+      extraction = err as Error;
+    }
+    if (readError !== undefined) throw readError instanceof OutlastError || ctx.signal.aborted ? readError : toOutlastError(readError);
+    if (extraction !== undefined) while ((await pull()).done !== true);
+    proveBytes(entry, { bytes, sha256: hash.digest('hex') }, check);
+  } catch (err) {
+    await emptyDir(fs, dest);
+    throw err;
+  } finally {
+    // Stops the download at once when we gave up early.
+    await chunks.return?.().catch(() => undefined);
+  }
+  if (extraction !== undefined) throw extraction;
+  ctx.log?.(`release ${entry.version}: ${bytes} bytes, ${check === undefined ? '' : 'minisign signature ok, '}sha256 ok, extracted as it arrived`);
 }
