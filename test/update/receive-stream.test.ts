@@ -1,15 +1,17 @@
 /**
- * Receiving a release through the GNU tar fast path: the tarball's bytes are
- * read once, hashed as they pass on to the checked extraction, and the
- * release counts only when size and digest then match. A swapped file is
- * named as that even when its first bad entry stops the extraction early;
- * whatever fails, the staging dir ends empty.
+ * Receiving an unsigned release through the GNU tar fast path: the
+ * tarball's bytes are read once, hashed as they pass on to the checked
+ * extraction, and the release counts only when size and digest then match.
+ * A swapped file is named as that even when its first bad entry stops the
+ * extraction early; whatever fails, the staging dir ends empty. A signed
+ * release is proven before tar reads a byte of it.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HostFs } from '../../supervisor/host/host.ts';
+import { generateKeyPair, signEntry } from '../../supervisor/update/signing.ts';
 import { createDirSource } from '../../supervisor/update/sources/dir.ts';
 import { nodeHost } from '../support/node-host.ts';
 import { tempDir } from '../support/supervisor.ts';
@@ -90,5 +92,22 @@ describe.skipIf(GNU_TAR === undefined)('receiving a release through GNU tar', ()
     const err = await rejection(createDirSource({ path: feed }, nodeHost.fs, { now: () => Date.now() }).fetch({ version: '1.0.0' }, dest, context({ untar: GNU_TAR })), 'ARCHIVE_INVALID');
     expect(err.message).toContain('../escape.js');
     expect(listTree(dest)).toEqual([]);
+  });
+
+  it('proves a signed release before extracting it: a temp copy, read twice', async () => {
+    const tarball = rawTar(GOOD);
+    const keys = generateKeyPair();
+    const feed = tempDir('outlast-feed-');
+    writeFileSync(join(feed, 'app-1.0.0.tgz'), tarball);
+    const entry = { version: '1.0.0', url: 'app-1.0.0.tgz', sha256: createHash('sha256').update(tarball).digest('hex'), size: tarball.length };
+    writeFileSync(join(feed, 'manifest.json'), JSON.stringify({ versions: [{ ...entry, signature: signEntry(keys.privateKeyPem, entry) }] }));
+    const { fs, read } = countingFs();
+    const dest = stagingDir();
+    await createDirSource({ path: feed, publicKey: keys.publicKeyBase64 }, fs, { now: () => Date.now() }).fetch({ version: '1.0.0' }, dest, context({ untar: GNU_TAR }));
+    expect(listTree(dest)).toEqual(['package.json', 'server.js']);
+    expect(read.get(join(feed, 'app-1.0.0.tgz'))).toBe(tarball.length);
+    // The copy was proven, then extracted from: its bytes were read once more, and it is gone.
+    expect([...read.entries()].filter(([path]) => path.includes('.download-')).map(([, n]) => n)).toEqual([tarball.length]);
+    expect(readdirSync(dirname(dest))).toEqual(['.staging-test']);
   });
 });

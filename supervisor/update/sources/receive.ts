@@ -1,11 +1,12 @@
 /**
  * The common tail of the http and dir sources: admit an entry (signatures,
- * size limit), then receive its tarball while hashing and counting. With
- * GNU tar (the Host's `untar`) the bytes are read once: each chunk is
- * hashed and goes on to the checked extraction into the staging dir, and
- * the release counts only once size, minisign signature and digest match
- * (else the staging dir is emptied: nothing is switched before). Without
- * it the tarball goes to a temp file first, is checked, then extracted.
+ * size limit), then receive its tarball while hashing and counting. An
+ * unsigned release with GNU tar (the Host's `untar`) is read once: each
+ * chunk is hashed and goes on to the checked extraction into the staging
+ * dir, and the release counts only once size and digest match (else the
+ * staging dir is emptied: nothing is switched before). Otherwise the
+ * tarball goes to a temp file first and is proven (size, signatures,
+ * digest) before anything is extracted.
  */
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -28,6 +29,12 @@ export interface ReleaseKeys {
 /** What {@link admit} found: the byte limit for the download, and the minisign signature its bytes must match. */
 export interface Admission {
   limit: number;
+  /**
+   * Whether a configured key vouches for the bytes (the entry's signature,
+   * a signed manifest's sha256, or a minisign signature): then they are
+   * proven before tar reads any of them.
+   */
+  signed: boolean;
   minisig?: { key: MinisignKey; sig: Minisig } | undefined;
 }
 
@@ -44,7 +51,7 @@ export async function admit(entry: ManifestEntry, ctx: FetchContext, keys: Relea
   if (entry.size > ctx.maxBytes) throw oversize(entry.version, ctx.maxBytes);
   const limit = Math.min(entry.size, ctx.maxBytes);
   const key = keys.minisignKey;
-  if (key === undefined) return { limit };
+  if (key === undefined) return { limit, signed: keys.publicKey !== undefined };
   const what = `release ${entry.version}`;
   const text = entry.minisig ?? (await readMinisig());
   if (text === undefined) {
@@ -56,7 +63,7 @@ export async function admit(entry: ManifestEntry, ctx: FetchContext, keys: Relea
   verifyMinisigHeader(key, sig, what);
   if (sig.algorithm === 'Ed' && entry.size > LEGACY_MAX_BYTES) throw legacyTooLarge(what);
   ctx.log?.(`${what}: minisign signature by key ${key.keyIdHex} (${sig.algorithm === 'ED' ? 'prehashed' : 'legacy'}), trusted comment: ${sig.trustedComment.toString('utf8')}`);
-  return { limit, minisig: { key, sig } };
+  return { limit, minisig: { key, sig }, signed: true };
 }
 
 /** The refusal of a signature file larger than any signature (a `.minisig` or a `.sig`). */
@@ -114,7 +121,10 @@ export async function receiveRelease(fs: ExtractFs, body: AsyncIterable<Uint8Arr
   const { limit } = admission;
   // Made afresh for each attempt: a retried download starts its hash over.
   const check = admission.minisig === undefined ? undefined : minisigCheck(admission.minisig.key, admission.minisig.sig, `release ${entry.version}`);
-  if (ctx.untar !== undefined) return receiveStreaming(fs, body, entry, dest, ctx, { limit, check, untar: ctx.untar }, what);
+  // Unsigned, the digest proves nothing an attacker could not rewrite along
+  // with the tarball, so reading once costs no assurance; signed, nothing
+  // unproven reaches tar.
+  if (ctx.untar !== undefined && !admission.signed) return receiveStreaming(fs, body, entry, dest, ctx, { limit, untar: ctx.untar }, what);
   // Next to dest and named after it: the same file system, and a crash
   // before the rm leaves it where the sweep of staging leftovers
   // (releases/.staging-*) finds it along with dest.
@@ -152,14 +162,14 @@ function proveBytes(entry: ManifestEntry, got: { bytes: number; sha256: string }
 }
 
 /**
- * {@link receiveRelease} reading the bytes once: hashed as they pass on to
- * the extraction. An extraction that stops early (a hostile entry, a bomb)
+ * {@link receiveRelease} of an unsigned release, reading the bytes once:
+ * hashed as they pass on to the extraction. An extraction that stops early (a hostile entry, a bomb)
  * leaves bytes unread: they are read through the hash too, up to the limit,
  * so a tampered or swapped file is named as that (the more basic fault)
  * rather than by its first bad entry. Whatever fails, `dest` ends empty.
  */
-async function receiveStreaming(fs: ExtractFs, body: AsyncIterable<Uint8Array>, entry: ManifestEntry, dest: string, ctx: FetchContext, parts: { limit: number; check: { update(chunk: Uint8Array): void; verify(): void } | undefined; untar: Untar }, what: string): Promise<void> {
-  const { limit, check, untar } = parts;
+async function receiveStreaming(fs: ExtractFs, body: AsyncIterable<Uint8Array>, entry: ManifestEntry, dest: string, ctx: FetchContext, parts: { limit: number; untar: Untar }, what: string): Promise<void> {
+  const { limit, untar } = parts;
   const hash = createHash('sha256');
   const chunks = body[Symbol.asyncIterator]();
   let bytes = 0;
@@ -171,7 +181,6 @@ async function receiveStreaming(fs: ExtractFs, body: AsyncIterable<Uint8Array>, 
     bytes += next.value.byteLength;
     if (bytes > limit) throw oversize(entry.version, limit, 'download of release');
     hash.update(next.value);
-    check?.update(next.value);
     ctx.onProgress?.(bytes, entry.size);
     return next;
   };
@@ -192,7 +201,7 @@ async function receiveStreaming(fs: ExtractFs, body: AsyncIterable<Uint8Array>, 
     }
     if (readError !== undefined) throw readError instanceof OutlastError || ctx.signal.aborted ? readError : toOutlastError(readError);
     if (extraction !== undefined) while ((await pull()).done !== true);
-    proveBytes(entry, { bytes, sha256: hash.digest('hex') }, check);
+    proveBytes(entry, { bytes, sha256: hash.digest('hex') }, undefined);
   } catch (err) {
     await emptyDir(fs, dest);
     throw err;
@@ -201,5 +210,5 @@ async function receiveStreaming(fs: ExtractFs, body: AsyncIterable<Uint8Array>, 
     await chunks.return?.().catch(() => undefined);
   }
   if (extraction !== undefined) throw extraction;
-  ctx.log?.(`release ${entry.version}: ${bytes} bytes, ${check === undefined ? '' : 'minisign signature ok, '}sha256 ok, extracted as it arrived`);
+  ctx.log?.(`release ${entry.version}: ${bytes} bytes, sha256 ok, extracted as it arrived (unsigned: read once)`);
 }
