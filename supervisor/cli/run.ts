@@ -78,7 +78,8 @@ export async function runCommand(host: Host, flags: RunCommandFlags): Promise<nu
     sink: stderr,
     file: logFile,
     pid: host.pid,
-    pretty: pretty ? (await import('pino-pretty')).default : undefined,
+    pretty,
+    now: () => host.clock.now(),
     base: { name: config.name },
   });
   try {

@@ -1,14 +1,37 @@
 /**
- * The supervisor's logger: pino JSON lines by default, pretty on a terminal.
- * Behaviour is chosen once, at construction, so the hot path stays a plain
- * pino call.
+ * The supervisor's logger: one JSON object per line (pino's line format:
+ * `level` as pino's number, `time` in ISO 8601, `pid`, the base fields, the
+ * call's fields, `msg`), and on a terminal the same lines in a short human
+ * form (pretty.ts). It is the project's own rather than pino: pino and its
+ * helpers were the last packages an idle supervisor kept resident, and a
+ * supervisor writes a few lines a minute, synchronously, to a sink that
+ * never throws.
  */
-import { pino, type Logger } from 'pino';
-import type { PrettyOptions } from 'pino-pretty';
 import type { LogLevel } from '../config/schema.ts';
-import { sinkStream, type Sink } from './safe-sink.ts';
+import { prettyLine } from './pretty.ts';
+import { safeJson, unwritable } from './safe-json.ts';
+import type { Sink } from './safe-sink.ts';
 
-export type { Logger } from 'pino';
+/** One level's method: `logger.info({ pid }, 'started')` or `logger.info('started')`. */
+export interface LogFn {
+  (fields: object, msg?: string): void;
+  (msg: string): void;
+}
+
+/** The supervisor's logger. */
+export interface Logger {
+  /** The configured level; calls below it write nothing. */
+  readonly level: LogLevel;
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+}
+
+/** pino's numbers for the levels, which log readers key on. */
+export const LEVEL_NUMBERS: Readonly<Record<Exclude<LogLevel, 'silent'>, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
 /** Options for {@link createLogger}. */
 export interface LoggerOptions {
@@ -16,40 +39,51 @@ export interface LoggerOptions {
   sink: Sink;
   /** The pid on every line: the Host's (`host.pid`), so a fake Host's logs name its fake pid. */
   pid: number;
-  /**
-   * Human-readable output for a terminal: pass pino-pretty's factory. It is
-   * handed in rather than imported here so a supervisor logging JSON never
-   * loads it (it costs memory for as long as the supervisor lives).
-   */
-  pretty?: ((options: PrettyOptions) => NodeJS.WritableStream) | undefined;
+  /** Human-readable output on `sink` (a terminal); the file still gets JSON. */
+  pretty?: boolean | undefined;
   /** Fields on every line, e.g. the service name. */
   base?: Record<string, unknown>;
   /** A second destination that always gets the JSON lines, pretty terminal or not: the log file. */
   file?: Sink | undefined;
+  /** The wall clock of `time` (the Host's); Date.now when missing. */
+  now?: (() => number) | undefined;
 }
 
 /** Creates the supervisor logger writing to `sink` (and to `file`). */
 export function createLogger(options: LoggerOptions): Logger {
+  const threshold = options.level === 'silent' ? Infinity : LEVEL_NUMBERS[options.level];
   const base = { pid: options.pid, ...options.base };
-  const { file } = options;
-  // pino formats each line once, as JSON; pino-pretty turns that same line
-  // into the terminal's form, so the file keeps JSON even on a terminal.
-  const terminal: { write(line: string): unknown } =
-    options.pretty === undefined
-      ? options.sink
-      : options.pretty({
-          destination: sinkStream(options.sink),
-          sync: true,
-          colorize: true,
-          ignore: 'pid,hostname',
-          translateTime: 'HH:MM:ss.l',
-        });
-  const write =
-    file === undefined
-      ? (line: string) => void terminal.write(line)
-      : (line: string) => {
-          terminal.write(line);
-          file.write(line);
-        };
-  return pino({ level: options.level, base, timestamp: pino.stdTimeFunctions.isoTime }, { write });
+  const now = options.now ?? Date.now;
+  const { sink, file } = options;
+  const pretty = options.pretty === true;
+  const method = (level: Exclude<LogLevel, 'silent'>): LogFn => {
+    const number = LEVEL_NUMBERS[level];
+    if (number < threshold) return () => undefined;
+    return (first: object | string, msg?: string) => {
+      const fields = typeof first === 'string' ? {} : first;
+      const text = typeof first === 'string' ? first : msg;
+      let line: string;
+      let shown: string;
+      try {
+        const record = { level: number, time: new Date(now()).toISOString(), ...base, ...fields, ...(text === undefined ? {} : { msg: text }) };
+        line = `${safeJson(record)}\n`;
+        shown = pretty ? prettyLine(record) : line;
+      } catch (err) {
+        // A getter that throws, met while copying the fields.
+        line = `${unwritable(err)}\n`;
+        shown = line;
+      }
+      sink.write(shown);
+      file?.write(line);
+    };
+  };
+  return {
+    level: options.level,
+    trace: method('trace'),
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    fatal: method('fatal'),
+  };
 }

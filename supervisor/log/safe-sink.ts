@@ -4,8 +4,6 @@
  * ignores SIGPIPE, but an unhandled 'error' event on stdout would still crash
  * the process. A broken sink drops further output and stays quiet.
  */
-import { Writable } from 'node:stream';
-
 /** Where log lines and passed-through child output go. */
 export interface Sink {
   write(chunk: string): void;
@@ -34,16 +32,6 @@ export function safeSink(stream: NodeJS.WritableStream): Sink {
       return broken;
     },
   };
-}
-
-/** A Writable view of a sink, for libraries (pino-pretty) that want a stream. */
-export function sinkStream(sink: Sink): Writable {
-  return new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      sink.write(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-      callback();
-    },
-  });
 }
 
 /** A sink that writes to both `a` and `b` (stdout and a log file). */

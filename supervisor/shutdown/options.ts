@@ -3,7 +3,7 @@
  * here, once, so the drain itself never re-checks a setting.
  */
 
-/** Where the helper logs its phases: `console`, a pino logger, anything with these three. */
+/** Where the helper logs its phases: `console`, outlast's or pino's logger, anything with these three. */
 export interface ShutdownLogger {
   info(message: string): void;
   warn(message: string): void;

@@ -22,7 +22,7 @@ export interface RunningCli {
   stateDir: string;
   stdout(): string;
   stderr(): string;
-  /** Parsed pino lines from stderr. */
+  /** Parsed JSON log lines from stderr. */
   logs(): Array<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
