@@ -36,6 +36,7 @@ import { AutoUpdater } from './update/auto.ts';
 import { LazyUpdater, type Updates } from './update/lazy-updater.ts';
 import { UpdateLock } from './update/lock.ts';
 import type { ReportsView } from './update/reports.ts';
+import { residentReport } from './resident.ts';
 import { VERSION } from './version.ts';
 
 /** How long a self-update's new supervisor may take to load and answer its start probe. */
@@ -201,6 +202,7 @@ export function createControlApi(
       insights: createInsights(host, config),
       restart: (target) => controller.restart(target),
       stop: (reason) => controller.stop(reason),
+      resident: () => residentReport(host.memory().rss),
       metrics: () => ({ version: VERSION, rssBytes: host.memory().rss, service: service.status(), recorded: recorder, updates: updater === undefined ? undefined : { check: updater.cachedCheck() } }),
     },
     { bodyLimit: config.api.bodyLimit, logger, now: () => host.clock.now() },

@@ -11,6 +11,7 @@ import { OutlastError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { MetricsSnapshot } from '../metrics/recorder.ts';
+import type { ResidentReport } from '../resident.ts';
 import type { ServiceStatus } from '../service/service.ts';
 import type { Updates as Updater } from '../update/lazy-updater.ts';
 import { createHttpServer } from '../host/node-http-server.ts';
@@ -55,6 +56,8 @@ export interface ApiController {
   insights: Insights;
   /** What `/metrics` reports, taken at each scrape. */
   metrics(): MetricsSnapshot;
+  /** What this process holds in memory (`GET /resident`, in `outlast doctor --json`). */
+  resident(): ResidentReport;
 }
 
 /** Options for {@link createApi}. */
@@ -118,6 +121,7 @@ function routes(router: Router, controller: ApiController, options: ApiOptions):
   registerLoginRoutes(router, { token: controller.token, codes: controller.logins, limiter: new LoginLimiter(options.now), now: options.now });
   registerInsightRoutes(router, controller.insights, controller.updater);
   registerMetricsRoute(router, () => controller.metrics());
+  router.get('/resident', async () => controller.resident());
 }
 
 /** Builds the API (not yet listening). */

@@ -10,6 +10,8 @@ import { formatDoctor } from '../../doctor/format.ts';
 import { gatherDoctorInput } from '../../doctor/gather.ts';
 import type { Host } from '../../host/host.ts';
 import { outlastEntry } from '../../install/paths.ts';
+import type { ResidentReport } from '../../resident.ts';
+import { connect } from '../client.ts';
 import { output, type CliContext } from '../context.ts';
 
 /** The exit code of `doctor --strict` when the report has warnings. */
@@ -40,6 +42,24 @@ async function doctorConfig(host: Host, flags: DoctorFlags): Promise<{ config: C
   // Without a file, doctor checks the defaults; this command is never run.
   const defaults = { service: { command: ['-'] }, ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }) };
   return { config: parseConfig(defaults, host.cwd, 'defaults'), otherStateDirs: [] };
+}
+
+/**
+ * What the running supervisor (in the first of `stateDirs` that has one) holds in memory (`GET
+ * /resident`), or `{error}` saying why it could not be asked: the rest of
+ * the report stands either way.
+ */
+async function residentOf(host: Host, stateDirs: readonly string[]): Promise<ResidentReport | { error: string }> {
+  let problem = 'no running supervisor answered';
+  for (const stateDir of stateDirs) {
+    try {
+      const client = await connect(host, stateDir, 5_000);
+      return await client.call<ResidentReport>('GET', '/resident');
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+  }
+  return { error: problem };
 }
 
 /** Registers `outlast doctor`. */
@@ -76,7 +96,9 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
         },
       );
       const report = diagnose(input);
-      output(ctx, flags.json, report, formatDoctor(report));
+      // Only the running supervisor knows what it holds: asked over its API, for --json.
+      const resident = flags.json === true && input.subject.kind === 'supervisor' ? await residentOf(ctx.host, [config.stateDir, ...otherStateDirs]) : undefined;
+      output(ctx, flags.json, resident === undefined ? report : { ...report, resident }, formatDoctor(report));
       if (flags.strict === true && report.warnings.length > 0) {
         ctx.printError(`outlast doctor --strict: ${report.warnings.length} warning${report.warnings.length === 1 ? '' : 's'} (${report.warnings.map((w) => w.code).join(', ')})\n`);
         ctx.setExit(DOCTOR_WARNINGS_EXIT);

@@ -1,0 +1,58 @@
+/**
+ * `outlast doctor --json` reports what the running supervisor holds in
+ * memory (`resident`, from its `GET /resident`): an idle supervisor without
+ * updates keeps none of the heavy packages, and one whose first install ran
+ * says the update pipeline loaded and which packages came with it.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeFeed } from '../support/feed.ts';
+import { cleanup, startCli, supervisorInfo, tempDir } from '../support/supervisor.ts';
+import { runOutlast, startUpdating } from '../support/update-supervisor.ts';
+
+afterEach(cleanup);
+
+interface Resident {
+  rssMb: number;
+  modules: string[] | null;
+  moduleCount: number | null;
+  loaded: string[];
+}
+
+async function resident(stateDir: string): Promise<Resident> {
+  const run = await runOutlast(['doctor', '--json', '--state-dir', stateDir]);
+  const report = JSON.parse(run.stdout) as { resident?: Resident };
+  expect(report.resident, run.stdout).toBeDefined();
+  return report.resident!;
+}
+
+describe('outlast doctor --json: resident', () => {
+  it('lists no heavy package for an idle supervisor without updates', async () => {
+    const dir = tempDir('outlast-resident-');
+    const config = join(dir, 'outlast.json');
+    writeFileSync(config, JSON.stringify({ name: 'idle', service: { command: ['sleep', '600'], stopTimeoutMs: 1000 }, api: { port: 0 } }));
+    const cli = startCli(['run', '--config', config], { stateDir: join(dir, 'state') });
+    await supervisorInfo(cli);
+    const held = await resident(cli.stateDir);
+    expect(held.rssMb).toBeGreaterThan(10);
+    expect(held.modules).not.toBeNull();
+    for (const heavy of ['fastify', 'pino', 'zod', 'commander', 'tar', 'semver', 'proper-lockfile', 'execa']) expect(held.modules).not.toContain(heavy);
+    expect(held.moduleCount).toBeGreaterThan(20);
+    expect(held.loaded).toEqual([]);
+  });
+
+  it('says the update pipeline loaded for a first install, and what came with it', async () => {
+    const feed = await makeFeed([{ version: '1.0.0' }]);
+    const { cli } = await startUpdating({ type: 'dir', path: feed });
+    const held = await resident(cli.stateDir);
+    expect(held.loaded).toContain('update pipeline');
+    expect(held.modules).toContain('semver');
+    expect(held.modules).not.toContain('pino');
+  });
+
+  it('has no resident field when no supervisor runs', async () => {
+    const run = await runOutlast(['doctor', '--json', '--state-dir', tempDir('outlast-none-')]);
+    expect(JSON.parse(run.stdout)).not.toHaveProperty('resident');
+  });
+});
