@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ReadEntry } from 'tar';
-import { OutlastError } from '../errors.ts';
+import { diskError, OutlastError } from '../errors.ts';
 import type { ChildExit, Host, HostFs } from '../host/host.ts';
 import { EntryChecker, unsafe } from './extract-check.ts';
 import { plainTar, plainTarOf, tarParser, unpackedTooLarge, type ExtractFs, type PlannedEntry } from './extract-write.ts';
@@ -65,6 +65,19 @@ function exitText(exit: ChildExit, stderr: string): string {
   return said === '' ? how : `${how}: ${said}`;
 }
 
+/** What GNU tar says (strerror's words) for the disk errnos that are the machine's, not the archive's. */
+const TAR_DISK_ERRORS: ReadonlyArray<[string, string]> = [
+  ['No space left on device', 'ENOSPC'],
+  ['Disk quota exceeded', 'EDQUOT'],
+  ['Read-only file system', 'EROFS'],
+];
+
+/** NO_SPACE or READ_ONLY when tar's complaint is a full or read-only disk. */
+function diskErrorIn(stderr: string): OutlastError | undefined {
+  const errno = TAR_DISK_ERRORS.find(([words]) => stderr.includes(words))?.[1];
+  return errno === undefined ? undefined : diskError({ code: errno, syscall: 'write' });
+}
+
 /** An {@link Untar} over the program `file` (a GNU tar). */
 export function gnuTar(host: Pick<Host, 'spawn' | 'kill'>, file: string, env: Record<string, string>, name: string): Untar {
   return {
@@ -96,6 +109,9 @@ export function gnuTar(host: Pick<Host, 'spawn' | 'kill'>, file: string, env: Re
           input.end();
           const exit = await exited;
           if (exit.kind !== 'exited' || exit.code !== 0) {
+            // The disk's fault, not the archive's: the same codes as a write of ours would get.
+            const disk = diskErrorIn(stderr);
+            if (disk !== undefined) throw disk;
             throw new OutlastError('ARCHIVE_INVALID', `release tarball could not be extracted by ${name} (${exitText(exit, stderr)})`, { details: { reason: 'tar-failed' } });
           }
         },
