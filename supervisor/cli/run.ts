@@ -3,8 +3,7 @@
  * over to runSupervisor.
  */
 import type { Host } from '../host/host.ts';
-import { loadConfigAside } from '../config/load-aside.ts';
-import type { RunFlags } from '../config/load.ts';
+import { loadConfig, type RunFlags } from '../config/load.ts';
 import { createLogFile, type LogFileProblem } from '../log/log-file.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { safeSink, teeSink, type Sink } from '../log/safe-sink.ts';
@@ -63,7 +62,9 @@ async function answerStartProbe(token: string): Promise<number> {
 export async function runCommand(host: Host, flags: RunCommandFlags): Promise<number> {
   // Before the config is read: the sooner, the less the nursery has grown.
   capYoungGeneration(host.invocation.execArgv, host.env.NODE_OPTIONS);
-  const config = await loadConfigAside(host.fs, host.cwd, flags);
+  // Validated here, not in a worker thread: measured, a worker's start costs
+  // more resident memory than zod does once the update pipeline needs it anyway.
+  const config = await loadConfig(host.fs, host.cwd, flags);
   const probeToken = host.env[START_PROBE_ENV];
   if (probeToken !== undefined) return answerStartProbe(probeToken);
   const stdout = safeSink(process.stdout);
