@@ -150,9 +150,10 @@ describe('self-update that keeps the service', () => {
     console.log(`self-update (restart): ${result.ok} requests served, ${result.failed} failed (${result.errors.join('; ')})`);
     // Fresh connections never fail. A keep-alive connection idle at the old
     // child's drain may be closed under a request just sent ("socket hang
-    // up"): at most once per connection, as in a plain handoff restart.
+    // up", or a reset when the request's bytes reach the closed socket
+    // first): at most once per connection, as in a plain handoff restart.
     expect(result.errors.filter((e) => e.startsWith('fresh'))).toEqual([]);
-    expect(result.errors.every((e) => e === 'keep-alive: socket hang up')).toBe(true);
+    expect(result.errors.filter((e) => !/^keep-alive: (socket hang up|read ECONNRESET)$/.test(e))).toEqual([]);
     expect(result.failed).toBeLessThanOrEqual(4);
   });
 
