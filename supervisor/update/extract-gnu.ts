@@ -24,11 +24,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { ReadEntry } from 'tar';
 import { diskError, OutlastError } from '../errors.ts';
 import type { ChildExit, Host, HostFs } from '../host/host.ts';
 import { EntryChecker, unsafe } from './extract-check.ts';
-import { plainTar, plainTarOf, tarParser, unpackedTooLarge, type ExtractFs, type PlannedEntry } from './extract-write.ts';
+import { judgingParser, plainTar, plainTarOf, unpackedTooLarge, type ExtractFs, type PlannedEntry } from './extract-write.ts';
 
 /** A tar that extracts plain tar read from stdin into a directory. */
 export interface Untar {
@@ -215,19 +214,10 @@ export async function extractWithTar(fs: ExtractFs, untar: Untar, tarball: strin
   const work = join(dest, `.outlast-untar-${randomBytes(6).toString('hex')}`);
   await fs.mkdir(work, 0o700);
   const checker = new EntryChecker(maxUnpackedBytes);
-  let failure: Error | undefined;
-  const parser = tarParser({ strict: true });
-  parser.on('entry', (e: ReadEntry) => {
-    try {
-      if (failure === undefined) checker.add(e.path, e.type, e.linkpath, e.size, e.mode);
-    } catch (err) {
-      failure = err as Error;
-    }
-    e.resume();
-  });
+  const { parser, failure, fail } = judgingParser(checker);
   const ended = new Promise<void>((resolve) => {
     parser.on('error', (err: Error) => {
-      failure ??= err;
+      fail(err);
       resolve();
     });
     parser.on('end', () => resolve());
@@ -241,12 +231,14 @@ export async function extractWithTar(fs: ExtractFs, untar: Untar, tarball: strin
       if (maxUnpackedBytes !== undefined && bytes > maxUnpackedBytes) throw unpackedTooLarge(maxUnpackedBytes, 'its tar stream is');
       // Checked first: the entries this chunk completes are judged before tar reads a byte of it.
       parser.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      if (failure !== undefined) throw failure;
+      const refused = failure();
+      if (refused !== undefined) throw refused;
       await run.write(chunk);
     }
     parser.end();
     await ended;
-    if (failure !== undefined) throw failure;
+    const refusedAtEnd = failure();
+    if (refusedAtEnd !== undefined) throw refusedAtEnd;
     await run.end();
   } catch (err) {
     run.stop();

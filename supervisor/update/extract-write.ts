@@ -51,6 +51,31 @@ export function tarParser(options: ConstructorParameters<typeof Parser>[0] = {})
   return new Parser({ ...options, brotli: false, zstd: false });
 }
 
+/** What judges each entry as the parser meets it (extract-check.ts's EntryChecker). */
+export interface EntryJudge {
+  add(path: string, type: string, linkpath: string | undefined, size: number, mode: number | undefined): void;
+}
+
+/**
+ * A strict parser whose entries go to `judge` as they are read. The first
+ * refusal is kept (a throw inside the parser's event would be lost) and
+ * read with `failure()`; `fail` records one from elsewhere (the parser's
+ * own error), the first kept.
+ */
+export function judgingParser(judge: EntryJudge): { parser: Parser; failure: () => Error | undefined; fail: (err: Error) => void } {
+  let failure: Error | undefined;
+  const parser = tarParser({ strict: true });
+  parser.on('entry', (e: ReadEntry) => {
+    try {
+      if (failure === undefined) judge.add(e.path, e.type, e.linkpath, e.size, e.mode);
+    } catch (err) {
+      failure = err as Error;
+    }
+    e.resume();
+  });
+  return { parser, failure: () => failure, fail: (err) => void (failure ??= err) };
+}
+
 /**
  * The tarball as plain tar. A gzip stream is inflated by zlib's asynchronous
  * stream (on the thread pool, in 16 KiB chunks), never by node-tar's

@@ -18,11 +18,10 @@
  * node-tar only parses the bytes it is fed.
  */
 import { join } from 'node:path';
-import type { ReadEntry } from 'tar';
 import { OutlastError, toOutlastError } from '../errors.ts';
 import { EntryChecker, unsafe } from './extract-check.ts';
 import { extractWithTar, type Untar } from './extract-gnu.ts';
-import { feed, tarParser, writeEntries, type ExtractFs, type PlannedEntry } from './extract-write.ts';
+import { feed, judgingParser, writeEntries, type ExtractFs, type PlannedEntry } from './extract-write.ts';
 
 export type { ExtractFs } from './extract-write.ts';
 
@@ -53,18 +52,10 @@ function unreadable(err: unknown): OutlastError {
 /** Pass one: read every header, check each entry and then the whole release. */
 async function plan(fs: ExtractFs, tarball: string, options: ExtractOptions): Promise<PlannedEntry[]> {
   const checker = new EntryChecker(options.maxUnpackedBytes);
-  let failure: Error | undefined;
-  const parser = tarParser({ strict: true });
-  parser.on('entry', (e: ReadEntry) => {
-    try {
-      if (failure === undefined) checker.add(e.path, e.type, e.linkpath, e.size, e.mode);
-    } catch (err) {
-      failure = err as Error;
-    }
-    e.resume();
-  });
+  const { parser, failure } = judgingParser(checker);
   await feed(fs, tarball, parser, [], { maxTarBytes: options.maxUnpackedBytes });
-  if (failure !== undefined) throw failure;
+  const refused = failure();
+  if (refused !== undefined) throw refused;
   return checker.finish().entries;
 }
 
