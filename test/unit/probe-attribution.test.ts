@@ -4,9 +4,14 @@
  * Host's /proc.
  */
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../supervisor/config/load.ts';
 import type { HealthConfig } from '../../supervisor/config/schema.ts';
 import type { ConnectionEnds } from '../../supervisor/host/host.ts';
+import { createLogger } from '../../supervisor/log/logger.ts';
+import { memorySink } from '../../supervisor/log/safe-sink.ts';
 import { acceptedBy } from '../../supervisor/service/accepted-by.ts';
+import type { Attempt } from '../../supervisor/service/attempt.ts';
+import { HealthWatch } from '../../supervisor/service/health-watch.ts';
 import { addressBytes, parseTcpTable, processGroupOf, serverSide, socketInode } from '../../supervisor/service/proc-net-tcp.ts';
 import { probeOnce } from '../../supervisor/service/readiness.ts';
 import { createFakeHost, type FakeHost } from '../support/fake-host.ts';
@@ -185,5 +190,43 @@ describe('a probe limited to one child', () => {
     const host = createFakeHost();
     host.httpServer = { ends: V4_ENDS, status: 200 };
     expect(await probeOnce(host, health, 500)).toMatchObject({ ok: false, uncounted: 'untraceable' });
+  });
+});
+
+describe('the health loop while two children share the socket', () => {
+  function watchSetup(): { host: FakeHost; watch: HealthWatch; attempt: Attempt; log: ReturnType<typeof memorySink> } {
+    const host = createFakeHost();
+    const config = parseConfig({ service: { command: ['app'], listen: [{ port: 43425 }], health: { url: 'http://127.0.0.1:43425/health', intervalMs: 100, failureThreshold: 2 } } }, '/srv', 'test');
+    const log = memorySink();
+    const logger = createLogger({ level: 'debug', sink: log, pid: host.pid });
+    const watch = new HealthWatch({ host, config: config.service, logger, stdout: memorySink(), stderr: memorySink() });
+    const attempt: Attempt = { pid: 500, exited: new Promise(() => undefined), spawnedAt: 0, abort: new AbortController(), stopping: false, output: Promise.resolve() };
+    return { host, watch, attempt, log };
+  }
+
+  it("gives no verdict on the old child's answers, then judges the child's own once the socket is its alone", async () => {
+    const { host, watch, attempt, log } = watchSetup();
+    // The old child (group 400) accepts and answers 500.
+    fakeProc(host, V4, [{ pid: 500, pgid: 500, sockets: [] }, { pid: 400, pgid: 400, sockets: [3224655] }]);
+    host.httpServer = { ends: V4_ENDS, status: 500 };
+    const unshare = watch.share();
+    const verdict = watch.watch(attempt, () => true);
+    for (let i = 0; i < 5; i++) await host.advance(100);
+    expect(watch.failures).toBe(0);
+    expect(log.text()).toContain('health probe not counted');
+    unshare();
+    for (let i = 0; i < 2; i++) await host.advance(100);
+    await expect(verdict).resolves.toContain('2 failed checks in a row (HTTP 500');
+  });
+
+  it('warns once when nobody can tell who answered', async () => {
+    const { host, watch, attempt, log } = watchSetup();
+    host.httpServer = { ends: V4_ENDS, status: 200 };
+    watch.share();
+    void watch.watch(attempt, () => true);
+    for (let i = 0; i < 4; i++) await host.advance(100);
+    attempt.abort.abort();
+    expect(log.text().split('cannot tell which child answered')).toHaveLength(2);
+    expect(watch.failures).toBe(0);
   });
 });
