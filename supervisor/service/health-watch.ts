@@ -55,7 +55,7 @@ export class HealthWatch {
       logger.warn({ childPid: attempt.pid, reason: result.reason }, 'health probe during a handoff: cannot tell which child answered, so no probe counts until the old child is gone; readiness then needs health.notify (READY=1)');
       return;
     }
-    logger.debug({ childPid: attempt.pid, reason: result.reason }, 'health probe not counted: another child accepted it');
+    logger.debug({ childPid: attempt.pid, reason: result.reason }, 'health probe not counted: the child it was for did not accept it');
   }
 
   /** Whether readiness is something to wait for (READY=1 or a probe), rather than immediate. */
