@@ -148,12 +148,26 @@ export interface HttpRequest {
   timeoutMs: number;
 }
 
+/** The two ends of a TCP connection, as its client sees them. */
+export interface ConnectionEnds {
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** What a probe does with its connection once it is open, before anything is sent on it. */
+export interface ProbeOptions {
+  /** Looks at the open connection; when it rejects, the connection is closed and the probe fails with its error. */
+  check?: (ends: ConnectionEnds) => Promise<void>;
+}
+
 /** Network calls used by probes and by the CLI client. */
 export interface HostNet {
   /** Sends a request and reads the whole answer; rejects on a network error or timeout. */
   httpRequest(request: HttpRequest): Promise<{ status: number; body: string }>;
-  /** GET `url`; resolves with the status, rejects on a network error or timeout. */
-  httpGet(url: string, timeoutMs: number): Promise<number>;
+  /** GET `url`; resolves with the status, rejects on a network error or timeout (`check` included). */
+  httpGet(url: string, timeoutMs: number, options?: ProbeOptions): Promise<number>;
   /**
    * Follows a server-sent-events stream; `onEvent` gets each event's name and
    * data. Resolves once the stream is open; the returned function closes it.
@@ -168,8 +182,8 @@ export interface HostNet {
    * port again beside the child it adopted.
    */
   bindTcp(host: string, port: number, options?: { reusePort?: boolean }): { fd: number; close(): void };
-  /** Resolves when a TCP connection to host:port opens within the timeout. */
-  tcpConnect(host: string, port: number, timeoutMs: number): Promise<void>;
+  /** Resolves when a TCP connection to host:port opens (and passes `check`) within the timeout. */
+  tcpConnect(host: string, port: number, timeoutMs: number, options?: ProbeOptions): Promise<void>;
   /**
    * Listens on a unix STREAM socket at `path` (which must not exist). Each
    * accepted connection is handed to `onConnection`; errors of a connection

@@ -6,7 +6,8 @@
 import type * as HttpModuleNs from 'node:http';
 import { createRequire } from 'node:module';
 import { connect, createServer, type Socket } from 'node:net';
-import type { HostNet, HttpRequest, UnixServer } from './host.ts';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import type { HostNet, HttpRequest, ProbeOptions, UnixServer } from './host.ts';
 
 const require = createRequire(import.meta.url);
 type HttpModule = typeof HttpModuleNs;
@@ -84,42 +85,73 @@ async function eventStream(url: string, headers: Record<string, string>, onEvent
 }
 
 /**
+ * Opens a TCP connection and runs `check` on it before handing it on;
+ * rejects (closing it) on a connect error, a failed check, or `signal`.
+ */
+function openChecked(host: string, port: number, signal: AbortSignal, check: NonNullable<ProbeOptions['check']>): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const fail = (err: unknown): void => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    const onAbort = (): void => fail(new Error(`connection to ${host}:${port} timed out`));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      const ends = { localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+      check(ends).then(() => {
+        if (signal.aborted) return;
+        signal.removeEventListener('abort', onAbort);
+        socket.off('error', fail);
+        // Whoever takes the socket over listens for errors from the next tick on.
+        socket.on('error', () => undefined);
+        resolve(socket);
+      }, fail);
+    });
+  });
+}
+
+/**
  * The health probe: node:http with no agent (one short connection per
  * check, nothing pooled between checks), which costs a fraction of fetch's
  * CPU per check. Loaded through require: an ESM import of node:http would
  * pull in undici through its lazy WebSocket getter. Redirects are not
- * followed: a 3xx is the answer.
+ * followed: a 3xx is the answer. With `check`, the connection is opened
+ * first and the request is sent on it only once the check passed: who
+ * accepted it is known before the server can answer, or close.
  */
-function httpGet(url: string, timeoutMs: number): Promise<number> {
+function httpGet(url: string, timeoutMs: number, options: ProbeOptions = {}): Promise<number> {
   const target = new URL(url);
-  const client = (target.protocol === 'https:' ? require('node:https') : require('node:http')) as HttpModule;
-  return new Promise((resolve, reject) => {
-    const request = client.get(target, { agent: false, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
-      // Drain the body so the socket closes at once.
-      res.resume();
-      resolve(res.statusCode ?? 0);
+  const secure = target.protocol === 'https:';
+  const client = (secure ? require('node:https') : require('node:http')) as HttpModule;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const get = (socket?: Socket): Promise<number> =>
+    new Promise((resolve, reject) => {
+      // With our own connection there is no agent at all: createConnection hands it over.
+      const how: HttpModuleNs.RequestOptions = socket === undefined ? { agent: false } : { createConnection: (opts) => (secure ? connectTls({ ...(opts as ConnectionOptions), socket }) : socket) };
+      const request = client.get(target, { ...how, signal }, (res) => {
+        // Drain the body so the socket closes at once.
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      request.on('error', reject);
     });
-    request.on('error', reject);
-  });
+  if (options.check === undefined) return get();
+  const port = Number(target.port === '' ? (secure ? 443 : 80) : target.port);
+  return openChecked(target.hostname.replace(/^\[(.*)\]$/, '$1'), port, signal, options.check).then(get);
 }
 
-function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.end();
-      resolve();
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+async function tcpConnect(host: string, port: number, timeoutMs: number, options: ProbeOptions = {}): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const socket = await openChecked(host, port, signal, options.check ?? (() => Promise.resolve()));
+    socket.end();
+  } catch (err) {
+    throw signal.aborted ? new Error(`TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`) : err;
+  }
 }
 
 function listenUnix(path: string, options: { maxConnections: number }, onConnection: Parameters<HostNet['listenUnix']>[2]): Promise<UnixServer> {

@@ -23,6 +23,8 @@ export interface HandoffSteps {
   adopt(next: Attempt): void;
   /** Hears how the old child's drain went, once it is gone. */
   drained(outcome: StopOutcome): void;
+  /** Marks the sockets as shared by two children (probes then count only for the child that accepted them); returns the end of it. */
+  share(): () => void;
 }
 
 /** Hands the sockets over from `old` to a new child; see the module comment. */
@@ -33,13 +35,19 @@ export async function handOff(deps: ServiceDeps, steps: HandoffSteps, old: Attem
   const next = steps.launch();
   if (next === undefined) return { ok: false, handoff: true, reason: 'the new child could not be started; the old one keeps serving' };
   logger.info({ childPid: next.pid, oldPid: old.pid, reason }, 'handoff: new child started on the same sockets; the old one serves until it is ready');
-  const ready = await steps.ready(next);
-  if (!ready.ok) {
-    await discardAttempt(deps.host, next);
-    logger.error({ childPid: next.pid, reason: ready.reason }, 'handoff: the new child never became ready; the old one keeps serving');
-    return { ok: false, handoff: true, reason: `the new child never became ready (${ready.reason}); the old one keeps serving` };
+  // Both children accept until the old one is gone: an answer to a probe may come from either.
+  const unshare = steps.share();
+  try {
+    const ready = await steps.ready(next);
+    if (!ready.ok) {
+      await discardAttempt(deps.host, next);
+      logger.error({ childPid: next.pid, reason: ready.reason }, 'handoff: the new child never became ready; the old one keeps serving');
+      return { ok: false, handoff: true, reason: `the new child never became ready (${ready.reason}); the old one keeps serving` };
+    }
+    steps.adopt(next);
+    steps.drained(await drainAttempt(deps, old));
+    return { ok: true, handoff: true };
+  } finally {
+    unshare();
   }
-  steps.adopt(next);
-  steps.drained(await drainAttempt(deps, old));
-  return { ok: true, handoff: true };
 }

@@ -11,6 +11,8 @@ import type { ServiceDeps } from './types.ts';
 export class HealthWatch {
   readonly #deps: ServiceDeps;
   #failures = 0;
+  #shared = 0;
+  #warnedUntraceable = false;
 
   constructor(deps: ServiceDeps) {
     this.#deps = deps;
@@ -24,6 +26,36 @@ export class HealthWatch {
   /** A new child starts with a clean count. */
   reset(): void {
     this.#failures = 0;
+  }
+
+  /**
+   * While another child still accepts on the handed-over sockets (from a
+   * handoff's launch until the old child is gone), a probe counts only for
+   * the child that accepted it. Returns the end of that window.
+   */
+  share(): () => void {
+    this.#shared += 1;
+    let ended = false;
+    return () => {
+      if (!ended) this.#shared -= 1;
+      ended = true;
+    };
+  }
+
+  /** The process group whose answers count for `attempt` now: its own while the sockets are shared, else anyone's. */
+  #only(attempt: Attempt): number | undefined {
+    return this.#shared > 0 ? attempt.pid : undefined;
+  }
+
+  /** An uncounted probe is "not ready yet" (or, for a running child, no verdict); an untraceable one is worth one warning. */
+  #uncounted(attempt: Attempt, result: ProbeResult & { ok: false }): void {
+    const { logger } = this.#deps;
+    if (result.uncounted === 'untraceable' && !this.#warnedUntraceable) {
+      this.#warnedUntraceable = true;
+      logger.warn({ childPid: attempt.pid, reason: result.reason }, 'health probe during a handoff: cannot tell which child answered, so no probe counts until the old child is gone; readiness then needs health.notify (READY=1)');
+      return;
+    }
+    logger.debug({ childPid: attempt.pid, reason: result.reason }, 'health probe not counted: the child it was for did not accept it');
   }
 
   /** Whether readiness is something to wait for (READY=1 or a probe), rather than immediate. */
@@ -41,9 +73,10 @@ export class HealthWatch {
   ready(attempt: Attempt): Promise<ProbeResult> {
     const { host, config, readyMessage } = this.#deps;
     // An adopted child said READY=1 to the previous image and will not say it again: the probe, if any, decides.
-    if (attempt.adopted !== undefined) return hasProbe(config.health) ? waitReady(host, config.health, attempt.abort.signal) : Promise.resolve({ ok: true });
+    const wait = { only: () => this.#only(attempt), onUncounted: (result: ProbeResult & { ok: false }) => this.#uncounted(attempt, result) };
+    if (attempt.adopted !== undefined) return hasProbe(config.health) ? waitReady(host, config.health, attempt.abort.signal, wait) : Promise.resolve({ ok: true });
     if (config.health.notify && readyMessage !== undefined) return readyMessage(attempt.abort.signal, config.health.readyTimeoutMs);
-    if (hasProbe(config.health)) return waitReady(host, config.health, attempt.abort.signal);
+    if (hasProbe(config.health)) return waitReady(host, config.health, attempt.abort.signal, wait);
     return Promise.resolve({ ok: true });
   }
 
@@ -61,8 +94,12 @@ export class HealthWatch {
       } catch {
         return undefined;
       }
-      const result = await probeOnce(host, config.health);
+      const result = await probeOnce(host, config.health, this.#only(attempt));
       if (signal.aborted || !isCurrent()) return undefined;
+      if (!result.ok && result.uncounted !== undefined) {
+        this.#uncounted(attempt, result);
+        continue;
+      }
       if (result.ok) {
         if (this.#failures > 0) logger.info({ childPid: attempt.pid }, 'health recovered');
         this.#failures = 0;

@@ -198,7 +198,7 @@ export class Service {
       this.#serve(next);
     };
     const drained = (outcome: StopOutcome): void => this.#events.emit('child_stopped', { pid: old.pid, reason, ms: outcome.elapsedMs, forced: outcome.forced });
-    return handOff(this.#deps, { launch: () => this.#launch(reason), ready: (next) => this.#health.ready(next), adopt, drained }, old, reason);
+    return handOff(this.#deps, { launch: () => this.#launch(reason), ready: (next) => this.#health.ready(next), adopt, drained, share: () => this.#health.share() }, old, reason);
   }
 
   #onSpawnFailed(exit: ChildExit): void {

@@ -4,7 +4,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type { Platform } from '../../platform/platform.ts';
-import type { ChildExit, ChildHandle, Host, SpawnOptions } from '../../supervisor/host/host.ts';
+import type { ChildExit, ChildHandle, ConnectionEnds, Host, SpawnOptions } from '../../supervisor/host/host.ts';
 import { spawnFailureReason } from '../../supervisor/host/spawn-failure.ts';
 
 interface Sleeper {
@@ -38,6 +38,8 @@ export interface FakeHost extends Host {
   living: Set<number>;
   /** What memory() answers as the resident set size, in bytes. */
   rss: number;
+  /** The one HTTP server of the fake network: httpGet connects with `ends` (its `check` sees them), then gets `status`. Unset: no network. */
+  httpServer: { ends: ConnectionEnds; status: number } | undefined;
 }
 
 /** Creates a fresh fake host. */
@@ -55,6 +57,7 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     platform: { kind: 'bare', evidence: [], conflicts: [], execve: false, node: 'v24.0.0' },
     living: new Set(),
     rss: 50 * 1024 * 1024,
+    httpServer: undefined,
     spawn(file, args, options) {
       if (spawnFailure !== undefined) {
         const errno = spawnFailure;
@@ -259,7 +262,12 @@ export function createFakeHost(env: Record<string, string> = {}): FakeHost {
     },
     net: {
       httpRequest: () => Promise.reject(new Error('no network in unit tests')),
-      httpGet: () => Promise.reject(new Error('no network in unit tests')),
+      async httpGet(_url, _timeoutMs, options) {
+        const server = host.httpServer;
+        if (server === undefined) throw new Error('no network in unit tests');
+        await options?.check?.(server.ends);
+        return server.status;
+      },
       tcpConnect: () => Promise.reject(new Error('no network in unit tests')),
       eventStream: () => Promise.reject(new Error('no network in unit tests')),
       bindTcp: () => {

@@ -12,7 +12,7 @@ import { nodeHost } from './node-host.ts';
 const APP = resolve(import.meta.dirname, '../fixtures/release-app');
 
 /** How a test release behaves. */
-export type Behaviour = { mode: 'ok' | 'crash' | 'unhealthy' | 'hang' } | { mode: 'exit-after'; ms: number };
+export type Behaviour = { mode: 'ok' | 'crash' | 'unhealthy' | 'hang' | 'deaf' } | { mode: 'exit-after'; ms: number };
 
 /** Lays out one release's files in `dir`. */
 export function writeRelease(dir: string, version: string, behaviour: Behaviour = { mode: 'ok' }, extraFiles: Record<string, string> = {}): void {
