@@ -1,7 +1,7 @@
 /**
  * `outlast doctor --json` reports what the running supervisor holds in
  * memory (`resident`, from its `GET /resident`): an idle supervisor without
- * updates keeps none of the heavy packages, and one whose first install ran
+ * updates keeps only the config's validator, and one whose first install ran
  * says the update pipeline loaded and which packages came with it.
  */
 import { writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ async function resident(stateDir: string): Promise<Resident> {
 }
 
 describe('outlast doctor --json: resident', () => {
-  it('lists no heavy package for an idle supervisor without updates', async () => {
+  it('lists only the config validator for an idle supervisor without updates', async () => {
     const dir = tempDir('outlast-resident-');
     const config = join(dir, 'outlast.json');
     writeFileSync(config, JSON.stringify({ name: 'idle', service: { command: ['sleep', '600'], stopTimeoutMs: 1000 }, api: { port: 0 } }));
@@ -37,7 +37,9 @@ describe('outlast doctor --json: resident', () => {
     const held = await resident(cli.stateDir);
     expect(held.rssMb).toBeGreaterThan(10);
     expect(held.modules).not.toBeNull();
-    for (const heavy of ['fastify', 'pino', 'zod', 'commander', 'tar', 'semver', 'proper-lockfile', 'execa']) expect(held.modules).not.toContain(heavy);
+    // What validates the config (zod, and semver for version ranges) is all: it is checked in this
+    // thread, which measured lighter than a worker once an update loads zod anyway.
+    expect(held.modules).toEqual(['semver', 'zod']);
     expect(held.moduleCount).toBeGreaterThan(20);
     expect(held.loaded).toEqual([]);
   });
