@@ -3,7 +3,8 @@
  * over to runSupervisor.
  */
 import type { Host } from '../host/host.ts';
-import { loadConfig, type RunFlags } from '../config/load.ts';
+import type { RunFlags } from '../config/load.ts';
+import { validateApart } from '../config/validate-apart.ts';
 import { createLogFile, type LogFileProblem } from '../log/log-file.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { safeSink, teeSink, type Sink } from '../log/safe-sink.ts';
@@ -62,9 +63,10 @@ async function answerStartProbe(token: string): Promise<number> {
 export async function runCommand(host: Host, flags: RunCommandFlags): Promise<number> {
   // Before the config is read: the sooner, the less the nursery has grown.
   capYoungGeneration(host.invocation.execArgv, host.env.NODE_OPTIONS);
-  // Validated here, not in a worker thread: measured, a worker's start costs
-  // more resident memory than zod does once the update pipeline needs it anyway.
-  const config = await loadConfig(host.fs, host.cwd, flags);
+  // Validated in a child process, not here nor in a worker thread: the
+  // validator would stay resident here, and a worker's start leaves more
+  // resident memory behind than it saves.
+  const config = await validateApart(host, flags);
   const probeToken = host.env[START_PROBE_ENV];
   if (probeToken !== undefined) return answerStartProbe(probeToken);
   const stdout = safeSink(process.stdout);

@@ -7,6 +7,7 @@ import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { OutlastError } from '../errors.ts';
 import type { HostFs } from '../host/host.ts';
+import { describe, keyName, problemLine, valueAt } from './issue-text.ts';
 import { stripJsonComments } from './jsonc.ts';
 import { configSchema, type Config } from './schema.ts';
 
@@ -44,25 +45,6 @@ function numeric(raw: string): number | string {
   return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
 }
 
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let cursor = input;
-  for (const key of path) {
-    if (!isObject(cursor) && !Array.isArray(cursor)) return undefined;
-    cursor = (cursor as Record<PropertyKey, unknown>)[key];
-  }
-  return cursor;
-}
-
-function keyName(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(root)';
-}
-
 /** One readable line per problem, each naming the key and the value found there. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
   return issues.flatMap((issue) => {
@@ -72,10 +54,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
         return `unknown key "${keyName(path)}" (value ${describe(valueAt(input, path))})`;
       });
     }
-    const value = valueAt(input, issue.path);
     // zod words a missing key as a type error ("expected array, received undefined").
-    if (issue.code === 'invalid_type' && value === undefined) return [`"${keyName(issue.path)}" is required`];
-    return [`"${keyName(issue.path)}" ${issue.message.replace(/^Invalid input: /, '')} (got ${describe(value)})`];
+    if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) return [problemLine(issue.path, 'is required', input)];
+    return [problemLine(issue.path, issue.message.replace(/^Invalid input: /, ''), input)];
   });
 }
 

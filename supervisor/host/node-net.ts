@@ -6,7 +6,7 @@
 import type * as HttpModuleNs from 'node:http';
 import { createRequire } from 'node:module';
 import { connect, createServer, type Socket } from 'node:net';
-import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import type * as TlsModule from 'node:tls';
 import type { HostNet, HttpRequest, ProbeOptions, UnixServer } from './host.ts';
 
 const require = createRequire(import.meta.url);
@@ -131,7 +131,9 @@ function httpGet(url: string, timeoutMs: number, options: ProbeOptions = {}): Pr
   const get = (socket?: Socket): Promise<number> =>
     new Promise((resolve, reject) => {
       // With our own connection there is no agent at all: createConnection hands it over.
-      const how: HttpModuleNs.RequestOptions = socket === undefined ? { agent: false } : { createConnection: (opts) => (secure ? connectTls({ ...(opts as ConnectionOptions), socket }) : socket) };
+      // node:tls (with all of node:crypto, ~6 MB resident) is loaded only for an https URL.
+      const tls = (): typeof TlsModule => require('node:tls') as typeof TlsModule;
+      const how: HttpModuleNs.RequestOptions = socket === undefined ? { agent: false } : { createConnection: (opts) => (secure ? tls().connect({ ...(opts as TlsModule.ConnectionOptions), socket }) : socket) };
       const request = client.get(target, { ...how, signal }, (res) => {
         // Drain the body so the socket closes at once.
         res.resume();

@@ -9,7 +9,7 @@
  * staging with a switch and no restart: nothing runs yet.
  */
 import { dirname } from 'node:path';
-import semver from 'semver';
+import { semver } from './semver.ts';
 import { OutlastError, toOutlastError } from '../errors.ts';
 import { readBadVersions } from './bad-versions.ts';
 import { waitNotBusy } from './busy.ts';

@@ -3,7 +3,7 @@
  * offers, cached for `checkTtlMs` and single-flight, so a page that polls
  * cannot turn into a stream of requests to the source.
  */
-import semver from 'semver';
+import { semver } from './semver.ts';
 import { OutlastError } from '../errors.ts';
 import { readBadVersions } from './bad-versions.ts';
 import type { UpdateContext } from './context.ts';

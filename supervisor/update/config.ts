@@ -1,7 +1,7 @@
 /**
  * The `updates` and `service.busy` parts of the config schema.
  */
-import semver from 'semver';
+import { semver } from './semver.ts';
 import { z } from 'zod';
 import { duration } from '../config/duration.ts';
 import { DEVICE_ID } from './rollout.ts';
@@ -65,7 +65,7 @@ export const updatesSchema = z.strictObject({
   maxBytes: z.number().int().positive().default(512 * 1024 * 1024),
   /**
    * The most a release may unpack to, in bytes: its plain tar stream and the
-   * files written from it. When missing, {@link UNPACKED_RATIO} × maxBytes.
+   * files written from it. When missing, 8 × maxBytes (UNPACKED_RATIO in stage.ts).
    */
   maxUnpackedBytes: z.number().int().positive().optional(),
   /** The most the download of a release may take (http source), retries included, in ms. */
@@ -118,14 +118,6 @@ export const busySchema = z.strictObject({
   maxWaitMs: ms.default(30_000),
   pollMs: positiveMs.default(500),
 });
-
-/** The default maxUnpackedBytes, as a multiple of maxBytes. */
-export const UNPACKED_RATIO = 8;
-
-/** The unpacked-size limit in force: updates.maxUnpackedBytes, or UNPACKED_RATIO × maxBytes. */
-export function maxUnpackedBytes(config: Pick<UpdatesConfig, 'maxBytes' | 'maxUnpackedBytes'>): number {
-  return config.maxUnpackedBytes ?? UNPACKED_RATIO * config.maxBytes;
-}
 
 /** A validated `updates` block. */
 export type UpdatesConfig = z.output<typeof updatesSchema>;

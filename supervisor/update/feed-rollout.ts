@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
 import { nextExpiry, readFeed, readKey, writeEdition, type Edition, type PackFs } from './pack.ts';
-import { rolloutSchema, type Rollout } from './rollout.ts';
+import { rolloutProblems, type Rollout } from './rollout.ts';
 import { cleanVersion } from './selection.ts';
 
 /** What to set. */
@@ -37,12 +37,9 @@ export async function setFeedRollout(fs: PackFs, options: RolloutOptions): Promi
   const at = manifest.versions.findIndex((e) => e.version === version);
   const entry = manifest.versions[at];
   if (entry === undefined) throw new OutlastError('VERSION_NOT_FOUND', `version ${version} is not in ${manifestPath}; add it first with outlast release pack`, { details: { version } });
-  const parsed = rolloutSchema.safeParse({ percent: options.percent, salt: options.salt ?? entry.rollout?.salt ?? version });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') === 'percent' ? '--percent' : '--salt'} ${i.message}`);
-    throw new OutlastError('BAD_REQUEST', problems.join('; '));
-  }
-  const rollout = { percent: parsed.data.percent, salt: parsed.data.salt };
+  const rollout: Rollout = { percent: options.percent, salt: options.salt ?? entry.rollout?.salt ?? version };
+  const problems = rolloutProblems(rollout);
+  if (problems.length > 0) throw new OutlastError('BAD_REQUEST', problems.map((p) => `${p.key === 'percent' ? '--percent' : '--salt'} ${p.message}`).join('; '));
   const next = { ...manifest, versions: manifest.versions.with(at, { ...entry, rollout }) };
   delete next.expires;
   if (expires !== undefined) next.expires = expires;

@@ -11,7 +11,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import semver from 'semver';
+import { semver } from './semver.ts';
 import { create } from 'tar';
 import { OutlastError } from '../errors.ts';
 import type { HostFs } from '../host/host.ts';

@@ -11,7 +11,7 @@
  * either the old or the new link, never a missing or half-written one.
  */
 import { join } from 'node:path';
-import semver from 'semver';
+import { semver } from './semver.ts';
 import type { Host } from '../host/host.ts';
 
 /** Paths of the release store. */

@@ -16,18 +16,37 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { OutlastError } from '../errors.ts';
 import type { HostFs } from '../host/host.ts';
 
-/** A version's rollout, as the manifest carries it (other keys are ignored, as everywhere in a manifest). */
-export const rolloutSchema = z.looseObject({
-  percent: z.number().int({ error: 'must be an integer from 0 to 100' }).min(0, { error: 'must be an integer from 0 to 100' }).max(100, { error: 'must be an integer from 0 to 100' }),
-  salt: z.string().min(1, { error: 'must be a non-empty string' }),
-});
+/** A version's rollout, as the manifest carries it (other keys are kept and ignored, as everywhere in a manifest). */
+export interface Rollout {
+  percent: number;
+  salt: string;
+  [key: string]: unknown;
+}
 
-/** A validated rollout. */
-export type Rollout = z.output<typeof rolloutSchema>;
+/** One thing wrong with a rollout: the key (none: the rollout itself) and what. */
+export interface RolloutProblem {
+  key: 'percent' | 'salt' | undefined;
+  message: string;
+}
+
+/**
+ * What is wrong with `raw` as a rollout ([] when it is one). Checked by
+ * hand, not by a schema library: the update pipeline loads on first use
+ * and stays, and the supervisor should not keep a validator for two fields.
+ */
+export function rolloutProblems(raw: unknown): RolloutProblem[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [{ key: undefined, message: 'must be an object {"percent", "salt"}' }];
+  const { percent, salt } = raw as Record<string, unknown>;
+  const problems: RolloutProblem[] = [];
+  if (percent === undefined) problems.push({ key: 'percent', message: 'is required' });
+  else if (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 0 || percent > 100) problems.push({ key: 'percent', message: 'must be an integer from 0 to 100' });
+  if (salt === undefined) problems.push({ key: 'salt', message: 'is required' });
+  else if (typeof salt !== 'string' || salt === '') problems.push({ key: 'salt', message: 'must be a non-empty string' });
+  return problems;
+}
 
 /** Where one device stands in one version's rollout (what `outlast check --json` shows). */
 export interface RolloutVerdict {

@@ -4,7 +4,7 @@
  * that protect a running service (no silent downgrade, no known-bad version)
  * are explicit and overridable only with `force`.
  */
-import semver from 'semver';
+import { semver } from './semver.ts';
 import { OutlastError } from '../errors.ts';
 import { FORCE_HINT } from './force-hint.ts';
 import type { RolloutVerdict } from './rollout.ts';

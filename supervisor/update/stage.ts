@@ -7,13 +7,21 @@
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
-import { maxUnpackedBytes, type UpdatesConfig } from './config.ts';
+import type { UpdatesConfig } from './config.ts';
 import { findGnuTar } from './extract-gnu.ts';
 import type { OperationPhase } from './journal.ts';
 import { createStaging, promoteStaging, type ReleasePaths } from './releases.ts';
 import { runHook } from './run-hook.ts';
 import { cleanVersion } from './selection.ts';
 import type { ReleaseEntry, UpdateSource } from './sources/source.ts';
+
+/** The default updates.maxUnpackedBytes, as a multiple of maxBytes. */
+export const UNPACKED_RATIO = 8;
+
+/** The unpacked-size limit in force: updates.maxUnpackedBytes, or UNPACKED_RATIO × maxBytes. */
+export function maxUnpackedBytes(config: Pick<UpdatesConfig, 'maxBytes' | 'maxUnpackedBytes'>): number {
+  return config.maxUnpackedBytes ?? UNPACKED_RATIO * config.maxBytes;
+}
 
 /** What staging needs. */
 export interface StageDeps {

@@ -6,7 +6,7 @@
  * the ReleaseStore, the lock in UpdateLock, each operation in its
  * RunningOperation.
  */
-import semver from 'semver';
+import { semver } from './semver.ts';
 import { OutlastError } from '../errors.ts';
 import { adoptBundled, applyUpdate, installFirst, type UpToDate } from './apply.ts';
 import { ReleaseCheck, type CheckResult } from './check.ts';

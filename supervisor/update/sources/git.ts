@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import semver from 'semver';
+import { semver } from '../semver.ts';
 import { OutlastError } from '../../errors.ts';
 import type { Host, HostFs } from '../../host/host.ts';
 import { findEscape } from '../contained-paths.ts';

@@ -16,48 +16,108 @@
  * Unknown keys are ignored by the sources and kept by `outlast pack`, so a
  * later format can add fields without breaking older supervisors.
  */
-import semver from 'semver';
-import { z } from 'zod';
-import { formatIssues } from '../../config/load.ts';
+import { semver } from '../semver.ts';
+import { problemLine } from '../../config/issue-text.ts';
 import { OutlastError } from '../../errors.ts';
 import { MAX_MINISIG_BYTES } from '../minisign.ts';
-import { rolloutSchema } from '../rollout.ts';
+import { rolloutProblems, type Rollout } from '../rollout.ts';
 import { findRelease, sortReleases, type ReleaseEntry } from './source.ts';
 
-const manifestEntrySchema = z.looseObject({
-  version: z.string().refine((v) => semver.valid(v) === v, { error: 'must be a semver version such as 1.2.3 (no "v")' }),
-  url: z.string().min(1),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits' })
-    .transform((s) => s.toLowerCase()),
-  size: z.number().int().nonnegative(),
-  signature: z.string().min(1).optional(),
-  minisig: z.string().min(1).max(MAX_MINISIG_BYTES).optional(),
-  rollout: rolloutSchema.optional(),
-});
-
-/** The manifest file. */
-export const manifestSchema = z
-  .looseObject({
-    serial: z.number().int().nonnegative().optional(),
-    /** When a signed edition stops being believed (ISO 8601 with a zone): a feed frozen on it is then refused. */
-    expires: z.iso.datetime({ offset: true }).optional(),
-    versions: z.array(manifestEntrySchema),
-  })
-  .superRefine((manifest, ctx) => {
-    const seen = new Set<string>();
-    manifest.versions.forEach((entry, index) => {
-      if (seen.has(entry.version)) ctx.addIssue({ code: 'custom', path: ['versions', index, 'version'], message: 'is listed twice' });
-      seen.add(entry.version);
-    });
-  });
+/** A release as a manifest describes it: everything needed to verify it is there. */
+export interface ManifestEntry {
+  version: string;
+  url: string;
+  /** Lower case. */
+  sha256: string;
+  size: number;
+  signature?: string | undefined;
+  minisig?: string | undefined;
+  rollout?: Rollout | undefined;
+  [key: string]: unknown;
+}
 
 /** A parsed manifest. */
-export type Manifest = z.output<typeof manifestSchema>;
+export interface Manifest {
+  serial?: number | undefined;
+  /** When a signed edition stops being believed (ISO 8601 with a zone): a feed frozen on it is then refused. */
+  expires?: string | undefined;
+  versions: ManifestEntry[];
+  [key: string]: unknown;
+}
 
-/** A release as a manifest describes it: everything needed to verify it is there. */
-export type ManifestEntry = Manifest['versions'][number];
+/** One problem: where, and what. */
+interface Problem {
+  path: Array<string | number>;
+  message: string;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** ISO 8601 date and time with a zone (Z or ±hh:mm), seconds optional; `release pack --expires` writes one. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** An optional string: absent, or a string of 1..max characters. */
+function optionalText(entry: Json, key: string, at: Array<string | number>, max: number, problems: Problem[]): void {
+  const value = entry[key];
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value === '') problems.push({ path: [...at, key], message: 'must be a non-empty string' });
+  else if (value.length > max) problems.push({ path: [...at, key], message: `must be at most ${max} characters` });
+}
+
+/** The problems of one version's entry at `at` (["versions", i]). */
+function entryProblems(entry: unknown, at: Array<string | number>): Problem[] {
+  if (!isObject(entry)) return [{ path: at, message: 'must be an object' }];
+  const problems: Problem[] = [];
+  const { version, url, sha256, size, rollout } = entry;
+  if (version === undefined) problems.push({ path: [...at, 'version'], message: 'is required' });
+  else if (typeof version !== 'string' || semver.valid(version) !== version) problems.push({ path: [...at, 'version'], message: 'must be a semver version such as 1.2.3 (no "v")' });
+  if (url === undefined) problems.push({ path: [...at, 'url'], message: 'is required' });
+  else if (typeof url !== 'string' || url === '') problems.push({ path: [...at, 'url'], message: 'must be a non-empty string' });
+  if (sha256 === undefined) problems.push({ path: [...at, 'sha256'], message: 'is required' });
+  else if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) problems.push({ path: [...at, 'sha256'], message: 'must be 64 hex digits' });
+  if (size === undefined) problems.push({ path: [...at, 'size'], message: 'is required' });
+  else if (!isCount(size)) problems.push({ path: [...at, 'size'], message: 'must be a whole number of bytes, 0 or more' });
+  optionalText(entry, 'signature', at, Number.MAX_SAFE_INTEGER, problems);
+  optionalText(entry, 'minisig', at, MAX_MINISIG_BYTES, problems);
+  if (rollout !== undefined) {
+    for (const p of rolloutProblems(rollout)) problems.push({ path: p.key === undefined ? [...at, 'rollout'] : [...at, 'rollout', p.key], message: p.message });
+  }
+  return problems;
+}
+
+/**
+ * The problems of `raw` as a manifest ([] when it is one). Checked by hand:
+ * the pipeline stays resident once loaded, and a schema library for these
+ * few fields would stay with it. Unknown keys are kept, not refused.
+ */
+function manifestProblems(raw: unknown): Problem[] {
+  if (!isObject(raw)) return [{ path: [], message: 'must be a JSON object {"versions": [...]}' }];
+  const problems: Problem[] = [];
+  if (raw.serial !== undefined && !isCount(raw.serial)) problems.push({ path: ['serial'], message: 'must be a whole number, 0 or more' });
+  if (raw.expires !== undefined && (typeof raw.expires !== 'string' || !DATE_TIME.test(raw.expires) || Number.isNaN(Date.parse(raw.expires)))) {
+    problems.push({ path: ['expires'], message: 'must be an ISO 8601 date and time with a zone, such as 2027-01-31T00:00:00Z' });
+  }
+  if (raw.versions === undefined) return [...problems, { path: ['versions'], message: 'is required' }];
+  if (!Array.isArray(raw.versions)) return [...problems, { path: ['versions'], message: 'must be an array' }];
+  const seen = new Set<string>();
+  raw.versions.forEach((entry: unknown, index) => {
+    const found = entryProblems(entry, ['versions', index]);
+    problems.push(...found);
+    if (found.length > 0) return;
+    const { version } = entry as ManifestEntry;
+    if (seen.has(version)) problems.push({ path: ['versions', index, 'version'], message: 'is listed twice' });
+    seen.add(version);
+  });
+  return problems;
+}
 
 /** A manifest larger than this is refused rather than held in memory (http and dir alike). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -105,12 +165,13 @@ export function parseManifest(text: string, where: string): Manifest {
   } catch (err) {
     throw new OutlastError('SOURCE_UNAVAILABLE', `invalid manifest at ${where}: not JSON (${(err as Error).message})`, { cause: err });
   }
-  const result = manifestSchema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.flatMap((issue) => formatIssues([issue], raw).map((line) => `${versionNamed(raw, issue.path)}${line}`));
+  const found = manifestProblems(raw);
+  if (found.length > 0) {
+    const problems = found.map((p) => `${versionNamed(raw, p.path)}${problemLine(p.path, p.message, raw)}`);
     throw new OutlastError('SOURCE_UNAVAILABLE', `invalid manifest at ${where}: ${problems.join('; ')}`, { details: { where, problems } });
   }
-  return result.data;
+  const manifest = raw as Manifest;
+  return { ...manifest, versions: manifest.versions.map((entry) => ({ ...entry, sha256: entry.sha256.toLowerCase() })) };
 }
 
 /** "version 1.2.0: " for a problem inside that version's entry, so a publisher finds it in a long manifest. */

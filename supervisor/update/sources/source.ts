@@ -2,7 +2,7 @@
  * The one small interface every update source implements, one file per
  * source (git.ts, http.ts, dir.ts), in the manner of overseer's fetchers.
  */
-import semver from 'semver';
+import { semver } from '../semver.ts';
 import { OutlastError } from '../../errors.ts';
 import type { Rollout } from '../rollout.ts';
 import type { Untar } from '../extract-gnu.ts';

@@ -1,0 +1,99 @@
+/**
+ * The config of `outlast run`, validated in a short-lived child process
+ * (validate-main.ts) so that the validator never becomes part of the
+ * supervisor: zod and the schema cost about 7 MB resident in a process that
+ * keeps every module it loads, on a phone whose low-memory killer takes the
+ * biggest process first. The child reads the file with the same flags and
+ * cwd, validates it with loadConfig (load.ts), and prints one JSON line:
+ * the Config, or the OutlastError it refused it with, which is raised here
+ * with the same code, message and details.
+ *
+ * When the child gives no answer (it could not start, was killed, printed
+ * something else), the config is validated in this process instead: the
+ * same result, only heavier. That fallback is recorded as a capability
+ * loaded ("config validator"), so `outlast doctor --json` shows why zod is
+ * resident.
+ */
+import { fileURLToPath } from 'node:url';
+import { OutlastError, isErrorCode } from '../errors.ts';
+import type { Host } from '../host/host.ts';
+import { noteLoaded } from '../resident.ts';
+import type { RunFlags } from './load.ts';
+import type { Config } from './schema.ts';
+
+/** The child's entry, next to this module (.ts in a checkout, .js in dist/). */
+const MAIN = new URL(`./validate-main${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
+
+/** A config validates in well under a second; a phone under load gets far more than that. */
+const TIMEOUT_MS = 30_000;
+
+/** More than any config's JSON: beyond it the answer is not one. */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** What the child prints. */
+type Answer = { config: Config } | { error: { code: string; message: string; details?: Record<string, unknown> } };
+
+/** The argv of the child, after the executable. */
+export function validatorArgs(flags: RunFlags): string[] {
+  return [fileURLToPath(MAIN), JSON.stringify(flags)];
+}
+
+/** The answer in `text`, or undefined when it is not one. */
+export function readAnswer(text: string): Answer | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const answer = parsed as Record<string, unknown>;
+  if (typeof answer.config === 'object' && answer.config !== null) return { config: answer.config as Config };
+  const error = answer.error as Record<string, unknown> | undefined;
+  if (typeof error === 'object' && error !== null && typeof error.code === 'string' && typeof error.message === 'string') {
+    const details = typeof error.details === 'object' && error.details !== null ? (error.details as Record<string, unknown>) : undefined;
+    return { error: { code: error.code, message: error.message, ...(details === undefined ? {} : { details }) } };
+  }
+  return undefined;
+}
+
+/** Runs the child; its answer, or undefined when it gave none. */
+async function askChild(host: Pick<Host, 'spawn' | 'kill' | 'clock' | 'env' | 'cwd' | 'invocation'>, flags: RunFlags): Promise<Answer | undefined> {
+  const env = Object.fromEntries(Object.entries(host.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const child = host.spawn(host.invocation.execPath, validatorArgs(flags), { cwd: host.cwd, env, detached: false });
+  let bytes = 0;
+  const chunks: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes <= MAX_ANSWER_BYTES) chunks.push(chunk);
+  });
+  // Its stderr is read and dropped: a child that fails says nothing the in-process validation won't say better.
+  child.stderr?.resume();
+  const timer = new AbortController();
+  const timedOut = host.clock.sleep(TIMEOUT_MS, timer.signal).then(
+    () => true,
+    () => false,
+  );
+  const outcome = await Promise.race([child.exited, timedOut]);
+  timer.abort();
+  if (outcome === true || outcome === false) {
+    if (child.pid !== undefined) host.kill(child.pid, 'SIGKILL');
+    await child.exited;
+    return undefined;
+  }
+  if (outcome.kind !== 'exited' || outcome.code !== 0 || bytes > MAX_ANSWER_BYTES) return undefined;
+  return readAnswer(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** The validated config of `outlast run` (CONFIG_INVALID and the rest exactly as loadConfig raises them). */
+export async function validateApart(host: Pick<Host, 'spawn' | 'kill' | 'clock' | 'env' | 'cwd' | 'invocation' | 'fs'>, flags: RunFlags): Promise<Config> {
+  const answer = await askChild(host, flags);
+  if (answer === undefined) {
+    noteLoaded('config validator');
+    const { loadConfig } = await import('./load.ts');
+    return loadConfig(host.fs, host.cwd, flags);
+  }
+  if ('config' in answer) return answer.config;
+  const { code, message, details } = answer.error;
+  throw new OutlastError(isErrorCode(code) ? code : 'INTERNAL', message, details === undefined ? {} : { details });
+}
