@@ -146,7 +146,7 @@ async function runScenarios(settings: Settings, tools: Tools, work: string, feed
         results.push(await crashRepair(peers.others, { ...base, kills: settings.kills, spacingMs: settings.killSpacingMs }, scope));
         break;
       case 'idle-cost':
-        results.push(await idleCost(peers.idle, { ...base, runs: settings.idleRuns, idleS: settings.idleS, settleMs: 3000 }, scope));
+        results.push(await idleCost(peers.idle, { ...base, runs: settings.idleRuns, idleS: settings.idleS, settleMs: 15_000 }, scope));
         break;
       case 'stop':
         results.push(await stopIdleConnections({ runs: settings.runs }));
