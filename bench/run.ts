@@ -18,7 +18,7 @@
  * BENCH_LOAD_S (8), BENCH_TRIGGER_S (2), BENCH_LOAD_CONNECTIONS (10),
  * BENCH_KILLS (9), BENCH_KILL_SPACING_MS (1500, at least 1000: outlast's
  * default stableAfterMs), BENCH_IDLE_S (60), BENCH_IDLE_RUNS (1: the idle
- * window is long already), BENCH_SPAWNS (10), BENCH_SOAK_RESTARTS (10000),
+ * window is long already), BENCH_SPAWNS (30), BENCH_SOAK_RESTARTS (10000),
  * BENCH_NO_INSTALL (1: use only what is installed).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,7 +84,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     killSpacingMs: num('BENCH_KILL_SPACING_MS', 1500),
     idleS: num('BENCH_IDLE_S', 60),
     idleRuns: num('BENCH_IDLE_RUNS', 1),
-    spawns: num('BENCH_SPAWNS', 10),
+    spawns: num('BENCH_SPAWNS', 30),
     soakRestarts: num('BENCH_SOAK_RESTARTS', 10_000),
     install: env.BENCH_NO_INSTALL !== '1',
   };
