@@ -76,10 +76,21 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * Writes back what earlier runs left dirty (their 50 MB of files, and the
+ * removal of them) before a timed run starts: otherwise the kernel's
+ * writeback lands inside whichever run comes next, and one run of the floor
+ * measured 0.5 s and the next 5 s.
+ */
+async function settleDisk(): Promise<void> {
+  await run('sync', []);
+}
+
 /** The floor: sha256sum, then tar xzf into a fresh dir; ms of each and of both. */
 async function floor(tarball: string, work: string): Promise<{ sha256Ms: number; tarMs: number; totalMs: number }> {
   const dest = mkdtempSync(join(work, 'floor-'));
   try {
+    await settleDisk();
     const t0 = performance.now();
     await run('sha256sum', [tarball]);
     const t1 = performance.now();
@@ -129,6 +140,7 @@ async function outlast(feed: string, work: string): Promise<ApplySample> {
     await waitFor(() => answers(port, '1.0.0'), '1.0.0 serving', 30_000);
     const { apiUrl } = JSON.parse(readFileSync(join(dir, 'state/supervisor.json'), 'utf8')) as { apiUrl: string };
     const headers = { authorization: `Bearer ${readFileSync(join(dir, 'state/token'), 'utf8').trim()}`, 'content-type': 'application/json' };
+    await settleDisk();
     const wall0 = Date.now();
     const t0 = performance.now();
     const res = await fetch(`${apiUrl}/updates/apply`, { method: 'POST', headers, body: JSON.stringify({ version: '2.0.0' }) });
