@@ -24,8 +24,12 @@ import type { Config } from './schema.ts';
 /** The child's entry, next to this module (.ts in a checkout, .js in dist/). */
 const MAIN = new URL(`./validate-main${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
 
-/** A config validates in well under a second; a phone under load gets far more than that. */
-const TIMEOUT_MS = 30_000;
+/**
+ * A config validates in well under a second; a phone under load gets ten
+ * times that. Well inside a self-update's start probe (20 s), which runs
+ * this too, so the fallback still has its time there.
+ */
+const TIMEOUT_MS = 10_000;
 
 /** More than any config's JSON: beyond it the answer is not one. */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
@@ -69,12 +73,16 @@ async function askChild(host: Pick<Host, 'spawn' | 'kill' | 'clock' | 'env' | 'c
   });
   // Its stderr is read and dropped: a child that fails says nothing the in-process validation won't say better.
   child.stderr?.resume();
+  // 'exit' can come before the last of the output is read: the answer is whole once stdout closed too.
+  const stdout = child.stdout;
+  const drained = stdout === null ? Promise.resolve() : new Promise<void>((resolve) => stdout.once('close', resolve));
   const timer = new AbortController();
   const timedOut = host.clock.sleep(TIMEOUT_MS, timer.signal).then(
     () => true,
     () => false,
   );
-  const outcome = await Promise.race([child.exited, timedOut]);
+  const answered = child.exited.then((exit) => (exit.kind === 'exited' && exit.code === 0 ? drained.then(() => exit) : exit));
+  const outcome = await Promise.race([answered, timedOut]);
   timer.abort();
   if (outcome === true || outcome === false) {
     if (child.pid !== undefined) host.kill(child.pid, 'SIGKILL');

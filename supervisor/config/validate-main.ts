@@ -6,9 +6,13 @@
  * OutlastError. Anything else ends it with exit code 1 and the stack on
  * stderr, and the supervisor validates in its own process instead.
  */
-import { OutlastError } from '../errors.ts';
-import { nodeFs } from '../host/node-fs.ts';
-import { loadConfig, type RunFlags } from './load.ts';
+import module from 'node:module';
+import type { RunFlags } from './load.ts';
+
+// First, so the modules below load through the on-disk compile cache
+// bin/outlast.js uses: this child starts at every `outlast run`.
+module.enableCompileCache?.();
+const [{ OutlastError }, { nodeFs }, { loadConfig }] = await Promise.all([import('../errors.ts'), import('../host/node-fs.ts'), import('./load.ts')]);
 
 async function answer(flags: RunFlags): Promise<string> {
   try {

@@ -72,7 +72,7 @@ describe('validateApart', () => {
     const result = validateApart(host, FLAGS);
     await flush();
     const child = host.children[0]!;
-    await host.advance(30_000);
+    await host.advance(10_000);
     expect(host.signals).toEqual([{ target: 'pid', id: child.pid, signal: 'SIGKILL' }]);
     child.exit({ kind: 'signaled', signal: 'SIGKILL' });
     await expect(result).resolves.toMatchObject({ name: 'web' });

@@ -47,9 +47,16 @@ describe('parseManifest', () => {
     expect(problems(manifest)).toEqual([problem]);
   });
 
-  it('accepts an expiry with an offset, or without seconds', () => {
-    for (const expires of ['2027-01-31T00:00:00.250+02:00', '2027-01-31T00:00Z']) expect(parseManifest(JSON.stringify({ expires, versions: [] }), 'feed').expires).toBe(expires);
+  it('accepts an expiry with a fraction or an offset, and a 29 February of a leap year', () => {
+    for (const expires of ['2027-01-31T00:00:00.250+02:00', '2027-01-31T23:59:59-11:30', '2028-02-29T12:00:00Z']) expect(parseManifest(JSON.stringify({ expires, versions: [] }), 'feed').expires).toBe(expires);
   });
+
+  it.each(['2027-02-29T00:00:00Z', '2027-02-30T00:00:00Z', '2027-04-31T00:00:00Z', '2027-01-31T24:00:00Z', '2027-01-31T00:60:00Z', '2027-01-31T00:00:60Z', '2027-01-31T00:00Z', '2027-01-31T00:00:00+24:00', '2027-00-10T00:00:00Z'])(
+    'refuses the expiry %s, which Date.parse would take or roll on',
+    (expires) => {
+      expect(problems({ expires, versions: [] })).toEqual([`"expires" must be an ISO 8601 date and time with a zone, such as 2027-01-31T00:00:00Z (got "${expires}")`]);
+    },
+  );
 
   it('names every problem of an entry, prefixed with its version', () => {
     const found = problems({ versions: [entry('1.0.0'), { version: '1.1.0', url: '', sha256: 'abc', size: -1, signature: '', minisig: 'x'.repeat(MAX_MINISIG_BYTES + 1) }] });

@@ -61,8 +61,18 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-/** ISO 8601 date and time with a zone (Z or ±hh:mm), seconds optional; `release pack --expires` writes one. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+/** ISO 8601 date and time with seconds and a zone (Z or ±hh:mm), as `release pack --expires` writes it. */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** Whether `text` is such a date and time, each field in its range (Date.parse would roll 30 February on to March). */
+function isDateTime(text: string): boolean {
+  const m = DATE_TIME.exec(text);
+  if (m === null) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const zoneOk = m[7] === undefined || (Number(m[7]) <= 23 && Number(m[8]) <= 59);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && zoneOk;
+}
 
 /** An optional string: absent, or a string of 1..max characters. */
 function optionalText(entry: Json, key: string, at: Array<string | number>, max: number, problems: Problem[]): void {
@@ -102,7 +112,7 @@ function manifestProblems(raw: unknown): Problem[] {
   if (!isObject(raw)) return [{ path: [], message: 'must be a JSON object {"versions": [...]}' }];
   const problems: Problem[] = [];
   if (raw.serial !== undefined && !isCount(raw.serial)) problems.push({ path: ['serial'], message: 'must be a whole number, 0 or more' });
-  if (raw.expires !== undefined && (typeof raw.expires !== 'string' || !DATE_TIME.test(raw.expires) || Number.isNaN(Date.parse(raw.expires)))) {
+  if (raw.expires !== undefined && (typeof raw.expires !== 'string' || !isDateTime(raw.expires))) {
     problems.push({ path: ['expires'], message: 'must be an ISO 8601 date and time with a zone, such as 2027-01-31T00:00:00Z' });
   }
   if (raw.versions === undefined) return [...problems, { path: ['versions'], message: 'is required' }];
