@@ -16,6 +16,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { OutlastError, isErrorCode } from '../errors.ts';
+import { hostRunner, type RunnerHost } from '../../platform/systemctl-runner.ts';
 import type { Host } from '../host/host.ts';
 import { noteLoaded } from '../resident.ts';
 import type { RunFlags } from './load.ts';
@@ -30,9 +31,6 @@ const MAIN = new URL(`./validate-main${import.meta.url.slice(import.meta.url.las
  * this too, so the fallback still has its time there.
  */
 const TIMEOUT_MS = 10_000;
-
-/** More than any config's JSON: beyond it the answer is not one. */
-const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 /** What the child prints. */
 type Answer = { config: Config } | { error: { code: string; message: string; details?: Record<string, unknown> } };
@@ -62,39 +60,15 @@ export function readAnswer(text: string): Answer | undefined {
 }
 
 /** Runs the child; its answer, or undefined when it gave none. */
-async function askChild(host: Pick<Host, 'spawn' | 'kill' | 'clock' | 'env' | 'cwd' | 'invocation'>, flags: RunFlags): Promise<Answer | undefined> {
-  const env = Object.fromEntries(Object.entries(host.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const child = host.spawn(host.invocation.execPath, validatorArgs(flags), { cwd: host.cwd, env, detached: false });
-  let bytes = 0;
-  const chunks: Buffer[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    if (bytes <= MAX_ANSWER_BYTES) chunks.push(chunk);
-  });
-  // Its stderr is read and dropped: a child that fails says nothing the in-process validation won't say better.
-  child.stderr?.resume();
-  // 'exit' can come before the last of the output is read: the answer is whole once stdout closed too.
-  const stdout = child.stdout;
-  const drained = stdout === null ? Promise.resolve() : new Promise<void>((resolve) => stdout.once('close', resolve));
-  const timer = new AbortController();
-  const timedOut = host.clock.sleep(TIMEOUT_MS, timer.signal).then(
-    () => true,
-    () => false,
-  );
-  const answered = child.exited.then((exit) => (exit.kind === 'exited' && exit.code === 0 ? drained.then(() => exit) : exit));
-  const outcome = await Promise.race([answered, timedOut]);
-  timer.abort();
-  if (outcome === true || outcome === false) {
-    if (child.pid !== undefined) host.kill(child.pid, 'SIGKILL');
-    await child.exited;
-    return undefined;
-  }
-  if (outcome.kind !== 'exited' || outcome.code !== 0 || bytes > MAX_ANSWER_BYTES) return undefined;
-  return readAnswer(Buffer.concat(chunks).toString('utf8'));
+async function askChild(host: RunnerHost & Pick<Host, 'invocation'>, flags: RunFlags): Promise<Answer | undefined> {
+  // The runner waits for the exit and for both pipes to close (the answer is whole only then), and kills the child's group at the deadline.
+  const outcome = await hostRunner(host, host.invocation.execPath)(validatorArgs(flags), TIMEOUT_MS);
+  // Its stderr is dropped: a child that fails says nothing the in-process validation won't say better.
+  return outcome.kind === 'exited' && outcome.exitCode === 0 ? readAnswer(outcome.stdout) : undefined;
 }
 
 /** The validated config of `outlast run` (CONFIG_INVALID and the rest exactly as loadConfig raises them). */
-export async function validateApart(host: Pick<Host, 'spawn' | 'kill' | 'clock' | 'env' | 'cwd' | 'invocation' | 'fs'>, flags: RunFlags): Promise<Config> {
+export async function validateApart(host: RunnerHost & Pick<Host, 'invocation' | 'fs'>, flags: RunFlags): Promise<Config> {
   const answer = await askChild(host, flags);
   if (answer === undefined) {
     noteLoaded('config validator');

@@ -67,13 +67,13 @@ describe('validateApart', () => {
     expect(residentReport(0).loaded).toContain('config validator');
   });
 
-  it('kills a child that does not answer in time, and validates here', async () => {
+  it('kills the group of a child that does not answer in time, and validates here', async () => {
     const host = hostWithConfig();
     const result = validateApart(host, FLAGS);
     await flush();
     const child = host.children[0]!;
     await host.advance(10_000);
-    expect(host.signals).toEqual([{ target: 'pid', id: child.pid, signal: 'SIGKILL' }]);
+    expect(host.signals).toEqual([{ target: 'group', id: child.pid, signal: 'SIGKILL' }]);
     child.exit({ kind: 'signaled', signal: 'SIGKILL' });
     await expect(result).resolves.toMatchObject({ name: 'web' });
   });
