@@ -37,7 +37,11 @@ export default tseslint.config(
       // Route handlers are async by contract even when they don't await.
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Only the CLI entry ends the process: use host.exit.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'exit', message: 'Only the CLI entry ends the process: use host.exit.' },
+        { property: 'toISOString', message: "isoTime (supervisor/iso-time.ts): V8's toISOString loads ICU's time zone data into the supervisor." },
+      ],
     },
   },
   {

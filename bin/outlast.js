@@ -42,7 +42,11 @@ function firstLineMarker(argv) {
     const dir = process.env.OUTLAST_MARKER_DIR ?? join(stateDirOf(argv), 'markers');
     if (!existsSync(dir)) return;
     const atMs = Date.now();
-    const marker = { kind: 'first-line', at: new Date(atMs).toISOString(), atMs, pid: process.pid, ppid: process.ppid, restartId: process.env.OUTLAST_RESTART_ID ?? null };
+    // Not toISOString: that loads ICU's time zone data (supervisor/iso-time.ts).
+    const at = new Date(atMs);
+    const two = (n) => String(n).padStart(2, '0');
+    const iso = `${at.getUTCFullYear()}-${two(at.getUTCMonth() + 1)}-${two(at.getUTCDate())}T${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())}.${String(at.getUTCMilliseconds()).padStart(3, '0')}Z`;
+    const marker = { kind: 'first-line', at: iso, atMs, pid: process.pid, ppid: process.ppid, restartId: process.env.OUTLAST_RESTART_ID ?? null };
     const fd = openSync(join(dir, `${atMs}-${process.pid}-first-line-${Math.random().toString(36).slice(2, 6)}.json`), 'wx', 0o644);
     writeSync(fd, `${JSON.stringify(marker)}\n`);
     fsyncSync(fd);

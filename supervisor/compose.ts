@@ -38,6 +38,7 @@ import { UpdateLock } from './update/lock.ts';
 import type { ReportsView } from './update/reports.ts';
 import { residentReport } from './resident.ts';
 import { VERSION } from './version.ts';
+import { isoTime } from './iso-time.ts';
 
 /** How long a self-update's new supervisor may take to load and answer its start probe. */
 const START_PROBE_TIMEOUT_MS = 20_000;
@@ -73,7 +74,7 @@ export function createService(host: Host, config: Config, io: SupervisorIo, part
     ...(notifySocket === undefined ? {} : { readyMessage: (signal: AbortSignal, timeoutMs: number) => waitReadyMessage(host, notifySocket, signal, timeoutMs) }),
     spawnContext: () => placement.updater?.spawnContext() ?? {},
   });
-  service.onEvent(({ type, at, ...data }) => events.emit(`service_${type}`, { ...data, at: new Date(at).toISOString() }));
+  service.onEvent(({ type, at, ...data }) => events.emit(`service_${type}`, { ...data, at: isoTime(at) }));
   // sd_notify for Type=notify units: READY=1 once healthy, STATUS=, STOPPING=1, WATCHDOG=1 (no-op without NOTIFY_SOCKET).
   attachNotifier(service, createSystemdNotifier(host, logger), logger, host.clock);
   trackChild(host, config.stateDir, service, logger);

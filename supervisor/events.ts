@@ -9,6 +9,7 @@
 import type { ServiceEventFields, ServiceEventType } from './service/types.ts';
 import type { AutoCheck } from './update/auto.ts';
 import type { Operation } from './update/journal.ts';
+import { isoTime } from './iso-time.ts';
 
 /** `service_<type>`: a Service lifecycle event, its fields, and `at` as an ISO time. */
 type ServiceBusEvents = { [K in ServiceEventType as `service_${K}`]: ServiceEventFields[K] & { at: string } };
@@ -43,7 +44,7 @@ export class EventBus {
   /** Sends `type` with `data` to every listener. */
   emit<K extends BusEventName>(type: K, data: BusEvents[K]): void {
     // tsc does not narrow a generic member back into the union; `type` and `data` agree by the signature.
-    const event = { type, at: new Date(this.#now()).toISOString(), data } as BusEvent;
+    const event = { type, at: isoTime(this.#now()), data } as BusEvent;
     for (const listener of this.#listeners) {
       try {
         listener(event);

@@ -28,6 +28,7 @@ import { statePaths, type SupervisorInfo } from './state/state-dir.ts';
 import { Teardown } from './teardown.ts';
 import { startReports } from './update/reports.ts';
 import { VERSION } from './version.ts';
+import { isoTime } from './iso-time.ts';
 
 /** Where the supervisor writes, and who hears that it is up. */
 export interface SupervisorIo {
@@ -52,7 +53,7 @@ export async function runSupervisor(host: Host, config: Config, io: SupervisorIo
   const token = await prepareStateDir(host, config, logger);
   const platform = host.readPlatform();
   const logFile = startLogFile(host, config, platform, io.logFile);
-  const startedAt = new Date(host.clock.now()).toISOString();
+  const startedAt = isoTime(host.clock.now());
   const events = new EventBus(() => host.clock.now());
   const teardown = new Teardown();
   try {

@@ -1,19 +1,27 @@
 /**
- * Bearer-token checks for the control API, in constant time.
+ * Bearer-token checks for the control API, in constant time, without
+ * node:crypto (api/lazy-crypto.ts says why).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 
 /**
- * Whether an Authorization header carries `token`. Both sides are hashed
- * first so the comparison takes the same time whatever the lengths.
+ * Whether two secrets are equal, in a time that depends only on the
+ * expected one's length, never on where or whether they differ: every
+ * code unit of `expected` is compared, and the differences are OR-ed
+ * together rather than returned at the first.
  */
+export function sameSecret(given: string, expected: string): boolean {
+  let diff = given.length ^ expected.length;
+  // Past the end of `given`, charCodeAt is NaN and counts as 0: the length already differs.
+  for (let i = 0; i < expected.length; i++) diff |= given.charCodeAt(i) ^ expected.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Whether an Authorization header carries `token`. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   if (header === undefined) return false;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (match === null) return false;
-  const given = createHash('sha256').update(match[1] ?? '').digest();
-  const expected = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, expected);
+  return sameSecret(match[1] ?? '', token);
 }
 
 /** Whether binding `host` keeps the API on this machine. */

@@ -4,7 +4,8 @@
  * session. Codes are random, live ten minutes, work once, and exist only in
  * this supervisor's memory (a restart forgets them all).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { isoTime } from '../iso-time.ts';
+import { nodeCrypto } from './lazy-crypto.ts';
 
 /** How long a login link works. */
 export const LOGIN_CODE_TTL_MS = 10 * 60_000;
@@ -38,10 +39,10 @@ export class LoginCodes {
   issue(): IssuedCode {
     this.#prune();
     while (this.#expiries.size >= MAX_OUTSTANDING) this.#expiries.delete(this.#expiries.keys().next().value!);
-    const code = randomBytes(16).toString('base64url');
+    const code = nodeCrypto().randomBytes(16).toString('base64url');
     const expiresAtMs = this.#now() + this.#ttlMs;
     this.#expiries.set(digest(code), expiresAtMs);
-    return { code, path: `/login?t=${code}`, expiresAt: new Date(expiresAtMs).toISOString() };
+    return { code, path: `/login?t=${code}`, expiresAt: isoTime(expiresAtMs) };
   }
 
   /** Whether `code` is live; it is used up either way. */
@@ -60,5 +61,5 @@ export class LoginCodes {
 }
 
 function digest(code: string): string {
-  return createHash('sha256').update(code).digest('hex');
+  return nodeCrypto().createHash('sha256').update(code).digest('hex');
 }

@@ -14,7 +14,9 @@ import type { LoginCodes } from './login-codes.ts';
 import type { LoginLimiter } from './login-limit.ts';
 import { PAGE_HEADERS } from './page-route.ts';
 import type { ApiRequest, Reply, Router } from './router.ts';
-import { clearedCookieHeader, newSession, sameSecret, SESSION_TTL_MS, sessionCookieHeader } from './session.ts';
+import { sameSecret } from './auth.ts';
+import { clearedCookieHeader, newSession, SESSION_TTL_MS, sessionCookieHeader } from './session.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** What the login routes need. */
 export interface LoginDeps {
@@ -52,7 +54,7 @@ function brake(deps: LoginDeps, request: ApiRequest, reply: Reply): void {
 function startSession(deps: LoginDeps, request: ApiRequest, reply: Reply): string {
   const now = deps.now();
   reply.header('set-cookie', sessionCookieHeader(newSession(deps.token, now), { secure: overTls(request) }));
-  return new Date(now + SESSION_TTL_MS).toISOString();
+  return isoTime(now + SESSION_TTL_MS);
 }
 
 /** Registers the login routes on `router`. */

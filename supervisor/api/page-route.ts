@@ -4,7 +4,7 @@
  * serves it never reads it), and answered with headers that let it run
  * nothing it did not bring and be framed by nobody.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './lazy-crypto.ts';
 import { PAGE_FILES, PAGE_PATHS, readPageFile, type PageFile } from './page-files.ts';
 import type { Router } from './router.ts';
 
@@ -31,7 +31,7 @@ export function registerPageRoutes(router: Router, read: (name: PageFile) => Pro
   const load = (name: PageFile): Promise<Asset> => {
     let asset = cache.get(name);
     if (asset === undefined) {
-      asset = read(name).then((body) => ({ body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` }));
+      asset = read(name).then((body) => ({ body, etag: `"${nodeCrypto().createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` }));
       // A failed read (a broken install) is retried on the next request.
       void asset.catch(() => cache.delete(name));
       cache.set(name, asset);

@@ -5,7 +5,8 @@
  * new token (and the restart that reads it) logs every session out, and a
  * cookie cannot be forged or extended without the token.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sameSecret } from './auth.ts';
+import { nodeCrypto } from './lazy-crypto.ts';
 
 /** The cookie's name. */
 export const SESSION_COOKIE = 'outlast_session';
@@ -14,19 +15,12 @@ export const SESSION_COOKIE = 'outlast_session';
 export const SESSION_TTL_MS = 7 * 24 * 3_600_000;
 
 function mac(token: string, id: string, expiresAtMs: number): string {
-  return createHmac('sha256', token).update(`outlast-session\0${id}\0${expiresAtMs}`).digest('base64url');
-}
-
-/** Whether two secrets are equal, in a time that does not depend on where they differ. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return nodeCrypto().createHmac('sha256', token).update(`outlast-session\0${id}\0${expiresAtMs}`).digest('base64url');
 }
 
 /** A new session's cookie value, bound to `token`. */
 export function newSession(token: string, nowMs: number, ttlMs = SESSION_TTL_MS): string {
-  const id = randomBytes(16).toString('base64url');
+  const id = nodeCrypto().randomBytes(16).toString('base64url');
   const expiresAtMs = nowMs + ttlMs;
   return `${id}.${expiresAtMs}.${mac(token, id, expiresAtMs)}`;
 }

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** What a marker records. */
 export type MarkerKind = 'pre-restart' | 'first-line' | 'ready' | 'signal' | 'exit' | 'exception' | 'planned-stop';
@@ -34,7 +35,7 @@ export function markerDir(stateDir: string): string {
 /** Writes a marker; never throws (forensics must not be what kills us). */
 export async function writeMarker(host: Host, stateDir: string, kind: MarkerKind, fields: Record<string, unknown> = {}): Promise<void> {
   const atMs = host.clock.now();
-  const marker: Marker = { kind, at: new Date(atMs).toISOString(), atMs, pid: host.pid, ...fields };
+  const marker: Marker = { kind, at: isoTime(atMs), atMs, pid: host.pid, ...fields };
   const dir = markerDir(stateDir);
   try {
     await host.fs.mkdir(dir, 0o755);

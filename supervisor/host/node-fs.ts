@@ -2,12 +2,12 @@
  * The real Host's file system, bound to node:fs: whole-file reads and
  * durable writes for state, and streams for release tarballs.
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream, type Stats } from 'node:fs';
 import { access, appendFile, chmod, link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { nodeSnapshotIo } from '../../platform/snapshot-reader.ts';
 import type { FileInfo, HostFs, WritableFile } from './host.ts';
+import { randomBytesSync } from './random.ts';
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -27,7 +27,7 @@ export const nodeFs: HostFs = {
   async writeFileAtomic(path, data, mode = 0o644) {
     // Write-then-rename keeps readers from ever seeing a half-written file; the
     // fsyncs make the rename survive a power cut, not only a crash.
-    const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytesSync(4).toString('hex')}.tmp`);
     const handle = await open(tmp, 'w', mode);
     try {
       try {

@@ -5,7 +5,6 @@
  * touches them directly; the lint rule in eslint.config.js keeps it so.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readPlatform } from '../../platform/read-platform.ts';
@@ -13,6 +12,7 @@ import type { ChildExit, ChildHandle, Host, HostLocks, SpawnOptions } from './ho
 import { nodeFifos } from './node-fifo.ts';
 import { nodeFs } from './node-fs.ts';
 import { nodeNet } from './node-net.ts';
+import { randomBytesSync } from './random.ts';
 import { spawnFailureReason } from './spawn-failure.ts';
 
 function spawnChild(file: string, args: readonly string[], options: SpawnOptions): ChildHandle {
@@ -100,7 +100,8 @@ export function createNodeHost(exit: (code: number) => never): Host {
     fifos: nodeFifos,
     clock: {
       now: () => Date.now(),
-      monotonic: () => performance.now(),
+      // Not performance.now(): the `performance` global loads perf_hooks (~0.5 MB resident). Both read CLOCK_MONOTONIC.
+      monotonic: () => Number(process.hrtime.bigint()) / 1e6,
       sleep: (ms, signal, options) => delay(ms, undefined, { ...(signal === undefined ? {} : { signal }), ...(options?.ref === false ? { ref: false } : {}) }),
     },
     net: nodeNet,
@@ -115,7 +116,7 @@ export function createNodeHost(exit: (code: number) => never): Host {
     // memoryUsage.rss() reads only the RSS (one /proc read), not the heap statistics.
     memory: () => ({ rss: process.memoryUsage.rss() }),
     random: Math.random,
-    randomToken: (bytes) => randomBytes(bytes).toString('base64url'),
+    randomToken: (bytes) => randomBytesSync(bytes).toString('base64url'),
     execve: bindExecve(),
     exit,
   };

@@ -4,7 +4,12 @@
  * ("Command failed with ENOENT: …\nspawn … ENOENT"), which a JSON log line
  * shows as an escaped `\n`; the errno itself travels beside the reason.
  */
-import { getSystemErrorMap } from 'node:util';
+import type * as Util from 'node:util';
+import { createRequire } from 'node:module';
+
+// A require: the ESM namespace of node:util evaluates its lazy exports,
+// loading streams, worker_threads and more (~0.9 MB resident).
+const { getSystemErrorMap } = createRequire(import.meta.url)('node:util') as typeof Util;
 
 /** What went wrong, as the spawn's caller knows it. */
 export interface SpawnFailure {

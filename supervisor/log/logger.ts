@@ -11,6 +11,7 @@ import type { LogLevel } from '../config/schema.ts';
 import { prettyLine } from './pretty.ts';
 import { safeJson, unwritable } from './safe-json.ts';
 import type { Sink } from './safe-sink.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** One level's method: `logger.info({ pid }, 'started')` or `logger.info('started')`. */
 export interface LogFn {
@@ -65,7 +66,7 @@ export function createLogger(options: LoggerOptions): Logger {
       let line: string;
       let shown: string;
       try {
-        const record = { level: number, time: new Date(now()).toISOString(), ...base, ...fields, ...(text === undefined ? {} : { msg: text }) };
+        const record = { level: number, time: isoTime(now()), ...base, ...fields, ...(text === undefined ? {} : { msg: text }) };
         line = `${safeJson(record)}\n`;
         shown = pretty ? prettyLine(record) : line;
       } catch (err) {

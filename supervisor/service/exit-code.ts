@@ -6,6 +6,7 @@
 import { constants } from 'node:os';
 import type { ChildExit } from '../host/host.ts';
 import type { ServiceStatus } from './types.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** The number of a signal name, e.g. SIGTERM → 15. */
 export function signalNumber(signal: NodeJS.Signals): number {
@@ -38,5 +39,5 @@ export function describeExit(exit: ChildExit): string {
 
 /** The `lastExit` of the status for how a child ended, at wall-clock `now` (ms). */
 export function lastExitOf(exit: ChildExit, now: number): NonNullable<ServiceStatus['lastExit']> {
-  return { description: describeExit(exit), code: exitCodeFor(exit), signal: exit.kind === 'signaled' ? exit.signal : null, at: new Date(now).toISOString() };
+  return { description: describeExit(exit), code: exitCodeFor(exit), signal: exit.kind === 'signaled' ? exit.signal : null, at: isoTime(now) };
 }

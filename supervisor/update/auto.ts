@@ -17,6 +17,7 @@ import type { CheckResult } from './check.ts';
 import type { AutoUpdateConfig } from './config.ts';
 import type { Updater } from './updater.ts';
 import { inWindow, nextOpening, parseWindow, windowLengthMs, type MaintenanceWindow } from './window.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** What a scheduled check found, and what came of it. */
 export type AutoOutcome =
@@ -248,5 +249,5 @@ function brief(err: unknown): { code: ErrorCode; message: string } {
 }
 
 function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  return isoTime(ms);
 }

@@ -10,6 +10,7 @@ import type { UpdateContext } from './context.ts';
 import { heldBack, rolloutVerdict, type RolloutVerdict } from './rollout.ts';
 import { latestAllowed } from './selection.ts';
 import type { ReleaseEntry } from './sources/source.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** What `GET /updates/check` answers. */
 export interface CheckResult {
@@ -75,7 +76,7 @@ export class ReleaseCheck {
     const latest = latestAllowed(offered, config, new Set([...bad.keys(), ...held.keys()])) ?? null;
     const current = store.current ?? null;
     const newer = (v: string | null | undefined): v is string => v !== null && v !== undefined && (current === null || semver.gt(v, current));
-    const result: CheckResult = { current, latest, available: newer(latest), checkedAt: new Date(host.clock.now()).toISOString() };
+    const result: CheckResult = { current, latest, available: newer(latest), checkedAt: isoTime(host.clock.now()) };
     const best = latestAllowed(offered, config, new Set());
     const reason = best === undefined ? undefined : bad.get(best);
     if (newer(best) && reason !== undefined) result.markedBad = { version: best, reason };

@@ -17,6 +17,7 @@
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** Who holds the lock. */
 export interface LockHolder {
@@ -81,7 +82,7 @@ export class UpdateLock {
    */
   async acquire(id: string, to: string): Promise<HeldLock> {
     if (this.#held !== undefined) throw busy(this.#held);
-    const holder: LockHolder = { pid: this.#host.pid, id, since: new Date(this.#host.clock.now()).toISOString(), to };
+    const holder: LockHolder = { pid: this.#host.pid, id, since: isoTime(this.#host.clock.now()), to };
     this.#held = holder;
     try {
       return await this.#take(holder);

@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.ts';
 import { Journal, type Operation, type OperationPhase, type OperationState } from './journal.ts';
 import type { HeldLock, UpdateLock } from './lock.ts';
 import { pruneOperationLogs } from './stage.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** What an operation is for; the first install is journaled as an apply from nothing. */
 export type OperationJob = 'apply' | 'rollback' | 'install';
@@ -51,7 +52,7 @@ export class Operations {
       state: 'applying',
       phase: 'lock',
       phases: [],
-      startedAt: new Date(host.clock.now()).toISOString(),
+      startedAt: isoTime(host.clock.now()),
       switched: false,
     };
     return new RunningOperation(this.#deps, this.journal, op, held, { exemptFromFailpoint: job === 'install', resumed: false });
@@ -119,7 +120,7 @@ export class RunningOperation {
     this.#closePhase();
     op.state = state;
     op.phase = 'done';
-    op.endedAt = new Date(host.clock.now()).toISOString();
+    op.endedAt = isoTime(host.clock.now());
     if (error !== undefined) op.error = { code: error.code, message: error.message };
     logger.info({ id: op.id, state, from: op.from, to: op.to, error: op.error }, `update ${op.id} ${state}`);
     await this.#lock.release().catch((err: unknown) => logger.error({ err }, 'cannot release the update lock'));

@@ -11,6 +11,7 @@ import { isFinal, type Journal, type Operation, type OperationPhase } from './jo
 import type { UpdateLock } from './lock.ts';
 import { hasRelease, linkedVersion, pointLink, removeRelease, removeStaging, removeTempLinks, restoreLinks, type ReleasePaths } from './releases.ts';
 import { pendingHandover, type Pending } from './self-update.ts';
+import { isoTime } from '../iso-time.ts';
 
 const ORDER: readonly OperationPhase[] = ['lock', 'busy-wait', 'fetch', 'install', 'preflight', 'stage', 'switch', 'restart', 'health-gate', 'rollback', 'commit', 'done'];
 
@@ -76,7 +77,7 @@ export async function recoverUpdates(host: Host, paths: ReleasePaths, journal: J
   let settled: Operation | undefined;
   if (last !== undefined && !isFinal(last)) {
     settled = await resolveOperation(host, paths, last);
-    settled.endedAt = new Date(host.clock.now()).toISOString();
+    settled.endedAt = isoTime(host.clock.now());
     await journal.write(settled);
     logger.warn({ id: settled.id, state: settled.state, from: settled.from, to: settled.to }, `recovered an interrupted ${settled.kind}: ${settled.error?.message ?? settled.state}`);
   }

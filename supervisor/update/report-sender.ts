@@ -28,6 +28,7 @@ import type { Logger } from '../log/logger.ts';
 import type { ReportConfig } from './config.ts';
 import type { Operation } from './journal.ts';
 import type { Updater } from './updater.ts';
+import { isoTime } from '../iso-time.ts';
 
 /** One report, as the receiver gets it. */
 export interface UpdateReport {
@@ -146,7 +147,7 @@ export class ReportSender {
         result: op.state,
         errorCode: op.error?.code ?? null,
         phases: op.phases.map((p) => ({ name: p.name, ms: p.ms })),
-        at: op.endedAt ?? new Date(this.#deps.host.clock.now()).toISOString(),
+        at: op.endedAt ?? isoTime(this.#deps.host.clock.now()),
       });
       const over = this.#queue.length - config.maxQueued;
       if (over > 0) {
@@ -199,7 +200,7 @@ export class ReportSender {
       const problem = await this.#send(next, failures);
       if (problem === undefined) {
         failures = 0;
-        this.#lastSentAt = new Date(this.#deps.host.clock.now()).toISOString();
+        this.#lastSentAt = isoTime(this.#deps.host.clock.now());
         // By identity: report() may have dropped it from a full queue meanwhile.
         this.#queue = this.#queue.filter((r) => r !== next);
         await this.#save();
@@ -207,7 +208,7 @@ export class ReportSender {
       }
       failures += 1;
       const before = this.#delivery.get(next.id);
-      this.#delivery.set(next.id, { attempts: (before?.attempts ?? 0) + 1, lastError: problem, lastAttemptAt: new Date(this.#deps.host.clock.now()).toISOString() });
+      this.#delivery.set(next.id, { attempts: (before?.attempts ?? 0) + 1, lastError: problem, lastAttemptAt: isoTime(this.#deps.host.clock.now()) });
       await this.#save();
       const wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (failures - 1)) * (0.5 + this.#deps.host.random() / 2);
       try {

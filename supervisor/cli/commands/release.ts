@@ -15,6 +15,7 @@ import type { Host } from '../../host/host.ts';
 import { packRelease, type PackResult } from '../../update/pack.ts';
 import { generateKeyPair } from '../../update/signing.ts';
 import { output, type CliContext } from '../context.ts';
+import { isoTime } from '../../iso-time.ts';
 
 interface KeygenFlags {
   out: string;
@@ -41,7 +42,7 @@ function expiryOf(flag: string | undefined, now: number): string | undefined {
   if ('error' in parsed || parsed.ms === 0) {
     throw new OutlastError('BAD_REQUEST', `--expires "${flag}" ${'error' in parsed ? parsed.error : 'must be longer than 0'}, or "never"`);
   }
-  return new Date(now + parsed.ms).toISOString();
+  return isoTime(now + parsed.ms);
 }
 
 /** A key pair's base name: a plain file name, so `--name ../x` cannot write elsewhere. */

@@ -12,6 +12,7 @@
  */
 import { OutlastError } from '../../errors.ts';
 import type { HostFs } from '../../host/host.ts';
+import { isoTime } from '../../iso-time.ts';
 
 /** The record's file name in the state dir. */
 export const SERIAL_FILE = 'manifest-serial.json';
@@ -97,7 +98,7 @@ export function createManifestSerials(file?: SerialFile): ManifestSerials {
       memory = record;
       return;
     }
-    const stamped: SerialRecord = { ...record, acceptedAt: new Date(file.now()).toISOString() };
+    const stamped: SerialRecord = { ...record, acceptedAt: isoTime(file.now()) };
     await file.fs.writeFileAtomic(file.path, `${JSON.stringify(stamped, null, 2)}\n`, 0o644);
   }
 

@@ -29,6 +29,7 @@ import { parseMinisignKey } from '../minisign.ts';
 import { parsePublicKey } from '../signing.ts';
 import { acceptedWhen, createManifestSerials, type ManifestSerials } from './manifest-serial.ts';
 import type { ReleaseKeys } from './receive.ts';
+import { isoTime } from '../../iso-time.ts';
 
 /** How a source trusts its manifest. */
 export interface ManifestTrustConfig {
@@ -92,7 +93,7 @@ export function createManifestTrust(config: ManifestTrustConfig): ManifestTrust 
     if (manifest.expires !== undefined && Date.parse(manifest.expires) <= config.now()) {
       throw new OutlastError(
         'MANIFEST_EXPIRED',
-        `${what} expired at ${manifest.expires} (now ${new Date(config.now()).toISOString()}): the feed is serving an edition its publisher no longer re-signs (frozen), refusing it; sign a fresh edition with a later "expires"`,
+        `${what} expired at ${manifest.expires} (now ${isoTime(config.now())}): the feed is serving an edition its publisher no longer re-signs (frozen), refusing it; sign a fresh edition with a later "expires"`,
         { details: { where, expires: manifest.expires, serial: manifest.serial } },
       );
     }
