@@ -56,7 +56,8 @@ export default tseslint.config(
     rules: { 'no-undef': 'error', 'no-unused-vars': 'error' },
   },
   {
-    files: ['supervisor/cli/main.ts', 'supervisor/cli/run-main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    // The process entries: the CLI's two, and the update source's child (supervisor/update/sources/apart-main.ts).
+    files: ['supervisor/cli/main.ts', 'supervisor/cli/run-main.ts', 'supervisor/update/sources/apart-main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -141,13 +141,14 @@ export function composeRestarts(host: Host, config: Config, parts: RestartParts)
   const controller = new Controller({ host, logger, stateDir: config.stateDir, drainMs: config.service.stopTimeoutMs, service, isStopping: () => signals.isStopping(), selfRestarter });
   // The pipeline loads on the first operation that needs it (lazy-updater.ts): an idle supervisor never holds it.
   const load = async (updates: NonNullable<Config['updates']>): Promise<Updater> => {
-    const [{ Updater }, { createSource }, { createBundledSource }] = await Promise.all([import('./update/updater.ts'), import('./update/sources/index.ts'), import('./update/sources/bundled.ts')]);
+    // The source lists and fetches in a child process (sources/apart.ts): its parsers, crypto and tar never load here.
+    const [{ Updater }, { createApartSource }, { createBundledSource }] = await Promise.all([import('./update/updater.ts'), import('./update/sources/apart.ts'), import('./update/sources/bundled.ts')]);
     return new Updater({
       host,
       stateDir: config.stateDir,
       config: updates,
       busy: config.service.busy,
-      source: createSource(updates.source, host, {}, { stateDir: config.stateDir, warn: (line) => logger.warn(line) }),
+      source: createApartSource(updates.source, host, { stateDir: config.stateDir, warn: (line) => logger.warn(line) }),
       service,
       logger,
       events,

@@ -1,6 +1,6 @@
 /**
  * Bearer-token checks for the control API, in constant time, without
- * node:crypto (api/lazy-crypto.ts says why).
+ * node:crypto (supervisor/lazy-crypto.ts says why).
  */
 
 /**

@@ -5,7 +5,7 @@
  * this supervisor's memory (a restart forgets them all).
  */
 import { isoTime } from '../iso-time.ts';
-import { nodeCrypto } from './lazy-crypto.ts';
+import { nodeCrypto } from '../lazy-crypto.ts';
 
 /** How long a login link works. */
 export const LOGIN_CODE_TTL_MS = 10 * 60_000;

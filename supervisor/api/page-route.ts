@@ -4,7 +4,7 @@
  * serves it never reads it), and answered with headers that let it run
  * nothing it did not bring and be framed by nobody.
  */
-import { nodeCrypto } from './lazy-crypto.ts';
+import { nodeCrypto } from '../lazy-crypto.ts';
 import { PAGE_FILES, PAGE_PATHS, readPageFile, type PageFile } from './page-files.ts';
 import type { Router } from './router.ts';
 

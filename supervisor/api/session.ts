@@ -6,7 +6,7 @@
  * cookie cannot be forged or extended without the token.
  */
 import { sameSecret } from './auth.ts';
-import { nodeCrypto } from './lazy-crypto.ts';
+import { nodeCrypto } from '../lazy-crypto.ts';
 
 /** The cookie's name. */
 export const SESSION_COOKIE = 'outlast_session';

@@ -20,7 +20,8 @@
 import { join } from 'node:path';
 import { OutlastError, toOutlastError } from '../errors.ts';
 import { EntryChecker, unsafe } from './extract-check.ts';
-import { extractWithTar, type Untar } from './extract-gnu.ts';
+import { extractWithTar } from './extract-gnu.ts';
+import type { Untar } from './gnu-tar.ts';
 import { feed, judgingParser, writeEntries, type ExtractFs, type PlannedEntry } from './extract-write.ts';
 
 export type { ExtractFs } from './extract-write.ts';

@@ -14,9 +14,9 @@
  * The device id is generated once into `<stateDir>/device-id` (0600), or set
  * with `updates.deviceId`.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
+import { nodeCrypto } from '../lazy-crypto.ts';
 import type { HostFs } from '../host/host.ts';
 
 /** A version's rollout, as the manifest carries it (other keys are kept and ignored, as everywhere in a manifest). */
@@ -62,7 +62,7 @@ export interface RolloutVerdict {
 
 /** The device's bucket for `salt`, 0..99 (the formula in the header). */
 export function rolloutBucket(salt: string, deviceId: string): number {
-  return createHash('sha256').update(`${salt}:${deviceId}`).digest().readUInt32BE(0) % 100;
+  return nodeCrypto().createHash('sha256').update(`${salt}:${deviceId}`).digest().readUInt32BE(0) % 100;
 }
 
 /** Whether, and why, `deviceId` is in `rollout` of `version`. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { OutlastError } from '../errors.ts';
 import type { Host } from '../host/host.ts';
 import type { UpdatesConfig } from './config.ts';
-import { findGnuTar } from './extract-gnu.ts';
+import { findGnuTar } from './gnu-tar.ts';
 import type { OperationPhase } from './journal.ts';
 import { createStaging, promoteStaging, type ReleasePaths } from './releases.ts';
 import { runHook } from './run-hook.ts';

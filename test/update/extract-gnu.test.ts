@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { extractSafely } from '../../supervisor/update/extract.ts';
-import { findGnuTar, type Untar } from '../../supervisor/update/extract-gnu.ts';
+import { findGnuTar, type Untar } from '../../supervisor/update/gnu-tar.ts';
 import { nodeFs } from '../../supervisor/host/node-fs.ts';
 import { packRelease } from '../../supervisor/update/pack.ts';
 import { nodeHost } from '../support/node-host.ts';

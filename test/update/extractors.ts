@@ -3,7 +3,7 @@
  * the GNU tar fast path where the machine has a GNU tar (said once when not).
  */
 import { extractSafely, type ExtractOptions } from '../../supervisor/update/extract.ts';
-import { findGnuTar, type Untar } from '../../supervisor/update/extract-gnu.ts';
+import { findGnuTar, type Untar } from '../../supervisor/update/gnu-tar.ts';
 import { nodeHost } from '../support/node-host.ts';
 
 const gnu = await findGnuTar(nodeHost);

@@ -11,7 +11,7 @@
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { OutlastError, toOutlastError } from '../../errors.ts';
-import type { Untar } from '../extract-gnu.ts';
+import type { Untar } from '../gnu-tar.ts';
 import { emptyDir, extractSafely, extractStreamSafely, type ExtractFs } from '../extract.ts';
 import { LEGACY_MAX_BYTES, legacyTooLarge, MAX_MINISIG_BYTES, minisigCheck, parseMinisig, verifyMinisigHeader, type Minisig, type MinisignKey } from '../minisign.ts';
 import { verifyEntry } from '../signing.ts';

@@ -5,7 +5,7 @@
 import { semver } from '../semver.ts';
 import { OutlastError } from '../../errors.ts';
 import type { Rollout } from '../rollout.ts';
-import type { Untar } from '../extract-gnu.ts';
+import type { Untar } from '../gnu-tar.ts';
 
 /** One release a source offers. */
 export interface ReleaseEntry {

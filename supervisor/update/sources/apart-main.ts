@@ -1,0 +1,69 @@
+/**
+ * The child process of apart.ts: `node apart-main.js REQUEST` (an
+ * ApartRequest as JSON), in the supervisor's cwd and environment. Builds
+ * the source with createSource and the real Host, prints `{"ready":true}`,
+ * runs the one list or fetch, and prints JSON lines: warnings, log lines and
+ * progress as they come, then the entries, `done`, or the error. Its exit
+ * ends whatever it started (a download, GNU tar).
+ */
+import module from 'node:module';
+import type { ApartLine, ApartRequest } from './apart.ts';
+
+// First, so the modules below load through the on-disk compile cache
+// bin/outlast.js uses: this child starts at every list and fetch.
+module.enableCompileCache?.();
+const [{ OutlastError }, { createNodeHost }, { createSource }, { findGnuTar }] = await Promise.all([
+  import('../../errors.ts'),
+  import('../../host/node-host.ts'),
+  import('./create.ts'),
+  import('../gnu-tar.ts'),
+]);
+
+/** Progress goes out at most this often (and at the end): the supervisor throttles its events further. */
+const PROGRESS_EVERY_MS = 100;
+
+// Pipes are written synchronously on Linux: a line is out before the next statement.
+const say = (line: ApartLine): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
+
+const request = JSON.parse(process.argv[2] ?? '{}') as ApartRequest;
+const host = createNodeHost((code) => process.exit(code));
+const source = createSource(request.spec, host, {}, { stateDir: request.stateDir, warn: (line) => say({ warn: line }) });
+// The supervisor kills this process to abort: nothing here aborts by itself.
+const signal = new AbortController().signal;
+say({ ready: true });
+
+async function run(): Promise<ApartLine> {
+  if (request.op === 'list') return { entries: await source.list(signal) };
+  let last = 0;
+  await source.fetch(request.entry, request.dest, {
+    ...request.limits,
+    signal,
+    untar: request.untar ? await findGnuTar(host) : undefined,
+    log: (line) => say({ log: line }),
+    onProgress: (done, total) => {
+      const now = Date.now();
+      if (done !== total && now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      say({ progress: [done, total ?? null] });
+    },
+  });
+  return { done: true };
+}
+
+/** A thrown value that is no OutlastError, with the errno and call of a system error. */
+function failure(err: unknown): ApartLine {
+  const { code, syscall } = (err ?? {}) as { code?: unknown; syscall?: unknown };
+  return {
+    failure: err instanceof Error ? err.message : String(err),
+    ...(typeof code === 'string' ? { errno: code } : {}),
+    ...(typeof syscall === 'string' ? { syscall } : {}),
+  };
+}
+
+try {
+  say(await run());
+} catch (err) {
+  say(err instanceof OutlastError ? err.toJSON() : failure(err));
+}
+// A keep-alive socket or a timer of the source's must not keep the answer waiting.
+process.exit(0);

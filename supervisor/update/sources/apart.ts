@@ -1,0 +1,238 @@
+/**
+ * The update source in a short-lived child process (apart-main.ts), so that
+ * what listing and fetching load never becomes part of the supervisor: the
+ * manifest parser and its trust checks, node:crypto for the digests and
+ * signatures, zlib and the tar parser for the extraction. A supervisor keeps
+ * every module it loads for as long as it lives, on a phone whose
+ * low-memory killer takes the biggest process first; after a first install
+ * that was about 5 MB.
+ *
+ * Each `list` and each `fetch` runs one child, with the same node, cwd and
+ * environment, and the source config as the supervisor validated it. The
+ * child prints JSON lines on stdout: `ready` once its modules loaded, then
+ * warnings, log lines and progress as they happen, then one answer (the
+ * entries, `done`, or the OutlastError it refused with, raised here with the
+ * same code, message and details). The child writes the manifest serials
+ * in the state dir and the release into the staging dir itself; nothing
+ * else of the supervisor's state is its.
+ *
+ * A child that dies before `ready` (it could not start, or load its
+ * modules) gives way to the source in this process: the same result, only
+ * heavier, recorded as the capability "update sources" so `outlast doctor
+ * --json` shows why. A child that dies after it is a failed list or fetch:
+ * the staging dir is the caller's to remove, the download beside it is
+ * removed here. The caller's abort kills the child's process group.
+ */
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isErrorCode, OutlastError } from '../../errors.ts';
+import type { ChildExit, Host } from '../../host/host.ts';
+import { noteLoaded } from '../../resident.ts';
+import type { SourceHost, SourceOptions, SourceSpec } from './create.ts';
+import type { FetchContext, ReleaseEntry, UpdateSource } from './source.ts';
+
+/** The child's entry, next to this module (.ts in a checkout, .js in dist/). */
+const MAIN = new URL(`./apart-main${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
+
+/** The limits of a fetch, as FetchContext has them (what crosses to the child). */
+export type FetchLimits = Pick<FetchContext, 'maxBytes' | 'maxUnpackedBytes' | 'fetchTimeoutMs' | 'minBytesPerSecond' | 'rateWindowMs'>;
+
+/** What the child is asked, as its one argument (JSON). */
+export type ApartRequest =
+  | { op: 'list'; spec: SourceSpec; stateDir?: string | undefined }
+  | { op: 'fetch'; spec: SourceSpec; stateDir?: string | undefined; entry: ReleaseEntry; dest: string; limits: FetchLimits; untar: boolean };
+
+/** An error as it crosses: an OutlastError's JSON. */
+export interface ErrorAnswer {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** One line the child prints. */
+export type ApartLine =
+  | { ready: true }
+  | { warn: string }
+  | { log: string }
+  | { progress: [done: number, total: number | null] }
+  | { entries: ReleaseEntry[] }
+  | { done: true }
+  | { error: ErrorAnswer }
+  /**
+   * Anything else that went wrong, by its message, with the errno and call
+   * of a system error (raised here as an Error with those, as the source
+   * would have thrown it: a full disk stays NO_SPACE).
+   */
+  | { failure: string; errno?: string; syscall?: string };
+
+/** The lines that end a run. */
+type Final = Extract<ApartLine, { entries: unknown } | { done: unknown } | { error: unknown } | { failure: unknown }>;
+
+/** The answer a line holds, or undefined for a line that is none (or not JSON). */
+export function readLine(text: string): ApartLine | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const line = parsed as Record<string, unknown>;
+  if (line.ready === true) return { ready: true };
+  if (typeof line.warn === 'string') return { warn: line.warn };
+  if (typeof line.log === 'string') return { log: line.log };
+  if (Array.isArray(line.progress) && typeof line.progress[0] === 'number' && (typeof line.progress[1] === 'number' || line.progress[1] === null)) {
+    return { progress: [line.progress[0], line.progress[1]] };
+  }
+  if (Array.isArray(line.entries)) return { entries: line.entries as ReleaseEntry[] };
+  if (line.done === true) return { done: true };
+  if (typeof line.failure === 'string') {
+    return { failure: line.failure, ...(typeof line.errno === 'string' ? { errno: line.errno } : {}), ...(typeof line.syscall === 'string' ? { syscall: line.syscall } : {}) };
+  }
+  const error = line.error as Record<string, unknown> | null | undefined;
+  if (typeof error === 'object' && error !== null && typeof error.code === 'string' && typeof error.message === 'string') {
+    const details = typeof error.details === 'object' && error.details !== null ? (error.details as Record<string, unknown>) : undefined;
+    return { error: { code: error.code, message: error.message, ...(details === undefined ? {} : { details }) } };
+  }
+  return undefined;
+}
+
+/** The error an answer carries, as the source in this process would have thrown it. */
+export function raised(final: Extract<Final, { error: unknown } | { failure: unknown }>): Error {
+  if ('failure' in final) {
+    const { errno, syscall } = final;
+    return Object.assign(new Error(final.failure), errno === undefined ? {} : { code: errno }, syscall === undefined ? {} : { syscall });
+  }
+  const { code, message, details } = final.error;
+  return new OutlastError(isErrorCode(code) ? code : 'INTERNAL', message, details === undefined ? {} : { details });
+}
+
+/** What the apart source needs of the Host: the child, and the source in this process should it not start. */
+export type ApartHost = SourceHost & Pick<Host, 'spawn' | 'killGroup' | 'invocation' | 'cwd' | 'env'> & { fs: Pick<Host['fs'], 'readdir' | 'rm'> };
+
+/** How the child's death reads in a message. */
+function death(exit: ChildExit): string {
+  return exit.kind === 'exited' ? `exited with code ${exit.code}` : exit.kind === 'signaled' ? `was killed by ${exit.signal}` : `could not start (${exit.message})`;
+}
+
+/**
+ * Runs one child for `request`. Resolves with its answer, or with undefined
+ * when it died before it was ready (then the caller falls back); rejects
+ * with the caller's abort reason, or when a ready child gave no answer.
+ */
+async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSignal, onLine: (line: ApartLine) => void): Promise<Final | undefined> {
+  signal.throwIfAborted();
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(host.env)) if (value !== undefined) env[name] = value;
+  const child = host.spawn(host.invocation.execPath, [fileURLToPath(MAIN), JSON.stringify(request)], { cwd: host.cwd, env, detached: true });
+  const kill = (): void => {
+    if (child.pid !== undefined) host.killGroup(child.pid, 'SIGKILL');
+  };
+  signal.addEventListener('abort', kill, { once: true });
+  let ready = false;
+  let final: Final | undefined;
+  let pending = '';
+  let stderr = '';
+  const take = (text: string): void => {
+    const line = readLine(text);
+    if (line === undefined) return;
+    if ('ready' in line) ready = true;
+    else if ('entries' in line || 'done' in line || 'error' in line || 'failure' in line) final ??= line;
+    else onLine(line);
+  };
+  const closed = (stream: NodeJS.ReadableStream | null, onText: (text: string) => void): Promise<void> =>
+    stream === null
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          stream.setEncoding('utf8');
+          stream.on('data', onText);
+          stream.once('end', resolve);
+          stream.once('close', resolve);
+          stream.once('error', () => resolve());
+        });
+  try {
+    const [exit] = await Promise.all([
+      child.exited,
+      closed(child.stdout, (chunk) => {
+        pending += chunk;
+        for (let at = pending.indexOf('\n'); at >= 0; at = pending.indexOf('\n')) {
+          take(pending.slice(0, at));
+          pending = pending.slice(at + 1);
+        }
+      }),
+      // The tail only, for the message when the child dies without an answer.
+      closed(child.stderr, (chunk) => void (stderr = (stderr + chunk).slice(-2000))),
+    ]);
+    take(pending);
+    signal.throwIfAborted();
+    if (final !== undefined) return final;
+    if (!ready) return undefined;
+    const said = stderr.trim().split('\n').slice(-3).join('; ');
+    throw new Error(`the update source's child process ${death(exit)} before it answered${said === '' ? '' : `: ${said}`}`);
+  } finally {
+    signal.removeEventListener('abort', kill);
+  }
+}
+
+/** Removes the download a child left beside `dest` (releases/<staging>.download-*.tgz), if any. */
+async function removeDownload(fs: ApartHost['fs'], dest: string): Promise<void> {
+  const prefix = `${basename(dest)}.download-`;
+  const dir = dirname(dest);
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) if (name.startsWith(prefix)) await fs.rm(join(dir, name));
+}
+
+/**
+ * The source `spec` describes, each list and fetch run in a child process;
+ * `options` as createSource takes them (the state dir for the manifest
+ * serials, the warning line).
+ */
+export function createApartSource(spec: SourceSpec, host: ApartHost, options: SourceOptions = {}): UpdateSource {
+  let here: Promise<UpdateSource> | undefined;
+  /** The source in this process, for a child that could not start. */
+  const inProcess = (): Promise<UpdateSource> => {
+    here ??= import('./create.ts').then(({ createSource }) => {
+      noteLoaded('update sources');
+      return createSource(spec, host, {}, options);
+    });
+    return here;
+  };
+  const onLine =
+    (ctx?: Pick<FetchContext, 'log' | 'onProgress'>) =>
+    (line: ApartLine): void => {
+      if ('warn' in line) options.warn?.(line.warn);
+      else if ('log' in line) ctx?.log?.(line.log);
+      else if ('progress' in line) ctx?.onProgress?.(line.progress[0], line.progress[1] ?? undefined);
+    };
+  const base = { spec, ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }) };
+  return {
+    kind: spec.type,
+    async list(signal) {
+      const final = await runChild(host, { op: 'list', ...base }, signal, onLine());
+      if (final === undefined) return (await inProcess()).list(signal);
+      if ('entries' in final) return final.entries;
+      if ('done' in final) throw new Error("the update source's child process answered a list with no entries");
+      throw raised(final);
+    },
+    async fetch(entry, dest, ctx) {
+      const limits: FetchLimits = {
+        maxBytes: ctx.maxBytes,
+        ...(ctx.maxUnpackedBytes === undefined ? {} : { maxUnpackedBytes: ctx.maxUnpackedBytes }),
+        ...(ctx.fetchTimeoutMs === undefined ? {} : { fetchTimeoutMs: ctx.fetchTimeoutMs }),
+        ...(ctx.minBytesPerSecond === undefined ? {} : { minBytesPerSecond: ctx.minBytesPerSecond }),
+        ...(ctx.rateWindowMs === undefined ? {} : { rateWindowMs: ctx.rateWindowMs }),
+      };
+      let final: Final | undefined;
+      try {
+        final = await runChild(host, { op: 'fetch', ...base, entry, dest, limits, untar: ctx.untar !== undefined }, ctx.signal, onLine(ctx));
+      } catch (err) {
+        await removeDownload(host.fs, dest);
+        throw err;
+      }
+      if (final === undefined) return (await inProcess()).fetch(entry, dest, ctx);
+      if ('done' in final) return;
+      await removeDownload(host.fs, dest);
+      if ('entries' in final) throw new Error("the update source's child process answered a fetch with a list");
+      throw raised(final);
+    },
+  };
+}
