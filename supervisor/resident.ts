@@ -22,6 +22,12 @@ export interface ResidentReport {
   rssMb: number;
   /** The npm packages loaded, sorted. */
   modules: string[] | null;
+  /**
+   * The Node builtins the supervisor's own modules and its packages asked
+   * for (`crypto`, `zlib`, …), sorted; what Node loads inside a builtin is
+   * not seen. Some cost as much as a package: node:crypto about 2.6 MB.
+   */
+  builtins: string[] | null;
   /** How many modules loaded (the supervisor's own, the packages', and node's builtins). */
   moduleCount: number | null;
   /** What loaded on first use, in the order it did. */
@@ -40,5 +46,6 @@ function packageOf(url: string): string | undefined {
 export function residentReport(rssBytes: number): ResidentReport {
   const urls = (globalThis as { [RECORD]?: readonly string[] })[RECORD];
   const packages = urls === undefined ? null : [...new Set(urls.map(packageOf).filter((p) => p !== undefined))].sort();
-  return { rssMb: Math.round((rssBytes / (1024 * 1024)) * 10) / 10, modules: packages, moduleCount: urls === undefined ? null : urls.length, loaded: [...capabilities] };
+  const builtins = urls === undefined ? null : [...new Set(urls.filter((url) => url.startsWith('node:')).map((url) => url.slice('node:'.length)))].sort();
+  return { rssMb: Math.round((rssBytes / (1024 * 1024)) * 10) / 10, modules: packages, builtins, moduleCount: urls === undefined ? null : urls.length, loaded: [...capabilities] };
 }

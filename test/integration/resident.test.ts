@@ -3,7 +3,8 @@
  * memory (`resident`, from its `GET /resident`): an idle supervisor without
  * updates keeps no package at all (its config was validated in a child
  * process), and one whose first install ran says the update pipeline loaded
- * and which packages came with it, the config's validator not among them.
+ * and which packages came with it: the lock's and semver, not the config's
+ * validator nor the source's tar and crypto (those ran in child processes).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ afterEach(cleanup);
 interface Resident {
   rssMb: number;
   modules: string[] | null;
+  builtins: string[] | null;
   moduleCount: number | null;
   loaded: string[];
 }
@@ -42,17 +44,23 @@ describe('outlast doctor --json: resident', () => {
     expect(held.modules).toEqual([]);
     expect(held.moduleCount).toBeGreaterThan(20);
     expect(held.loaded).toEqual([]);
+    // Random bytes from /dev/urandom, timestamps without ICU, the bearer check without a hash (supervisor/lazy-crypto.ts).
+    expect(held.builtins).toEqual(expect.arrayContaining(['child_process', 'http']) as unknown);
+    expect(held.builtins).not.toContain('crypto');
+    expect(held.builtins).not.toContain('zlib');
+    expect(held.builtins).not.toContain('perf_hooks');
   });
 
   it('says the update pipeline loaded for a first install, and what came with it', async () => {
     const feed = await makeFeed([{ version: '1.0.0' }]);
     const { cli } = await startUpdating({ type: 'dir', path: feed });
     const held = await resident(cli.stateDir);
-    expect(held.loaded).toContain('update pipeline');
-    expect(held.modules).toContain('semver');
-    // The manifest is checked by hand: the config's validator does not come back with the pipeline.
-    expect(held.modules).not.toContain('zod');
-    expect(held.modules).not.toContain('pino');
+    // The source listed and fetched in a child process (update/sources/apart.ts): not here.
+    expect(held.loaded).toEqual(['update pipeline']);
+    // Only the Updater's own packages: the lock's and semver; no tar, minipass, zod or pino.
+    expect(held.modules).toEqual(['graceful-fs', 'proper-lockfile', 'retry', 'semver', 'signal-exit']);
+    expect(held.builtins).not.toContain('crypto');
+    expect(held.builtins).not.toContain('zlib');
   });
 
   it('has no resident field when no supervisor runs', async () => {

@@ -81,7 +81,7 @@ async function harness(token = TOKEN, clock = { now: Date.parse('2030-01-01T00:0
       metrics: () => {
         throw new Error('no metrics in these tests');
       },
-      resident: () => ({ rssMb: 50, modules: [], moduleCount: 1, loaded: [] }),
+      resident: () => ({ rssMb: 50, modules: [], builtins: [], moduleCount: 1, loaded: [] }),
       insights: {
         doctor: async () => ({ platform: { kind: 'bare' } }) as never,
         why: async () => ({ code: 'no-history', summary: 'no restart-window markers yet', evidence: [] }),
