@@ -22,7 +22,6 @@ const SIDE_EFFECT_MODULES = [
   'node:dgram',
   'dgram',
   'execa',
-  'proper-lockfile',
 ];
 
 export default tseslint.config(
@@ -79,7 +78,7 @@ export default tseslint.config(
   {
     // The allow-list: where the machine is touched on purpose. Keep it short.
     files: [
-      // The Host itself: node-host.ts, node-fs.ts, node-net.ts bind it to Node, execa and proper-lockfile.
+      // The Host itself: node-host.ts, node-fs.ts, node-net.ts, node-locks.ts bind it to Node.
       'supervisor/host/**',
       // The /proc snapshot reader: synchronous, O_NONBLOCK reads for platform detection
       // and signal-time snapshots; the Host's readSync and readPlatform are bound to it.

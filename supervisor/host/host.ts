@@ -229,7 +229,7 @@ export interface HostFifos {
   read(path: string): Readable;
 }
 
-/** Cross-process file locks (proper-lockfile: a lock dir whose mtime is kept fresh). */
+/** Cross-process file locks: a lock dir whose mtime is kept fresh (node-locks.ts, proper-lockfile's format). */
 export interface HostLocks {
   /**
    * Takes the lock on `path` without waiting. Rejects with code ELOCKED when

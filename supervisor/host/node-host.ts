@@ -1,16 +1,17 @@
 /**
  * The real Host, bound to Node's process, file system (node-fs.ts), network
- * (node-net.ts), child processes and proper-lockfile. With those two files and the
+ * (node-net.ts), locks (node-locks.ts) and child processes. With those files and the
  * platform's /proc reader, this is the only code of the supervisor that
  * touches them directly; the lint rule in eslint.config.js keeps it so.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readPlatform } from '../../platform/read-platform.ts';
-import type { ChildExit, ChildHandle, Host, HostLocks, SpawnOptions } from './host.ts';
+import type { ChildExit, ChildHandle, Host, SpawnOptions } from './host.ts';
 import { nodeFifos } from './node-fifo.ts';
 import { nodeFs } from './node-fs.ts';
+import { nodeLocks } from './node-locks.ts';
 import { nodeNet } from './node-net.ts';
 import { randomBytesSync } from './random.ts';
 import { spawnFailureReason } from './spawn-failure.ts';
@@ -61,20 +62,6 @@ function sendSignal(target: number, signal: NodeJS.Signals | 0): boolean {
     throw err;
   }
 }
-
-const nodeLocks: HostLocks = {
-  // Loaded at the first lock: a supervisor that never updates or restarts itself never holds it.
-  acquire: async (path, options) =>
-    (await import('proper-lockfile')).default.lock(path, {
-      realpath: false,
-      stale: options.staleMs,
-      // Refresh well inside the stale window so a busy event loop is not mistaken for death.
-      update: Math.max(1000, Math.floor(options.staleMs / 3)),
-      retries: 0,
-      onCompromised: options.onCompromised,
-    }),
-  breakLock: (path) => rm(`${path}.lock`, { recursive: true, force: true }),
-};
 
 function bindExecve(): Host['execve'] {
   const execve = process.execve?.bind(process);

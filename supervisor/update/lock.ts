@@ -1,6 +1,6 @@
 /**
  * The update lock: one update, rollback or supervisor restart at a time,
- * across processes. It is proper-lockfile's lock dir on `<stateDir>/update`
+ * across processes. It is the Host's lock dir on `<stateDir>/update` (proper-lockfile's format)
  * plus a holder file that says who holds it ({pid, id, since, to}), so a
  * refused caller learns who is in the way, and recovery can tell a dead
  * holder from a live one.
@@ -9,7 +9,7 @@
  * and set with no await in between, so of two concurrent requests exactly
  * one proceeds), the file lock, and the take-over after a self-restart. A
  * self-update never releases its lock: an exec keeps the lock file as it is,
- * an exit lets proper-lockfile remove it, and either way the next image
+ * an exit lets the Host remove it, and either way the next image
  * takes it over during recovery, before its API opens, with the journal
  * saying which operation it belongs to. No other operation can start in
  * between: without a running supervisor there is nobody to ask.
@@ -128,7 +128,7 @@ export class UpdateLock {
   async #take(holder: LockHolder): Promise<HeldLock> {
     const host = this.#host;
     const paths = lockPaths(this.#stateDir);
-    // proper-lockfile locks an existing file; the target is an empty marker.
+    // The lock is on a file that exists (proper-lockfile's rule, kept); the target is an empty marker.
     if (!(await host.fs.exists(paths.target))) await host.fs.writeFileAtomic(paths.target, '');
     let unlock: () => Promise<void>;
     try {

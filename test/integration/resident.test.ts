@@ -57,8 +57,8 @@ describe('outlast doctor --json: resident', () => {
     const held = await resident(cli.stateDir);
     // The source listed and fetched in a child process (update/sources/apart.ts): not here.
     expect(held.loaded).toEqual(['update pipeline']);
-    // Only the Updater's own packages: the lock's and semver; no tar, minipass, zod or pino.
-    expect(held.modules).toEqual(['graceful-fs', 'proper-lockfile', 'retry', 'semver', 'signal-exit']);
+    // Only semver comes with the Updater: no tar, minipass, zod, pino, or a lock package (host/node-locks.ts).
+    expect(held.modules).toEqual(['semver']);
     expect(held.builtins).not.toContain('crypto');
     expect(held.builtins).not.toContain('zlib');
   });
