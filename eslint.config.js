@@ -24,6 +24,11 @@ const SIDE_EFFECT_MODULES = [
   'execa',
 ];
 
+/** Properties the supervisor's code may not use, and why. */
+const ONLY_CLI_EXITS = { object: 'process', property: 'exit', message: 'Only the CLI entry ends the process: use host.exit.' };
+const NO_ICU_TIME = { property: 'toISOString', message: "isoTime (supervisor/iso-time.ts): V8's toISOString loads ICU's time zone data into the supervisor." };
+const NO_COLLATOR = { property: 'localeCompare', message: "Compare with < and >: localeCompare loads ICU's collator into the supervisor." };
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'coverage/', '.outlast/', 'bench/results/'] },
   {
@@ -38,8 +43,20 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'exit', message: 'Only the CLI entry ends the process: use host.exit.' },
-        { property: 'toISOString', message: "isoTime (supervisor/iso-time.ts): V8's toISOString loads ICU's time zone data into the supervisor." },
+        ONLY_CLI_EXITS,
+        NO_ICU_TIME,
+        NO_COLLATOR,
+      ],
+    },
+  },
+  {
+    // `outlast audit` runs in the short-lived CLI, never in a supervisor: its findings sort as people read them.
+    files: ['supervisor/audit/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ONLY_CLI_EXITS,
+        NO_ICU_TIME,
       ],
     },
   },

@@ -152,5 +152,5 @@ export async function readRegistry(host: Host): Promise<RegistryEntry[]> {
     if (entry !== undefined && (await isLive(host, entry))) live.push(entry);
     else await host.fs.rm(path);
   }
-  return live.sort((a, b) => a.name.localeCompare(b.name) || a.pid - b.pid);
+  return live.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.pid - b.pid));
 }

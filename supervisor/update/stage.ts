@@ -100,7 +100,11 @@ export const OPERATION_LOGS_KEPT = 20;
 export async function pruneOperationLogs(fs: Pick<Host['fs'], 'readdir' | 'rm'>, stateDir: string, keep = OPERATION_LOGS_KEPT): Promise<number> {
   const logs = (await fs.readdir(join(stateDir, 'logs')))
     .filter((name) => /^update-[a-z][0-9a-z]+\.log$/.test(name))
-    .sort((a, b) => a.slice('update-'.length + 1).localeCompare(b.slice('update-'.length + 1)));
+    // By code unit, as base 36 sorts; localeCompare would load ICU's collator into the supervisor.
+    .sort((a, b) => {
+      const [x, y] = [a.slice('update-'.length + 1), b.slice('update-'.length + 1)];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
   const old = logs.slice(0, Math.max(0, logs.length - keep));
   for (const name of old) await fs.rm(join(stateDir, 'logs', name));
   return old.length;
