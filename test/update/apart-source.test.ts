@@ -4,6 +4,7 @@
  * progress as the source in this process; an abort that kills the child;
  * a child that dies mid-fetch; and the fallback when no child can start.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { createSource } from '../../supervisor/update/sources/create.ts';
 import { toOutlastError } from '../../supervisor/errors.ts';
 import { makeFeed } from '../support/feed.ts';
 import { nodeHost } from '../support/node-host.ts';
+import { waitFor } from '../support/wait.ts';
 import { cleanup, context, listTree, rejection, serve, stagingDir, tempDir, type TestServer } from './helpers.ts';
 
 const servers: TestServer[] = [];
@@ -153,6 +155,43 @@ describe('the source in a child process', () => {
     process.kill(pids.at(-1)!, 'SIGKILL');
     await expect(fetching).rejects.toThrow(/^the update source's child process was killed by SIGKILL before it answered$/);
     expect(readdirSync(dirname(dest))).toEqual(['.staging-test']);
+  });
+
+  it('stops a child whose supervisor was killed mid-fetch', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/manifest.json') {
+        res.end(JSON.stringify({ versions: [{ version: '1.0.0', url: 'app.tgz', sha256: '0'.repeat(64), size: 1_000_000 }] }));
+        return;
+      }
+      res.writeHead(200, { 'content-length': '1000000' });
+      res.write(Buffer.alloc(10));
+    });
+    servers.push(server);
+    // A stand-in supervisor: fetches through the apart source and says the child's pid.
+    const module = (path: string): string => JSON.stringify(new URL(path, import.meta.url).href);
+    const script = `const { createApartSource } = await import(${module('../../supervisor/update/sources/apart.ts')});
+const { createNodeHost } = await import(${module('../../supervisor/host/node-host.ts')});
+const real = createNodeHost((code) => process.exit(code));
+const host = { ...real, spawn: (file, args, options) => { const child = real.spawn(file, args, options); process.stdout.write(child.pid + '\\n'); return child; } };
+const source = createApartSource({ type: 'http', manifest: ${JSON.stringify(`${server.url}/manifest.json`)}, retries: 0, timeoutMs: 60000 }, host);
+const [entry] = await source.list(AbortSignal.timeout(20000));
+await source.fetch(entry, ${JSON.stringify(stagingDir())}, { signal: AbortSignal.timeout(60000), maxBytes: 10000000 });`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let child: number | undefined;
+    try {
+      // The second pid is the fetch's child, once it is downloading.
+      await waitFor(() => out.trim().split('\n').length >= 2 && server.requests.includes('GET /app.tgz'), 'the fetch child downloading', 20_000);
+      child = Number(out.trim().split('\n')[1]);
+      expect(alive(child)).toBe(true);
+      parent.kill('SIGKILL');
+      await waitFor(() => !alive(child!), 'the orphaned child to stop', 10_000);
+    } finally {
+      parent.kill('SIGKILL');
+      // Should it still run, it is ours to end.
+      if (child !== undefined && alive(child)) process.kill(child, 'SIGKILL');
+    }
   });
 
   it('falls back to the source in this process when no child can start, and says so in the resident report', async () => {

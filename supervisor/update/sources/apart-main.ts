@@ -28,7 +28,12 @@ const say = (line: ApartLine): void => void process.stdout.write(`${JSON.stringi
 const request = JSON.parse(process.argv[2] ?? '{}') as ApartRequest;
 const host = createNodeHost((code) => process.exit(code));
 const source = createSource(request.spec, host, {}, { stateDir: request.stateDir, warn: (line) => say({ warn: line }) });
-// The supervisor kills this process to abort: nothing here aborts by itself.
+// The supervisor kills this process to abort. Should the supervisor itself
+// be gone (killed, or exited mid-update), the pipe on stdin ends: nobody
+// waits for the answer, and the staging dir is swept at its next start.
+process.stdin.once('end', () => process.exit(1));
+process.stdin.once('error', () => process.exit(1));
+process.stdin.resume();
 const signal = new AbortController().signal;
 say({ ready: true });
 

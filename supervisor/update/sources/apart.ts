@@ -21,7 +21,8 @@
  * heavier, recorded as the capability "update sources" so `outlast doctor
  * --json` shows why. A child that dies after it is a failed list or fetch:
  * the staging dir is the caller's to remove, the download beside it is
- * removed here. The caller's abort kills the child's process group.
+ * removed here. The caller's abort kills the child's process group, and a
+ * child whose supervisor is gone (its stdin pipe ends) stops by itself.
  */
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,7 +125,8 @@ async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSig
   signal.throwIfAborted();
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(host.env)) if (value !== undefined) env[name] = value;
-  const child = host.spawn(host.invocation.execPath, [fileURLToPath(MAIN), JSON.stringify(request)], { cwd: host.cwd, env, detached: true });
+  // Its stdin is a pipe nobody writes: it ends when this process does, however it ends, and the child then stops too.
+  const child = host.spawn(host.invocation.execPath, [fileURLToPath(MAIN), JSON.stringify(request)], { cwd: host.cwd, env, detached: true, stdin: 'pipe' });
   const kill = (): void => {
     if (child.pid !== undefined) host.killGroup(child.pid, 'SIGKILL');
   };
@@ -171,6 +173,7 @@ async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSig
     throw new Error(`the update source's child process ${death(exit)} before it answered${said === '' ? '' : `: ${said}`}`);
   } finally {
     signal.removeEventListener('abort', kill);
+    child.stdin?.destroy();
   }
 }
 
