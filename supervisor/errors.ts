@@ -129,6 +129,27 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }
 
+/** An error as another process wrote it: the `error` of {@link OutlastError.toJSON}. */
+export interface ErrorAnswer {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** `value` read as an {@link ErrorAnswer}, or undefined when it is not one (the code need not be known here). */
+export function readErrorAnswer(value: unknown): ErrorAnswer | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { code, message, details } = value as Record<string, unknown>;
+  if (typeof code !== 'string' || typeof message !== 'string') return undefined;
+  return { code, message, ...(typeof details === 'object' && details !== null ? { details: details as Record<string, unknown> } : {}) };
+}
+
+/** The OutlastError an answer describes, as it was raised where it was written (a code unknown here reads as INTERNAL). */
+export function raiseAnswer(answer: ErrorAnswer): OutlastError {
+  const { code, message, details } = answer;
+  return new OutlastError(isErrorCode(code) ? code : 'INTERNAL', message, details === undefined ? {} : { details });
+}
+
 /** File-system errnos that describe the machine's disk, with the code and the words for them. */
 const DISK_ERRNOS: Record<string, { code: ErrorCode; what: string }> = {
   ENOSPC: { code: 'NO_SPACE', what: 'no space is left on the device' },

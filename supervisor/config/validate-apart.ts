@@ -15,7 +15,8 @@
  * resident.
  */
 import { fileURLToPath } from 'node:url';
-import { OutlastError, isErrorCode } from '../errors.ts';
+import { raiseAnswer, readErrorAnswer, type ErrorAnswer } from '../errors.ts';
+import { jsonObject } from '../json-object.ts';
 import { hostRunner, type RunnerHost } from '../../platform/systemctl-runner.ts';
 import type { Host } from '../host/host.ts';
 import { noteLoaded } from '../resident.ts';
@@ -33,7 +34,7 @@ const MAIN = new URL(`./validate-main${import.meta.url.slice(import.meta.url.las
 const TIMEOUT_MS = 10_000;
 
 /** What the child prints. */
-type Answer = { config: Config } | { error: { code: string; message: string; details?: Record<string, unknown> } };
+type Answer = { config: Config } | { error: ErrorAnswer };
 
 /** The argv of the child, after the executable. */
 export function validatorArgs(flags: RunFlags): string[] {
@@ -42,21 +43,11 @@ export function validatorArgs(flags: RunFlags): string[] {
 
 /** The answer in `text`, or undefined when it is not one. */
 export function readAnswer(text: string): Answer | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const answer = parsed as Record<string, unknown>;
+  const answer = jsonObject(text);
+  if (answer === undefined) return undefined;
   if (typeof answer.config === 'object' && answer.config !== null) return { config: answer.config as Config };
-  const error = answer.error as Record<string, unknown> | undefined;
-  if (typeof error === 'object' && error !== null && typeof error.code === 'string' && typeof error.message === 'string') {
-    const details = typeof error.details === 'object' && error.details !== null ? (error.details as Record<string, unknown>) : undefined;
-    return { error: { code: error.code, message: error.message, ...(details === undefined ? {} : { details }) } };
-  }
-  return undefined;
+  const error = readErrorAnswer(answer.error);
+  return error === undefined ? undefined : { error };
 }
 
 /** Runs the child; its answer, or undefined when it gave none. */
@@ -76,6 +67,5 @@ export async function validateApart(host: RunnerHost & Pick<Host, 'invocation' |
     return loadConfig(host.fs, host.cwd, flags);
   }
   if ('config' in answer) return answer.config;
-  const { code, message, details } = answer.error;
-  throw new OutlastError(isErrorCode(code) ? code : 'INTERNAL', message, details === undefined ? {} : { details });
+  throw raiseAnswer(answer.error);
 }

@@ -25,6 +25,20 @@ afterEach(async () => {
   await cleanup();
 });
 
+/** An http feed whose one tarball never finishes: headers, a few bytes, then nothing. */
+async function stallingFeed(): Promise<TestServer> {
+  const server = await serve((req, res) => {
+    if (req.url === '/manifest.json') {
+      res.end(JSON.stringify({ versions: [{ version: '1.0.0', url: 'app.tgz', sha256: '0'.repeat(64), size: 1_000_000 }] }));
+      return;
+    }
+    res.writeHead(200, { 'content-length': '1000000' });
+    res.write(Buffer.alloc(10));
+  });
+  servers.push(server);
+  return server;
+}
+
 /** The real Host, its spawns recorded (the children's pids). */
 function recordingHost(overrides: Partial<Host> = {}): { host: ApartHost; pids: number[] } {
   const pids: number[] = [];
@@ -106,16 +120,7 @@ describe('the source in a child process', () => {
   });
 
   it("kills the child's group when the caller aborts, and rejects with the abort's reason", async () => {
-    // A feed whose tarball never finishes: headers, a few bytes, then nothing.
-    const server = await serve((req, res) => {
-      if (req.url === '/manifest.json') {
-        res.end(JSON.stringify({ versions: [{ version: '1.0.0', url: 'app.tgz', sha256: '0'.repeat(64), size: 1_000_000 }] }));
-        return;
-      }
-      res.writeHead(200, { 'content-length': '1000000' });
-      res.write(Buffer.alloc(10));
-    });
-    servers.push(server);
+    const server = await stallingFeed();
     const { host, pids } = recordingHost();
     const apart = createApartSource({ type: 'http', manifest: `${server.url}/manifest.json`, retries: 0, timeoutMs: 20_000 }, host);
     const [entry] = await apart.list(AbortSignal.timeout(20_000));
@@ -133,15 +138,7 @@ describe('the source in a child process', () => {
   });
 
   it('names a child that died before it answered', async () => {
-    const server = await serve((req, res) => {
-      if (req.url === '/manifest.json') {
-        res.end(JSON.stringify({ versions: [{ version: '1.0.0', url: 'app.tgz', sha256: '0'.repeat(64), size: 1_000_000 }] }));
-        return;
-      }
-      res.writeHead(200, { 'content-length': '1000000' });
-      res.write(Buffer.alloc(10));
-    });
-    servers.push(server);
+    const server = await stallingFeed();
     const { host, pids } = recordingHost();
     const apart = createApartSource({ type: 'http', manifest: `${server.url}/manifest.json`, retries: 0, timeoutMs: 20_000 }, host);
     const [entry] = await apart.list(AbortSignal.timeout(20_000));
@@ -158,15 +155,7 @@ describe('the source in a child process', () => {
   });
 
   it('stops a child whose supervisor was killed mid-fetch', async () => {
-    const server = await serve((req, res) => {
-      if (req.url === '/manifest.json') {
-        res.end(JSON.stringify({ versions: [{ version: '1.0.0', url: 'app.tgz', sha256: '0'.repeat(64), size: 1_000_000 }] }));
-        return;
-      }
-      res.writeHead(200, { 'content-length': '1000000' });
-      res.write(Buffer.alloc(10));
-    });
-    servers.push(server);
+    const server = await stallingFeed();
     // A stand-in supervisor: fetches through the apart source and says the child's pid.
     const module = (path: string): string => JSON.stringify(new URL(path, import.meta.url).href);
     const script = `const { createApartSource } = await import(${module('../../supervisor/update/sources/apart.ts')});

@@ -26,7 +26,8 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isErrorCode, OutlastError } from '../../errors.ts';
+import { raiseAnswer, readErrorAnswer, type ErrorAnswer } from '../../errors.ts';
+import { jsonObject } from '../../json-object.ts';
 import type { ChildExit, Host } from '../../host/host.ts';
 import { noteLoaded } from '../../resident.ts';
 import type { SourceHost, SourceOptions, SourceSpec } from './create.ts';
@@ -42,13 +43,6 @@ export type FetchLimits = Pick<FetchContext, 'maxBytes' | 'maxUnpackedBytes' | '
 export type ApartRequest =
   | { op: 'list'; spec: SourceSpec; stateDir?: string | undefined }
   | { op: 'fetch'; spec: SourceSpec; stateDir?: string | undefined; entry: ReleaseEntry; dest: string; limits: FetchLimits; untar: boolean };
-
-/** An error as it crosses: an OutlastError's JSON. */
-export interface ErrorAnswer {
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
 
 /** One line the child prints. */
 export type ApartLine =
@@ -71,14 +65,8 @@ type Final = Extract<ApartLine, { entries: unknown } | { done: unknown } | { err
 
 /** The answer a line holds, or undefined for a line that is none (or not JSON). */
 export function readLine(text: string): ApartLine | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const line = parsed as Record<string, unknown>;
+  const line = jsonObject(text);
+  if (line === undefined) return undefined;
   if (line.ready === true) return { ready: true };
   if (typeof line.warn === 'string') return { warn: line.warn };
   if (typeof line.log === 'string') return { log: line.log };
@@ -90,12 +78,8 @@ export function readLine(text: string): ApartLine | undefined {
   if (typeof line.failure === 'string') {
     return { failure: line.failure, ...(typeof line.errno === 'string' ? { errno: line.errno } : {}), ...(typeof line.syscall === 'string' ? { syscall: line.syscall } : {}) };
   }
-  const error = line.error as Record<string, unknown> | null | undefined;
-  if (typeof error === 'object' && error !== null && typeof error.code === 'string' && typeof error.message === 'string') {
-    const details = typeof error.details === 'object' && error.details !== null ? (error.details as Record<string, unknown>) : undefined;
-    return { error: { code: error.code, message: error.message, ...(details === undefined ? {} : { details }) } };
-  }
-  return undefined;
+  const error = readErrorAnswer(line.error);
+  return error === undefined ? undefined : { error };
 }
 
 /** The error an answer carries, as the source in this process would have thrown it. */
@@ -104,8 +88,7 @@ export function raised(final: Extract<Final, { error: unknown } | { failure: unk
     const { errno, syscall } = final;
     return Object.assign(new Error(final.failure), errno === undefined ? {} : { code: errno }, syscall === undefined ? {} : { syscall });
   }
-  const { code, message, details } = final.error;
-  return new OutlastError(isErrorCode(code) ? code : 'INTERNAL', message, details === undefined ? {} : { details });
+  return raiseAnswer(final.error);
 }
 
 /** What the apart source needs of the Host: the child, and the source in this process should it not start. */
