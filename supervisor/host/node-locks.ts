@@ -6,10 +6,13 @@
  * every local file system), and kept fresh by moving its mtime forward
  * every third of the stale window. A lock whose mtime is older than the
  * window is a dead holder's and is taken over. The holder watches its own
- * lock at each refresh: gone, or with an mtime it did not set, or refreshed
- * too late (a stalled event loop), it is compromised, and `onCompromised`
- * is told once. On exit the held locks are removed; an exec keeps them,
- * for the next image to take over.
+ * lock at each refresh: gone, or with an mtime it did not set, it is
+ * compromised, and `onCompromised` is told once. A refresh that comes late
+ * with the mtime still its own (a phone that slept, a stalled event loop)
+ * keeps the lock, as proper-lockfile does; a refresh that fails is retried
+ * every second until the lock would look stale to others. When the process
+ * exits (not when a fatal signal kills it) the held locks are removed; an
+ * exec keeps them, for the next image to take over.
  *
  * Its own code rather than proper-lockfile's: that package brings
  * graceful-fs (which patches node:fs), signal-exit and node:assert, about
@@ -70,7 +73,10 @@ async function acquire(path: string, options: { staleMs: number; onCompromised: 
     // Gone in between: someone released it; fresh: someone holds it.
     if (found !== undefined && Date.now() - found.mtimeMs <= staleMs) throw locked(path);
     await rm(dir, { recursive: true, force: true });
-    // Of two takers of one stale lock, one makes the dir again.
+    // Two takers of one stale lock can both get here, the later rm removing
+    // the dir the first made: then both hold it until the first refresh,
+    // where the one whose mtime was overwritten is told it is compromised
+    // (proper-lockfile has the same window).
     if (!(await made(dir))) throw locked(path);
   }
   held.add(dir);
@@ -95,28 +101,29 @@ async function acquire(path: string, options: { staleMs: number; onCompromised: 
     held.delete(dir);
     options.onCompromised(compromise(dir, why));
   };
-  const refresh = async (): Promise<void> => {
-    const late = Date.now() - refreshedAt;
-    const found = await statOrNone(dir);
-    if (state !== 'held') return;
-    if (found === undefined) return lost('its directory was removed');
-    if (found.mtimeMs !== mtime) return lost('another process took it over');
-    if (late > staleMs) return lost(`it was not refreshed for ${late} ms, past the ${staleMs} ms after which it counts as stale`);
-    mtime = await touch(dir);
-    refreshedAt = Date.now();
-  };
   const every = Math.max(1000, Math.floor(staleMs / 3));
-  const schedule = (): void => {
-    timer = setTimeout(() => {
-      refresh().then(
-        () => state === 'held' && schedule(),
-        (err: unknown) => lost(`refreshing it failed: ${(err as Error).message}`),
-      );
-    }, every);
+  const schedule = (ms: number): void => {
+    timer = setTimeout(() => void refresh(), ms);
     // A held lock keeps nobody alive: the supervisor's own work does.
     timer.unref();
   };
-  schedule();
+  const refresh = async (): Promise<void> => {
+    try {
+      const found = await statOrNone(dir);
+      if (state !== 'held') return;
+      if (found === undefined) return lost('its directory was removed');
+      if (found.mtimeMs !== mtime) return lost('another process took it over');
+      mtime = await touch(dir);
+      refreshedAt = Date.now();
+      if (state === 'held') schedule(every);
+    } catch (err) {
+      if (state !== 'held') return;
+      // An I/O error may pass: retried every second, until others would see the lock as stale.
+      if (Date.now() - refreshedAt > staleMs) return lost(`it could not be refreshed for ${staleMs} ms: ${(err as Error).message}`);
+      schedule(1000);
+    }
+  };
+  schedule(every);
   return async () => {
     if (state === 'released') return;
     const wasHeld = state === 'held';

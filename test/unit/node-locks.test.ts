@@ -98,6 +98,20 @@ describe('nodeLocks', () => {
     await (await nodeLocks.acquire(path, quiet))();
   });
 
+  it('keeps a lock whose refresh came late with its own mtime (a phone that slept, a stalled event loop)', async () => {
+    const path = target();
+    const lost: Error[] = [];
+    const release = await nodeLocks.acquire(path, { staleMs: 2000, onCompromised: (err) => lost.push(err) });
+    // The event loop stands still for longer than the stale window: no refresh can run.
+    const until = Date.now() + 3000;
+    while (Date.now() < until);
+    // The refresh that was due runs now, late, and finds the mtime its own.
+    await waitFor(() => Date.now() - statSync(`${path}.lock`).mtimeMs < 1000, 'the late refresh', 5000);
+    expect(lost).toEqual([]);
+    await release();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
   it('tells the holder, once, when its lock dir is removed or another process takes it', async () => {
     const path = target();
     const lost: NodeJS.ErrnoException[] = [];

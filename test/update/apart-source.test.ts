@@ -115,6 +115,8 @@ describe('the source in a child process', () => {
     const warnings: string[] = [];
     const apart = createApartSource({ type: 'dir', path: feed, publicKey: generateKeyPair().publicKeyBase64 }, recordingHost().host, { warn: (line) => warnings.push(line) });
     await apart.list(AbortSignal.timeout(20_000));
+    // Each list is a fresh child with a fresh source: the warning is still said once, as the source in this process says it.
+    await apart.list(AbortSignal.timeout(20_000));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^manifest at .*manifest\.json is not signed \(no .*\): .*requireSignedManifest$/);
   });
@@ -130,6 +132,8 @@ describe('the source in a child process', () => {
     // Aborted once the child is downloading.
     for (let i = 0; i < 400 && !server.requests.includes('GET /app.tgz'); i++) await new Promise((r) => setTimeout(r, 25));
     expect(server.requests).toContain('GET /app.tgz');
+    // The request came on stdin: a feed's URL (and any credentials in it) is not on the child's command line for `ps` to show.
+    expect(readFileSync(`/proc/${pids.at(-1)!}/cmdline`, 'utf8')).not.toContain(server.url);
     const reason = new Error('stop now');
     abort.abort(reason);
     await expect(fetching).rejects.toBe(reason);

@@ -1,10 +1,11 @@
 /**
- * The child process of apart.ts: `node apart-main.js REQUEST` (an
- * ApartRequest as JSON), in the supervisor's cwd and environment. Builds
- * the source with createSource and the real Host, prints `{"ready":true}`,
- * runs the one list or fetch, and prints JSON lines: warnings, log lines and
- * progress as they come, then the entries, `done`, or the error. Its exit
- * ends whatever it started (a download, GNU tar).
+ * The child process of apart.ts: `node apart-main.js`, in the supervisor's
+ * cwd and environment, its request (an ApartRequest as JSON) the first line
+ * on stdin. Builds the source with createSource and the real Host, prints
+ * `{"ready":true}`, runs the one list or fetch, and prints JSON lines:
+ * warnings, log lines and progress as they come, then the entries, `done`,
+ * or the error. Should stdin end before that (the supervisor is gone), it
+ * kills its own process group: itself, GNU tar, git.
  */
 import module from 'node:module';
 import type { ApartLine, ApartRequest } from './apart.ts';
@@ -25,15 +26,36 @@ const PROGRESS_EVERY_MS = 100;
 // Pipes are written synchronously on Linux: a line is out before the next statement.
 const say = (line: ApartLine): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
 
-const request = JSON.parse(process.argv[2] ?? '{}') as ApartRequest;
+// The supervisor kills this process to abort. Should the supervisor itself
+// be gone (killed, or exited mid-update), stdin ends: nobody waits for the
+// answer, and the staging dir is swept at its next start.
+function orphaned(): never {
+  try {
+    // A group leader (the supervisor spawns it detached): tar and git go with it.
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    // Not a group leader (run by hand): only this process ends.
+  }
+  process.exit(1);
+}
+process.stdin.once('error', orphaned);
+process.stdin.setEncoding('utf8');
+const request = await new Promise<ApartRequest>((resolve) => {
+  let text = '';
+  const onData = (chunk: string): void => {
+    text += chunk;
+    const at = text.indexOf('\n');
+    if (at < 0) return;
+    process.stdin.off('data', onData);
+    // Still read, so that the end of the pipe is seen.
+    process.stdin.resume();
+    resolve(JSON.parse(text.slice(0, at)) as ApartRequest);
+  };
+  process.stdin.on('data', onData);
+  process.stdin.once('end', orphaned);
+});
 const host = createNodeHost((code) => process.exit(code));
 const source = createSource(request.spec, host, {}, { stateDir: request.stateDir, warn: (line) => say({ warn: line }) });
-// The supervisor kills this process to abort. Should the supervisor itself
-// be gone (killed, or exited mid-update), the pipe on stdin ends: nobody
-// waits for the answer, and the staging dir is swept at its next start.
-process.stdin.once('end', () => process.exit(1));
-process.stdin.once('error', () => process.exit(1));
-process.stdin.resume();
 const signal = new AbortController().signal;
 say({ ready: true });
 

@@ -8,21 +8,26 @@
  * that was about 5 MB.
  *
  * Each `list` and each `fetch` runs one child, with the same node, cwd and
- * environment, and the source config as the supervisor validated it. The
- * child prints JSON lines on stdout: `ready` once its modules loaded, then
+ * environment. The request (the source config as the supervisor validated
+ * it, and for a fetch the entry and its limits) is the first line on the
+ * child's stdin, never on its command line, where `ps` would show a feed's
+ * credentials. The child prints JSON lines on stdout: `ready` once its modules loaded, then
  * warnings, log lines and progress as they happen, then one answer (the
  * entries, `done`, or the OutlastError it refused with, raised here with the
  * same code, message and details). The child writes the manifest serials
  * in the state dir and the release into the staging dir itself; nothing
- * else of the supervisor's state is its.
+ * else of the supervisor's state is its. Lists run one at a time, so two
+ * children never judge and write the serials at once; a warning is passed
+ * on once per source, as the source in this process would say it.
  *
  * A child that dies before `ready` (it could not start, or load its
  * modules) gives way to the source in this process: the same result, only
  * heavier, recorded as the capability "update sources" so `outlast doctor
  * --json` shows why. A child that dies after it is a failed list or fetch:
- * the staging dir is the caller's to remove, the download beside it is
- * removed here. The caller's abort kills the child's process group, and a
- * child whose supervisor is gone (its stdin pipe ends) stops by itself.
+ * the staging dir is the caller's to remove, what the source kept beside it
+ * (a download, a git checkout: `<staging>.*`) is removed here. The caller's
+ * abort kills the child's process group, and a child whose supervisor is
+ * gone (its stdin pipe ends) kills its own group.
  */
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,8 +113,11 @@ async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSig
   signal.throwIfAborted();
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(host.env)) if (value !== undefined) env[name] = value;
-  // Its stdin is a pipe nobody writes: it ends when this process does, however it ends, and the child then stops too.
-  const child = host.spawn(host.invocation.execPath, [fileURLToPath(MAIN), JSON.stringify(request)], { cwd: host.cwd, env, detached: true, stdin: 'pipe' });
+  // The request goes on stdin, which then stays open: it ends when this process does, however it ends, and the child then stops too.
+  const child = host.spawn(host.invocation.execPath, [fileURLToPath(MAIN)], { cwd: host.cwd, env, detached: true, stdin: 'pipe' });
+  // A child that died at once closes the pipe: its exit says why, not the write.
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.write(`${JSON.stringify(request)}\n`);
   const kill = (): void => {
     if (child.pid !== undefined) host.killGroup(child.pid, 'SIGKILL');
   };
@@ -160,9 +168,13 @@ async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSig
   }
 }
 
-/** Removes the download a child left beside `dest` (releases/<staging>.download-*.tgz), if any. */
-async function removeDownload(fs: ApartHost['fs'], dest: string): Promise<void> {
-  const prefix = `${basename(dest)}.download-`;
+/**
+ * Removes what a source kept beside `dest` for a fetch that did not finish:
+ * every sibling named `<dest>.*` (a download, `.download-*.tgz`; a git
+ * checkout, `.git-*`), as the source's own cleanup would have.
+ */
+async function removeLeftovers(fs: ApartHost['fs'], dest: string): Promise<void> {
+  const prefix = `${basename(dest)}.`;
   const dir = dirname(dest);
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) if (name.startsWith(prefix)) await fs.rm(join(dir, name));
 }
@@ -174,6 +186,10 @@ async function removeDownload(fs: ApartHost['fs'], dest: string): Promise<void> 
  */
 export function createApartSource(spec: SourceSpec, host: ApartHost, options: SourceOptions = {}): UpdateSource {
   let here: Promise<UpdateSource> | undefined;
+  // The warnings already passed on: each child is a fresh source that would say its warning again.
+  const warned = new Set<string>();
+  // The list running now, if any: the next one starts after it.
+  let listing: Promise<unknown> = Promise.resolve();
   /** The source in this process, for a child that could not start. */
   const inProcess = (): Promise<UpdateSource> => {
     here ??= import('./create.ts').then(({ createSource }) => {
@@ -185,7 +201,10 @@ export function createApartSource(spec: SourceSpec, host: ApartHost, options: So
   const onLine =
     (ctx?: Pick<FetchContext, 'log' | 'onProgress'>) =>
     (line: ApartLine): void => {
-      if ('warn' in line) options.warn?.(line.warn);
+      if ('warn' in line) {
+        if (!warned.has(line.warn)) options.warn?.(line.warn);
+        warned.add(line.warn);
+      }
       else if ('log' in line) ctx?.log?.(line.log);
       else if ('progress' in line) ctx?.onProgress?.(line.progress[0], line.progress[1] ?? undefined);
     };
@@ -193,7 +212,9 @@ export function createApartSource(spec: SourceSpec, host: ApartHost, options: So
   return {
     kind: spec.type,
     async list(signal) {
-      const final = await runChild(host, { op: 'list', ...base }, signal, onLine());
+      const run = listing.then(() => runChild(host, { op: 'list', ...base }, signal, onLine()));
+      listing = run.catch(() => undefined);
+      const final = await run;
       if (final === undefined) return (await inProcess()).list(signal);
       if ('entries' in final) return final.entries;
       if ('done' in final) throw new Error("the update source's child process answered a list with no entries");
@@ -211,12 +232,12 @@ export function createApartSource(spec: SourceSpec, host: ApartHost, options: So
       try {
         final = await runChild(host, { op: 'fetch', ...base, entry, dest, limits, untar: ctx.untar !== undefined }, ctx.signal, onLine(ctx));
       } catch (err) {
-        await removeDownload(host.fs, dest);
+        await removeLeftovers(host.fs, dest);
         throw err;
       }
       if (final === undefined) return (await inProcess()).fetch(entry, dest, ctx);
       if ('done' in final) return;
-      await removeDownload(host.fs, dest);
+      await removeLeftovers(host.fs, dest);
       if ('entries' in final) throw new Error("the update source's child process answered a fetch with a list");
       throw raised(final);
     },
