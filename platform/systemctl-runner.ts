@@ -29,8 +29,8 @@ export type RunnerHost = Pick<Host, 'spawn' | 'killGroup' | 'clock' | 'env' | 'c
 // that escaped the group (setsid) may hold stdout open, and we must not wait on it.
 const PIPE_GRACE_MS = 100;
 
-/** The text a stream carries until it ends (at once for none). */
-function collect(stream: NodeJS.ReadableStream | null, onText: (text: string) => void): Promise<void> {
+/** Hands on the text a stream carries; resolves when it ends (at once for none). */
+export function collect(stream: NodeJS.ReadableStream | null, onText: (text: string) => void): Promise<void> {
   if (stream === null) return Promise.resolve();
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => onText(chunk));

@@ -33,7 +33,9 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { raiseAnswer, readErrorAnswer, type ErrorAnswer } from '../../errors.ts';
 import { jsonObject } from '../../json-object.ts';
-import type { ChildExit, Host } from '../../host/host.ts';
+import { collect } from '../../../platform/systemctl-runner.ts';
+import type { Host } from '../../host/host.ts';
+import { describeExit } from '../../service/exit-code.ts';
 import { noteLoaded } from '../../resident.ts';
 import type { SourceHost, SourceOptions, SourceSpec } from './create.ts';
 import type { FetchContext, ReleaseEntry, UpdateSource } from './source.ts';
@@ -99,11 +101,6 @@ export function raised(final: Extract<Final, { error: unknown } | { failure: unk
 /** What the apart source needs of the Host: the child, and the source in this process should it not start. */
 export type ApartHost = SourceHost & Pick<Host, 'spawn' | 'killGroup' | 'invocation' | 'cwd' | 'env'> & { fs: Pick<Host['fs'], 'readdir' | 'rm'> };
 
-/** How the child's death reads in a message. */
-function death(exit: ChildExit): string {
-  return exit.kind === 'exited' ? `exited with code ${exit.code}` : exit.kind === 'signaled' ? `was killed by ${exit.signal}` : `could not start (${exit.message})`;
-}
-
 /**
  * Runs one child for `request`. Resolves with its answer, or with undefined
  * when it died before it was ready (then the caller falls back); rejects
@@ -133,20 +130,10 @@ async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSig
     else if ('entries' in line || 'done' in line || 'error' in line || 'failure' in line) final ??= line;
     else onLine(line);
   };
-  const closed = (stream: NodeJS.ReadableStream | null, onText: (text: string) => void): Promise<void> =>
-    stream === null
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          stream.setEncoding('utf8');
-          stream.on('data', onText);
-          stream.once('end', resolve);
-          stream.once('close', resolve);
-          stream.once('error', () => resolve());
-        });
   try {
     const [exit] = await Promise.all([
       child.exited,
-      closed(child.stdout, (chunk) => {
+      collect(child.stdout, (chunk) => {
         pending += chunk;
         for (let at = pending.indexOf('\n'); at >= 0; at = pending.indexOf('\n')) {
           take(pending.slice(0, at));
@@ -154,14 +141,14 @@ async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSig
         }
       }),
       // The tail only, for the message when the child dies without an answer.
-      closed(child.stderr, (chunk) => void (stderr = (stderr + chunk).slice(-2000))),
+      collect(child.stderr, (chunk) => void (stderr = (stderr + chunk).slice(-2000))),
     ]);
     take(pending);
     signal.throwIfAborted();
     if (final !== undefined) return final;
     if (!ready) return undefined;
     const said = stderr.trim().split('\n').slice(-3).join('; ');
-    throw new Error(`the update source's child process ${death(exit)} before it answered${said === '' ? '' : `: ${said}`}`);
+    throw new Error(`the update source's child process ended before it answered (${describeExit(exit)})${said === '' ? '' : `: ${said}`}`);
   } finally {
     signal.removeEventListener('abort', kill);
     child.stdin?.destroy();
