@@ -110,6 +110,18 @@ describe('the source in a child process', () => {
     expect(missing.message).toBe('version 9.9.9 is not offered by the update source');
   });
 
+  it('shares one child among the lists asked while it runs', async () => {
+    const feed = await makeFeed([{ version: '1.0.0' }]);
+    const { host, pids } = recordingHost();
+    const apart = createApartSource({ type: 'dir', path: feed }, host);
+    const lists = await Promise.all(Array.from({ length: 5 }, () => apart.list(AbortSignal.timeout(20_000))));
+    expect(pids).toHaveLength(1);
+    for (const entries of lists) expect(entries.map((e) => e.version)).toEqual(['1.0.0']);
+    // One asked after that one ended runs a child of its own: the manifest is read afresh.
+    await apart.list(AbortSignal.timeout(20_000));
+    expect(pids).toHaveLength(2);
+  });
+
   it("passes the source's warnings on", async () => {
     const feed = await makeFeed([{ version: '1.0.0' }]);
     const warnings: string[] = [];

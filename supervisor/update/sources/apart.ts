@@ -16,7 +16,8 @@
  * entries, `done`, or the OutlastError it refused with, raised here with the
  * same code, message and details). The child writes the manifest serials
  * in the state dir and the release into the staging dir itself; nothing
- * else of the supervisor's state is its. Lists run one at a time, so two
+ * else of the supervisor's state is its. Lists asked while one runs share
+ * its child (twenty applies at once read the manifest once), so two
  * children never judge and write the serials at once; a warning is passed
  * on once per source, as the source in this process would say it.
  *
@@ -46,7 +47,7 @@ const MAIN = new URL(`./apart-main${import.meta.url.slice(import.meta.url.lastIn
 /** The limits of a fetch, as FetchContext has them (what crosses to the child). */
 export type FetchLimits = Pick<FetchContext, 'maxBytes' | 'maxUnpackedBytes' | 'fetchTimeoutMs' | 'minBytesPerSecond' | 'rateWindowMs'>;
 
-/** What the child is asked, as its one argument (JSON). */
+/** What the child is asked: the first line on its stdin (JSON). */
 export type ApartRequest =
   | { op: 'list'; spec: SourceSpec; stateDir?: string | undefined }
   | { op: 'fetch'; spec: SourceSpec; stateDir?: string | undefined; entry: ReleaseEntry; dest: string; limits: FetchLimits; untar: boolean };
@@ -155,6 +156,17 @@ async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSig
   }
 }
 
+/** `promise`, or the rejection with `signal`'s reason should it abort first (the promise runs on for whoever else waits). */
+function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  let stop = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', stop, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', stop));
+}
+
 /**
  * Removes what a source kept beside `dest` for a fetch that did not finish:
  * every sibling named `<dest>.*` (a download, `.download-*.tgz`; a git
@@ -175,8 +187,8 @@ export function createApartSource(spec: SourceSpec, host: ApartHost, options: So
   let here: Promise<UpdateSource> | undefined;
   // The warnings already passed on: each child is a fresh source that would say its warning again.
   const warned = new Set<string>();
-  // The list running now, if any: the next one starts after it.
-  let listing: Promise<unknown> = Promise.resolve();
+  // The list running now, if any: a list asked meanwhile shares its child (and the deadline of whoever started it).
+  let listing: Promise<Final | undefined> | undefined;
   /** The source in this process, for a child that could not start. */
   const inProcess = (): Promise<UpdateSource> => {
     here ??= import('./create.ts').then(({ createSource }) => {
@@ -199,9 +211,16 @@ export function createApartSource(spec: SourceSpec, host: ApartHost, options: So
   return {
     kind: spec.type,
     async list(signal) {
-      const run = listing.then(() => runChild(host, { op: 'list', ...base }, signal, onLine()));
-      listing = run.catch(() => undefined);
-      const final = await run;
+      signal.throwIfAborted();
+      if (listing === undefined) {
+        const run = runChild(host, { op: 'list', ...base }, signal, onLine());
+        listing = run;
+        void run.then(
+          () => (listing = listing === run ? undefined : listing),
+          () => (listing = listing === run ? undefined : listing),
+        );
+      }
+      const final = await whileNotAborted(listing, signal);
       if (final === undefined) return (await inProcess()).list(signal);
       if ('entries' in final) return final.entries;
       if ('done' in final) throw new Error("the update source's child process answered a list with no entries");
