@@ -41,6 +41,13 @@ export function collect(stream: NodeJS.ReadableStream | null, onText: (text: str
   });
 }
 
+/** The variables of `env` that are set (a child's environment has no unset ones). */
+export function definedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const set: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) set[name] = value;
+  return set;
+}
+
 /** Output as execa returned it: without one final newline. */
 function stripFinalNewline(text: string): string {
   return text.replace(/\r?\n$/, '');
@@ -57,9 +64,7 @@ function stripFinalNewline(text: string): string {
  */
 export function hostRunner(host: RunnerHost, file: string): CommandRunner {
   return async (args, timeoutMs) => {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(host.env)) if (value !== undefined) env[name] = value;
-    env.LC_ALL = 'C';
+    const env = { ...definedEnv(host.env), LC_ALL: 'C' };
     const child = host.spawn(file, args, { cwd: host.cwd, env, detached: true });
     let stdout = '';
     let stderr = '';

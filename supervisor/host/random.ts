@@ -6,10 +6,7 @@
  * readable /dev/urandom gets node:crypto's, loaded on that first need.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import type * as Crypto from 'node:crypto';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { nodeCrypto } from '../lazy-crypto.ts';
 
 /** `size` cryptographically random bytes. */
 export function randomBytesSync(size: number): Buffer {
@@ -18,7 +15,7 @@ export function randomBytesSync(size: number): Buffer {
   try {
     fd = openSync('/dev/urandom', 'r');
   } catch {
-    return (require('node:crypto') as typeof Crypto).randomBytes(size);
+    return nodeCrypto().randomBytes(size);
   }
   try {
     // The kernel hands out at most 32 MiB per read; tokens are a few bytes.

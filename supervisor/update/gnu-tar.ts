@@ -16,7 +16,15 @@ import type { ChildExit, Host, HostFs } from '../host/host.ts';
 export interface Untar {
   /** What runs, for messages ("GNU tar 1.34"). */
   readonly name: string;
+  /** The GNU tar program found, which another process can run as it is (gnuTarOf) without probing again. */
+  readonly program?: GnuTarProgram;
   start(dir: string): UntarRun;
+}
+
+/** A GNU tar found on PATH: its full path, and its name for messages. */
+export interface GnuTarProgram {
+  file: string;
+  name: string;
 }
 
 /** One running extraction. */
@@ -64,6 +72,7 @@ function diskErrorIn(stderr: string): OutlastError | undefined {
 export function gnuTar(host: Pick<Host, 'spawn' | 'kill'>, file: string, env: Record<string, string>, name: string): Untar {
   return {
     name,
+    program: { file, name },
     start(dir) {
       const child = host.spawn(file, tarArgs(dir), { cwd: dir, env, detached: false, stdio: 'pipe', stdin: 'pipe' });
       let stderr = '';
@@ -106,6 +115,16 @@ export function gnuTar(host: Pick<Host, 'spawn' | 'kill'>, file: string, env: Re
   };
 }
 
+/** The environment tar runs in: the Host's PATH, and LC_ALL=C (its complaints in English, as diskErrorIn reads them). */
+function tarEnv(host: Pick<Host, 'env'>): { PATH: string; LC_ALL: string } {
+  return { PATH: host.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' };
+}
+
+/** The {@link Untar} of a program another process found (findGnuTar's `program`). */
+export function gnuTarOf(host: Pick<Host, 'spawn' | 'kill' | 'env'>, program: GnuTarProgram): Untar {
+  return gnuTar(host, program.file, tarEnv(host), program.name);
+}
+
 const probes = new WeakMap<object, Promise<Untar | undefined>>();
 
 /**
@@ -117,7 +136,7 @@ export function findGnuTar(host: Pick<Host, 'spawn' | 'kill' | 'env'> & { fs: Pi
   const known = probes.get(host);
   if (known !== undefined) return known;
   const probe = (async () => {
-    const env = { PATH: host.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' };
+    const env = tarEnv(host);
     // Looked up on PATH through the Host's files first: only a tar that is
     // there is ever run, by its full path.
     let file: string | undefined;

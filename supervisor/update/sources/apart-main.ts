@@ -13,7 +13,7 @@ import type { ApartLine, ApartRequest } from './apart.ts';
 // First, so the modules below load through the on-disk compile cache
 // bin/outlast.js uses: this child starts at every list and fetch.
 module.enableCompileCache?.();
-const [{ OutlastError }, { createNodeHost }, { createSource }, { findGnuTar }] = await Promise.all([
+const [{ OutlastError }, { createNodeHost }, { createSource }, { gnuTarOf }] = await Promise.all([
   import('../../errors.ts'),
   import('../../host/node-host.ts'),
   import('./create.ts'),
@@ -65,7 +65,8 @@ async function run(): Promise<ApartLine> {
   await source.fetch(request.entry, request.dest, {
     ...request.limits,
     signal,
-    untar: request.untar ? await findGnuTar(host) : undefined,
+    // The GNU tar the supervisor found: not probed again here.
+    untar: request.untar === null ? undefined : gnuTarOf(host, request.untar),
     log: (line) => say({ log: line }),
     onProgress: (done, total) => {
       const now = Date.now();

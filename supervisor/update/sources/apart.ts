@@ -34,11 +34,12 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { raiseAnswer, readErrorAnswer, type ErrorAnswer } from '../../errors.ts';
 import { jsonObject } from '../../json-object.ts';
-import { collect } from '../../../platform/systemctl-runner.ts';
+import { collect, definedEnv } from '../../../platform/systemctl-runner.ts';
 import type { Host } from '../../host/host.ts';
 import { describeExit } from '../../service/exit-code.ts';
 import { noteLoaded } from '../../resident.ts';
 import type { SourceHost, SourceOptions, SourceSpec } from './create.ts';
+import type { GnuTarProgram } from '../gnu-tar.ts';
 import type { FetchContext, ReleaseEntry, UpdateSource } from './source.ts';
 
 /** The child's entry, next to this module (.ts in a checkout, .js in dist/). */
@@ -50,7 +51,7 @@ export type FetchLimits = Pick<FetchContext, 'maxBytes' | 'maxUnpackedBytes' | '
 /** What the child is asked: the first line on its stdin (JSON). */
 export type ApartRequest =
   | { op: 'list'; spec: SourceSpec; stateDir?: string | undefined }
-  | { op: 'fetch'; spec: SourceSpec; stateDir?: string | undefined; entry: ReleaseEntry; dest: string; limits: FetchLimits; untar: boolean };
+  | { op: 'fetch'; spec: SourceSpec; stateDir?: string | undefined; entry: ReleaseEntry; dest: string; limits: FetchLimits; untar: GnuTarProgram | null };
 
 /** One line the child prints. */
 export type ApartLine =
@@ -109,8 +110,7 @@ export type ApartHost = SourceHost & Pick<Host, 'spawn' | 'killGroup' | 'invocat
  */
 async function runChild(host: ApartHost, request: ApartRequest, signal: AbortSignal, onLine: (line: ApartLine) => void): Promise<Final | undefined> {
   signal.throwIfAborted();
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(host.env)) if (value !== undefined) env[name] = value;
+  const env = definedEnv(host.env);
   // The request goes on stdin, which then stays open: it ends when this process does, however it ends, and the child then stops too.
   const child = host.spawn(host.invocation.execPath, [fileURLToPath(MAIN)], { cwd: host.cwd, env, detached: true, stdin: 'pipe' });
   // A child that died at once closes the pipe: its exit says why, not the write.
@@ -236,7 +236,7 @@ export function createApartSource(spec: SourceSpec, host: ApartHost, options: So
       };
       let final: Final | undefined;
       try {
-        final = await runChild(host, { op: 'fetch', ...base, entry, dest, limits, untar: ctx.untar !== undefined }, ctx.signal, onLine(ctx));
+        final = await runChild(host, { op: 'fetch', ...base, entry, dest, limits, untar: ctx.untar?.program ?? null }, ctx.signal, onLine(ctx));
       } catch (err) {
         await removeLeftovers(host.fs, dest);
         throw err;

@@ -3,6 +3,7 @@
  * credentials, bounded by a timeout (SIGTERM, then SIGKILL after a grace)
  * and by the caller's abort signal.
  */
+import { collect, definedEnv } from '../../../platform/systemctl-runner.ts';
 import { OutlastError } from '../../errors.ts';
 import type { ChildExit, Host } from '../../host/host.ts';
 
@@ -21,18 +22,6 @@ export const KILL_GRACE_MS = 2000;
 // How long a killed git's pipes are waited on before its output is taken as it is.
 const PIPE_GRACE_MS = 100;
 
-/** The text a stream carries until it ends (at once for none). */
-function collect(stream: NodeJS.ReadableStream | null, onText: (text: string) => void): Promise<void> {
-  if (stream === null) return Promise.resolve();
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => onText(chunk));
-  return new Promise((resolve) => {
-    stream.once('end', resolve);
-    stream.once('close', resolve);
-    stream.once('error', () => resolve());
-  });
-}
-
 /** How a failed run is described when git printed nothing on stderr. */
 function describe(exit: ChildExit, args: readonly string[]): string {
   const line = ['git', ...args].join(' ');
@@ -50,9 +39,7 @@ function describe(exit: ChildExit, args: readonly string[]): string {
 export function hostGit(host: GitRunnerHost): GitRunner {
   return async (args, { signal, timeoutMs }) => {
     signal.throwIfAborted();
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(host.env)) if (value !== undefined) env[name] = value;
-    env.GIT_TERMINAL_PROMPT = '0';
+    const env = { ...definedEnv(host.env), GIT_TERMINAL_PROMPT: '0' };
     const child = host.spawn('git', args, { cwd: host.cwd, env, detached: false });
     let stdout = '';
     let stderr = '';
